@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sluice builds with; does nothing when all are present.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config curl
+  libcaf-dev            # actor runtime (0.17)
+  libboost1.81-dev      # Beast/Asio
+  libsimdjson-dev       # JSON decoding
+  libconcurrentqueue-dev  # lock-free command bus
+  libxxhash-dev         # record checksums (XXH3)
+  libfmt-dev            # log formatting (GCC 12 has no std::format)
+  libcli11-dev          # command-line flags
+  catch2                # tests (v2)
+  libbenchmark-dev      # micro-benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

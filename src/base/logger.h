@@ -1,0 +1,50 @@
+// Named loggers, one per module. Library code logs here and never to stdout.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <string_view>
+
+namespace sluice {
+
+enum class log_level : int { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+
+/// A named logger. Thread-safe: each line is written with one write(2) to stderr.
+class logger {
+ public:
+  constexpr explicit logger(std::string_view name) : name_(name) {}
+
+  template <class... Args>
+  void debug(fmt::format_string<Args...> f, Args&&... args) const {
+    log(log_level::debug, f, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  void info(fmt::format_string<Args...> f, Args&&... args) const {
+    log(log_level::info, f, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  void warn(fmt::format_string<Args...> f, Args&&... args) const {
+    log(log_level::warn, f, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  void error(fmt::format_string<Args...> f, Args&&... args) const {
+    log(log_level::error, f, std::forward<Args>(args)...);
+  }
+
+  /// Lines below `level` are dropped, process-wide.
+  static void set_level(log_level level) noexcept;
+  static log_level level() noexcept;
+
+ private:
+  template <class... Args>
+  void log(log_level l, fmt::format_string<Args...> f, Args&&... args) const {
+    if (l >= level())
+      write(l, fmt::format(f, std::forward<Args>(args)...));
+  }
+  void write(log_level l, std::string_view message) const;
+
+  std::string_view name_;
+};
+
+} // namespace sluice

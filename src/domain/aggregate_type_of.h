@@ -1,0 +1,173 @@
+// Turns a plain domain module into an aggregate_type. Include it only in
+// the module's .cpp (it pulls in simdjson).
+//
+// A module is a struct naming its parts:
+//
+//   struct module {
+//     static constexpr std::string_view name = "order";
+//     using state = order::state;
+//     using commands = type_list<create, add_item, …>;   // each has `name` and inspect()
+//     using events = type_list<created, item_added, …>;  // each has `name` and inspect()
+//   };
+//
+// with, found by argument-dependent lookup, one overload per command and event:
+//
+//   decision decide(const state&, const add_item&, event_sink&);
+//   void evolve(state&, const item_added&);
+#pragma once
+
+#include "codec/fields.h"
+#include "codec/json_fields.h"
+#include "domain/aggregate_type.h"
+
+#include <array>
+
+namespace sluice::domain {
+
+template <class... Ts>
+struct type_list {};
+
+/// Collects the events a decide function emits, in binary form.
+class event_sink {
+ public:
+  explicit event_sink(std::vector<new_event>& out) : out_(out) {}
+
+  template <class Event>
+  void emit(const Event& e) {
+    auto& ev = out_.emplace_back();
+    ev.type = Event::name;
+    codec::encode_binary(e, ev.data);
+  }
+
+ private:
+  std::vector<new_event>& out_;
+};
+
+namespace detail {
+
+// Free functions so that the module's decide/evolve are found by
+// argument-dependent lookup, not hidden by the members of the same name.
+template <class State, class Command>
+decision call_decide(const State& s, const Command& c, event_sink& out) {
+  return decide(s, c, out);
+}
+template <class State, class Event>
+void call_evolve(State& s, const Event& e) {
+  evolve(s, e);
+}
+
+template <class Module, class Commands, class Events>
+class aggregate_type_impl;
+
+template <class Module, class... Cs, class... Es>
+class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : public aggregate_type {
+  using state_type = typename Module::state;
+  struct box final : aggregate_state {
+    state_type value;
+  };
+
+  static_assert(sizeof...(Cs) < 65536 && sizeof...(Es) > 0);
+
+ public:
+  std::string_view name() const noexcept override { return Module::name; }
+  std::span<const std::string_view> command_names() const noexcept override { return command_names_; }
+  std::span<const std::string_view> event_names() const noexcept override { return event_names_; }
+  std::unique_ptr<aggregate_state> make_state() const override { return std::make_unique<box>(); }
+
+  std::expected<void, std::string> decode_payload(uint16_t kind, const simdjson::dom::object& payload,
+                                                  std::string& out) const override {
+    if (kind >= sizeof...(Cs))
+      return std::unexpected("unknown command kind");
+    return decoders_[kind](payload, out);
+  }
+
+  decision decide(const aggregate_state& state, uint16_t kind, std::string_view payload,
+                  std::vector<new_event>& out) const override {
+    if (kind >= sizeof...(Cs))
+      return std::unexpected("unknown command kind");
+    auto before = out.size();
+    auto d = deciders_[kind](static_cast<const box&>(state).value, payload, out);
+    if (!d)
+      out.resize(before);
+    return d;
+  }
+
+  bool evolve(aggregate_state& state, std::string_view event_type, std::string_view data) const override {
+    auto i = event_index(event_type);
+    return i < sizeof...(Es) && evolvers_[i](static_cast<box&>(state).value, data);
+  }
+
+  bool write_event_json(std::string_view event_type, std::string_view data,
+                        codec::json_writer& out) const override {
+    auto i = event_index(event_type);
+    return i < sizeof...(Es) && writers_[i](data, out);
+  }
+
+  /// The state inside a box this type made; for tests and projections.
+  static const state_type& unbox(const aggregate_state& s) { return static_cast<const box&>(s).value; }
+
+ private:
+  static size_t event_index(std::string_view event_type) {
+    for (size_t i = 0; i < sizeof...(Es); ++i)
+      if (event_names_[i] == event_type)
+        return i;
+    return sizeof...(Es);
+  }
+
+  template <class C>
+  static std::expected<void, std::string> decode_one(const simdjson::dom::object& payload, std::string& out) {
+    C c;
+    codec::json_decoder f(payload, "payload.");
+    if (!inspect(f, c))
+      return std::unexpected(f.error());
+    codec::encode_binary(c, out);
+    return {};
+  }
+
+  template <class C>
+  static decision decide_one(const state_type& s, std::string_view payload, std::vector<new_event>& out) {
+    C c;
+    if (!codec::decode_binary(payload, c))
+      return std::unexpected("corrupt command payload");
+    event_sink sink(out);
+    return call_decide(s, c, sink);
+  }
+
+  template <class E>
+  static bool evolve_one(state_type& s, std::string_view data) {
+    E e;
+    if (!codec::decode_binary(data, e))
+      return false;
+    call_evolve(s, e);
+    return true;
+  }
+
+  template <class E>
+  static bool write_one(std::string_view data, codec::json_writer& out) {
+    E e;
+    if (!codec::decode_binary(data, e))
+      return false;
+    codec::encode_json(e, out);
+    return true;
+  }
+
+  static constexpr std::array<std::string_view, sizeof...(Cs)> command_names_{Cs::name...};
+  static constexpr std::array<std::string_view, sizeof...(Es)> event_names_{Es::name...};
+
+  using decode_fn = std::expected<void, std::string> (*)(const simdjson::dom::object&, std::string&);
+  using decide_fn = decision (*)(const state_type&, std::string_view, std::vector<new_event>&);
+  using evolve_fn = bool (*)(state_type&, std::string_view);
+  using write_fn = bool (*)(std::string_view, codec::json_writer&);
+
+  static constexpr std::array<decode_fn, sizeof...(Cs)> decoders_{&decode_one<Cs>...};
+  static constexpr std::array<decide_fn, sizeof...(Cs)> deciders_{&decide_one<Cs>...};
+  static constexpr std::array<evolve_fn, sizeof...(Es)> evolvers_{&evolve_one<Es>...};
+  static constexpr std::array<write_fn, sizeof...(Es)> writers_{&write_one<Es>...};
+};
+
+} // namespace detail
+
+template <class Module>
+using aggregate_type_of = detail::aggregate_type_impl<Module, typename Module::commands, typename Module::events>;
+
+} // namespace sluice::domain

@@ -1,0 +1,30 @@
+// A decoded command and a decided event, as they travel through the engine.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::domain {
+
+class aggregate_type;
+
+/// A command that passed envelope and payload validation (SPEC §2), ready
+/// for its aggregate. Owns its bytes; cheap to move between threads.
+struct command {
+  const aggregate_type* type = nullptr; ///< never null once decoded
+  uint16_t kind = 0;                    ///< index into type->command_names()
+  std::string aggregate_id;
+  std::string command_id;               ///< empty: no idempotency key
+  std::optional<uint64_t> expected_version;
+  std::string payload;                  ///< binary fields of the command's payload type
+};
+
+/// An event as decided, before the log gives it a position and version.
+struct new_event {
+  std::string_view type; ///< static storage: the event type's name
+  std::string data;      ///< binary fields of the event's payload type
+};
+
+} // namespace sluice::domain

@@ -1,0 +1,155 @@
+#include "domain/command_decoder.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace sluice::domain {
+
+static_assert(k_json_padding >= simdjson::SIMDJSON_PADDING);
+
+namespace {
+
+constexpr size_t k_max_aggregate_id = 256;
+constexpr size_t k_max_command_id = 128;
+
+std::unexpected<error> fail(errc code, std::string message) { return std::unexpected(error{code, std::move(message)}); }
+
+std::unexpected<error> invalid(std::string message) { return fail(errc::invalid_command, std::move(message)); }
+
+std::string parse_error_text(simdjson::error_code e) {
+  switch (e) {
+    case simdjson::UTF8_ERROR: return "body is not valid UTF-8";
+    case simdjson::DEPTH_ERROR: return "JSON is nested too deeply";
+    case simdjson::EMPTY: return "body is empty";
+    case simdjson::CAPACITY: return "JSON document is too large";
+    default: return fmt::format("malformed JSON: {}", simdjson::error_message(e));
+  }
+}
+
+} // namespace
+
+bool free_of_control_chars(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F)
+      return false;
+    // C1 controls U+0080..U+009F are encoded C2 80..C2 9F.
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0)
+      return false;
+  }
+  return true;
+}
+
+struct command_decoder::impl {
+  explicit impl(const registry& r) : types(r) {}
+
+  std::expected<command, error> decode(simdjson::dom::element root);
+
+  const registry& types;
+  simdjson::dom::parser parser;
+};
+
+command_decoder::command_decoder(const registry& types) : impl_(std::make_unique<impl>(types)) {}
+
+command_decoder::~command_decoder() = default;
+
+std::expected<command, error> command_decoder::decode(std::string_view json) {
+  simdjson::dom::element root;
+  // realloc_if_needed = true: simdjson copies into a padded buffer.
+  if (auto e = impl_->parser.parse(json.data(), json.size(), true).get(root))
+    return fail(errc::bad_request, parse_error_text(e));
+  return impl_->decode(root);
+}
+
+std::expected<command, error> command_decoder::decode(const char* data, size_t size, size_t capacity) {
+  if (capacity < size + k_json_padding)
+    return decode(std::string_view(data, size));
+  simdjson::dom::element root;
+  if (auto e = impl_->parser.parse(data, size, false).get(root))
+    return fail(errc::bad_request, parse_error_text(e));
+  return impl_->decode(root);
+}
+
+std::expected<command, error> command_decoder::impl::decode(simdjson::dom::element root) {
+  simdjson::dom::object envelope;
+  if (root.get_object().get(envelope))
+    return fail(errc::bad_request, "a command must be a JSON object");
+
+  // One pass over the members: unknown ones are ignored, repeats refused.
+  simdjson::dom::element type_v, id_v, command_id_v, version_v, payload_v;
+  bool has_type = false, has_id = false, has_command_id = false, has_version = false, has_payload = false;
+  for (auto [key, value] : envelope) {
+    auto take = [&](bool& seen, simdjson::dom::element& slot) {
+      if (seen)
+        return false;
+      seen = true;
+      slot = value;
+      return true;
+    };
+    bool fresh = true;
+    if (key == "type")
+      fresh = take(has_type, type_v);
+    else if (key == "aggregate_id")
+      fresh = take(has_id, id_v);
+    else if (key == "command_id")
+      fresh = take(has_command_id, command_id_v);
+    else if (key == "expected_version")
+      fresh = take(has_version, version_v);
+    else if (key == "payload")
+      fresh = take(has_payload, payload_v);
+    if (!fresh)
+      return invalid(fmt::format("field '{}' appears more than once", std::string_view(key)));
+  }
+
+  command cmd;
+
+  std::string_view type_name;
+  if (!has_type)
+    return invalid("type is required");
+  if (type_v.get_string().get(type_name))
+    return invalid("type must be a string");
+  auto ref = types.find_command(type_name);
+  if (!ref)
+    return fail(errc::unknown_command, fmt::format("unknown command type '{}'", type_name.substr(0, 128)));
+  cmd.type = ref->type;
+  cmd.kind = ref->kind;
+
+  std::string_view aggregate_id;
+  if (!has_id)
+    return invalid("aggregate_id is required");
+  if (id_v.get_string().get(aggregate_id))
+    return invalid("aggregate_id must be a string");
+  if (aggregate_id.empty() || aggregate_id.size() > k_max_aggregate_id)
+    return invalid(fmt::format("aggregate_id must be 1 to {} bytes long", k_max_aggregate_id));
+  if (!free_of_control_chars(aggregate_id))
+    return invalid("aggregate_id must not contain control characters");
+  cmd.aggregate_id.assign(aggregate_id);
+
+  if (has_command_id && !command_id_v.is_null()) {
+    std::string_view command_id;
+    if (command_id_v.get_string().get(command_id))
+      return invalid("command_id must be a string");
+    if (command_id.empty() || command_id.size() > k_max_command_id)
+      return invalid(fmt::format("command_id must be 1 to {} bytes long", k_max_command_id));
+    cmd.command_id.assign(command_id);
+  }
+
+  if (has_version && !version_v.is_null()) {
+    uint64_t v;
+    if (!version_v.is_uint64() || version_v.get_uint64().get(v) || v > static_cast<uint64_t>(INT64_MAX))
+      return invalid("expected_version must be an integer from 0 to 9223372036854775807");
+    cmd.expected_version = v;
+  }
+
+  simdjson::dom::object payload;
+  if (!has_payload)
+    return invalid("payload is required");
+  if (payload_v.get_object().get(payload))
+    return invalid("payload must be an object");
+  if (auto r = cmd.type->decode_payload(cmd.kind, payload, cmd.payload); !r)
+    return invalid(std::move(r.error()));
+
+  return cmd;
+}
+
+} // namespace sluice::domain

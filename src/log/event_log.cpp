@@ -1,0 +1,272 @@
+#include "log/event_log.h"
+
+#include "base/bytes.h"
+#include "base/logger.h"
+#include "log/format.h"
+#include "log/segment.h"
+#include "log/segment_file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <future>
+
+namespace sluice::log {
+
+namespace {
+
+constexpr logger k_log("log");
+
+// Writes all of `iov` at `offset`, resuming after short writes.
+std::expected<void, error> write_all(int fd, std::vector<iovec>& iov, uint64_t offset,
+                                     const std::filesystem::path& file) {
+  size_t first = 0;
+  while (first < iov.size()) {
+    int n_iov = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+    ssize_t n = ::pwritev(fd, iov.data() + first, n_iov, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return std::unexpected(io_error("write", file, errno));
+    }
+    offset += static_cast<uint64_t>(n);
+    auto left = static_cast<size_t>(n);
+    while (first < iov.size() && left >= iov[first].iov_len)
+      left -= iov[first++].iov_len;
+    if (left > 0) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+event_log::event_log(const options& opts) : opts_(opts) {}
+
+std::expected<std::unique_ptr<event_log>, error> event_log::open(const options& opts) {
+  if (opts.segment_bytes < format::k_segment_header_size)
+    return std::unexpected(error{errc::invalid_argument, "segment size is too small"});
+  std::unique_ptr<event_log> log(new event_log(opts));
+  if (auto r = log->recover(); !r)
+    return std::unexpected(r.error());
+  log->writer_ = std::thread([l = log.get()] { l->run_writer(); });
+  return log;
+}
+
+event_log::~event_log() {
+  close();
+  if (dir_fd_ >= 0)
+    ::close(dir_fd_);
+}
+
+void event_log::close() {
+  std::lock_guard once(close_mu_);
+  {
+    std::lock_guard lk(queue_mu_);
+    if (closing_ && !writer_.joinable())
+      return;
+    closing_ = true;
+  }
+  queue_cv_.notify_one();
+  if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id())
+    writer_.join();
+}
+
+void event_log::append(write_batch batch, append_callback done) {
+  {
+    std::lock_guard lk(queue_mu_);
+    if (!closing_) {
+      queue_.push_back({std::move(batch), std::move(done)});
+      if (queue_.size() == 1)
+        queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(std::unexpected(error{errc::closed, "event log is closed"}));
+}
+
+std::expected<append_result, error> event_log::append_and_wait(write_batch batch) {
+  std::promise<std::expected<append_result, error>> p;
+  auto f = p.get_future();
+  append(std::move(batch), [&p](std::expected<append_result, error> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+std::expected<void, error> event_log::start_segment(uint64_t base) {
+  auto path = opts_.dir / segment_file_name(base);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return std::unexpected(io_error("create", path, errno));
+  auto seg = std::make_shared<segment>(base, path, fd);
+  auto header = encode_segment_header(base);
+  std::vector<iovec> iov{{header.data(), header.size()}};
+  if (auto r = write_all(fd, iov, 0, path); !r)
+    return r;
+  // The header and the directory entry are durable before any record is.
+  if (::fdatasync(fd) != 0 || ::fsync(dir_fd_) != 0)
+    return std::unexpected(io_error("sync", path, errno));
+  seg->size.store(header.size());
+  std::unique_lock lk(segments_mu_);
+  segments_.push_back(std::move(seg));
+  return {};
+}
+
+void event_log::fail_all(std::vector<pending>& group, const error& e) {
+  for (auto& p : group)
+    p.done(std::unexpected(e));
+}
+
+void event_log::run_writer() {
+  std::vector<pending> group;
+  for (;;) {
+    {
+      std::unique_lock lk(queue_mu_);
+      queue_cv_.wait(lk, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty())
+        return; // closing, and everything queued was written
+      group.swap(queue_);
+    }
+    if (failed_) {
+      fail_all(group, {errc::failed, failure_});
+    } else {
+      uint64_t first = next_position_;
+      if (auto r = commit(group, first); !r) {
+        failed_ = true;
+        failure_ = "event log failed earlier: " + r.error().message;
+        k_log.error("{}; no further appends are accepted", r.error().message);
+        fail_all(group, r.error());
+      } else {
+        for (auto& p : group) {
+          auto n = p.batch.count();
+          p.done(append_result{first, first + n - 1});
+          first += n;
+        }
+      }
+    }
+    group.clear();
+  }
+}
+
+std::expected<void, error> event_log::commit(std::vector<pending>& group, uint64_t& first_position) {
+  std::shared_ptr<segment> seg;
+  {
+    std::shared_lock lk(segments_mu_);
+    seg = segments_.back();
+  }
+  if (seg->size.load() >= opts_.segment_bytes && seg->last_position.load() != 0) {
+    if (auto r = start_segment(next_position_); !r)
+      return r;
+    std::shared_lock lk(segments_mu_);
+    seg = segments_.back();
+  }
+
+  // Stamp positions and checksums; the group's last record carries the commit flag.
+  uint64_t offset = seg->size.load();
+  uint64_t position = next_position_;
+  first_position = position;
+  std::vector<iovec> iov;
+  std::vector<std::pair<uint64_t, uint64_t>> marks; // (position, offset) for the index
+  char* last_record = nullptr;
+  uint64_t at = offset;
+  for (auto& p : group) {
+    auto& buf = p.batch.buf_;
+    if (buf.empty())
+      continue;
+    iov.push_back({buf.data(), buf.size()});
+    for (size_t o = 0; o < buf.size();) {
+      char* r = buf.data() + o;
+      stamp_record(r, position, false);
+      marks.emplace_back(position, at);
+      size_t size = format::k_record_header_size + load_u32(r + format::k_off_length);
+      last_record = r;
+      ++position;
+      o += size;
+      at += size;
+    }
+  }
+  if (!last_record)
+    return {};
+  stamp_record(last_record, position - 1, true);
+
+  if (auto r = write_all(seg->fd, iov, offset, seg->path); !r)
+    return r;
+  if (opts_.mode == durability::fsync) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (::fdatasync(seg->fd) != 0)
+      return std::unexpected(io_error("sync", seg->path, errno));
+    auto took = std::chrono::steady_clock::now() - t0;
+    sync_nanos_.fetch_add(static_cast<uint64_t>(std::chrono::nanoseconds(took).count()), std::memory_order_relaxed);
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  {
+    std::unique_lock lk(segments_mu_);
+    for (auto [pos, off] : marks)
+      seg->note(pos, off);
+  }
+  seg->size.store(at, std::memory_order_release);
+  seg->last_position.store(position - 1, std::memory_order_release);
+  appended_.fetch_add(position - next_position_, std::memory_order_relaxed);
+  next_position_ = position;
+  durable_.store(position - 1, std::memory_order_release);
+  return {};
+}
+
+std::expected<uint64_t, error> event_log::read(uint64_t from, size_t max_records,
+                                               const std::function<bool(const record&)>& visit) const {
+  from = std::max<uint64_t>(from, 1);
+  uint64_t durable = last_position();
+  size_t visited = 0;
+  while (from <= durable && visited < max_records) {
+    std::shared_ptr<segment> seg;
+    uint64_t start = format::k_segment_header_size;
+    {
+      std::shared_lock lk(segments_mu_);
+      auto it = std::upper_bound(segments_.begin(), segments_.end(), from,
+                                 [](uint64_t pos, const auto& s) { return pos < s->base; });
+      if (it == segments_.begin())
+        return from; // positions before the first segment do not exist
+      seg = *std::prev(it);
+      auto idx = std::upper_bound(seg->index.begin(), seg->index.end(), std::make_pair(from, UINT64_MAX));
+      if (idx != seg->index.begin())
+        start = std::prev(idx)->second;
+    }
+    uint64_t end = seg->size.load(std::memory_order_acquire);
+    segment_reader reader(seg->fd, start, end);
+    bool advanced = false;
+    while (visited < max_records) {
+      uint64_t at = reader.offset();
+      auto p = reader.next(seg->path);
+      if (!p)
+        return std::unexpected(p.error());
+      if (p->status != parse_status::ok) {
+        if (p->size == 0 && at == end)
+          break; // end of this segment's durable bytes
+        return std::unexpected(error{errc::corrupt, fmt::format("damaged record in {} at offset {}",
+                                                                seg->path.string(), at)});
+      }
+      uint64_t pos = p->rec.position;
+      if (pos > durable)
+        return from;
+      if (pos < from)
+        continue;
+      ++visited;
+      from = pos + 1;
+      advanced = true;
+      if (!visit(p->rec))
+        return from;
+    }
+    if (!advanced)
+      return from; // the segment chosen for `from` has nothing at or after it
+  }
+  return from;
+}
+
+} // namespace sluice::log

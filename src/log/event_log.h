@@ -1,0 +1,145 @@
+// The event log: sluice's database of record.
+//
+// Architecture: an append-only sequence of records in segment files
+// (docs/log-format.md). Callers encode records into write_batches on their
+// own threads and hand them to append(); one writer thread takes every batch
+// waiting, stamps positions and checksums, writes them with one writev and
+// makes them durable with one fdatasync (group commit), then calls each
+// batch's callback in append order. Readers pread the segments concurrently
+// and never see past the durable end.
+#pragma once
+
+#include "log/errc.h"
+#include "log/record.h"
+#include "log/write_batch.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+namespace sluice::log {
+
+enum class durability {
+  fsync, ///< fdatasync before an append is reported durable (survives power loss)
+  none,  ///< written to the OS only (survives a process crash, not power loss)
+};
+
+struct options {
+  std::filesystem::path dir;               ///< created if missing
+  durability mode = durability::fsync;
+  uint64_t segment_bytes = 64ull << 20;    ///< a new segment starts past this size
+};
+
+/// Positions an append was given: first..last inclusive.
+struct append_result {
+  uint64_t first = 0;
+  uint64_t last = 0;
+};
+
+using append_callback = std::move_only_function<void(std::expected<append_result, error>)>;
+
+/// What open() found and did.
+struct recovery_report {
+  uint64_t records = 0;
+  uint64_t last_position = 0;
+  size_t segments = 0;
+  uint64_t truncated_bytes = 0; ///< torn tail cut off (0 if none)
+  std::chrono::microseconds took{0};
+};
+
+class event_log {
+ public:
+  /// Opens the log in `opts.dir`, creating it if missing, and recovers it:
+  /// a torn or corrupt tail is cut off with a warning; damage before the
+  /// tail fails with errc::corrupt naming file and offset.
+  static std::expected<std::unique_ptr<event_log>, error> open(const options& opts);
+
+  /// Closes (see close()).
+  ~event_log();
+  event_log(const event_log&) = delete;
+  event_log& operator=(const event_log&) = delete;
+
+  /// Queues `batch` for the next group commit. `done` runs on the writer
+  /// thread once the batch is durable per the durability mode, or failed
+  /// (errc::failed, errc::closed); callbacks run in append order and must
+  /// not block. An empty batch completes with first = last + 1. Thread-safe.
+  void append(write_batch batch, append_callback done);
+
+  /// append() and wait for its outcome. Thread-safe; not from a callback.
+  std::expected<append_result, error> append_and_wait(write_batch batch);
+
+  /// Calls `visit` for each durable record with position ≥ `from`, in
+  /// order, until it returns false or `max_records` were visited. Returns
+  /// the position after the last visited record. Thread-safe, concurrent
+  /// with appends; memory is one read buffer whatever the log's size.
+  std::expected<uint64_t, error> read(uint64_t from, size_t max_records,
+                                      const std::function<bool(const record&)>& visit) const;
+
+  /// Position of the last durable record; 0 when the log is empty. Thread-safe.
+  uint64_t last_position() const { return durable_.load(std::memory_order_acquire); }
+
+  /// Stops taking appends (later ones fail with errc::closed), writes and
+  /// syncs what is queued, and joins the writer. Idempotent.
+  void close();
+
+  const recovery_report& recovery() const { return report_; }
+  durability mode() const { return opts_.mode; }
+
+  /// Counters for metrics. Thread-safe.
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t appended_records() const { return appended_.load(std::memory_order_relaxed); }
+  /// Sum of fdatasync durations in nanoseconds.
+  uint64_t sync_nanos() const { return sync_nanos_.load(std::memory_order_relaxed); }
+
+  struct segment; // one file of the log; defined in event_log.cpp
+
+ private:
+  struct pending {
+    write_batch batch;
+    append_callback done;
+  };
+
+  explicit event_log(const options& opts);
+  std::expected<void, error> recover();
+  std::expected<void, error> start_segment(uint64_t base);
+  void run_writer();
+  std::expected<void, error> commit(std::vector<pending>& group, uint64_t& first_position);
+  void fail_all(std::vector<pending>& group, const error& e);
+
+  options opts_;
+  recovery_report report_;
+  int dir_fd_ = -1;
+
+  // Segments; the writer appends and updates the last, readers look up.
+  mutable std::shared_mutex segments_mu_;
+  std::vector<std::shared_ptr<segment>> segments_;
+
+  // Writer-thread state.
+  uint64_t next_position_ = 1;
+  bool failed_ = false;
+  std::string failure_;
+
+  // Queue of appends for the next group commit.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<pending> queue_;
+  bool closing_ = false;
+  std::mutex close_mu_;
+  std::thread writer_;
+
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> appended_{0};
+  std::atomic<uint64_t> sync_nanos_{0};
+};
+
+} // namespace sluice::log

@@ -1,0 +1,161 @@
+// event_log::recover(): find the last good record, cut a torn tail, refuse damage before it.
+#include "base/logger.h"
+#include "log/event_log.h"
+#include "log/format.h"
+#include "log/segment.h"
+#include "log/segment_file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace sluice::log {
+
+namespace {
+
+constexpr logger k_log("log");
+
+error corrupt(const std::filesystem::path& file, uint64_t offset, std::string_view what) {
+  return {errc::corrupt, fmt::format("event log is corrupt in {} at offset {}: {}; refusing to start (restore the "
+                                     "file or cut it at that offset by hand, knowing records after it are lost)",
+                                     file.string(), offset, what)};
+}
+
+// A bad record at `from` is a torn tail unless a valid record that closed a
+// group commit lies after it: that commit was acknowledged, so the damage is
+// before the tail. Power loss can persist a commit's pages out of order;
+// then this errs on the side of refusing to start, never of dropping data.
+std::expected<bool, error> commit_after(int fd, const std::filesystem::path& file, uint64_t from, uint64_t end,
+                                        uint64_t after_position) {
+  if (from >= end)
+    return false;
+  std::string region(end - from, '\0');
+  size_t got = 0;
+  while (got < region.size()) {
+    ssize_t n = ::pread(fd, region.data() + got, region.size() - got, static_cast<off_t>(from + got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return std::unexpected(io_error("read", file, errno));
+    if (n == 0)
+      break;
+    got += static_cast<size_t>(n);
+  }
+  for (size_t o = 0; o + format::k_record_header_size <= got; ++o) {
+    if (static_cast<uint8_t>(region[o + format::k_off_magic]) != format::k_record_magic)
+      continue;
+    auto p = parse_record(region.data() + o, got - o);
+    if (p.status == parse_status::ok && p.commit && p.rec.position > after_position)
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+std::expected<void, error> event_log::recover() {
+  auto started = std::chrono::steady_clock::now();
+  std::error_code ec;
+  std::filesystem::create_directories(opts_.dir, ec);
+  if (ec)
+    return std::unexpected(error{errc::io_error, fmt::format("create {}: {}", opts_.dir.string(), ec.message())});
+  dir_fd_ = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd_ < 0)
+    return std::unexpected(io_error("open", opts_.dir, errno));
+
+  std::vector<uint64_t> bases;
+  for (auto& entry : std::filesystem::directory_iterator(opts_.dir, ec))
+    if (auto base = parse_segment_file_name(entry.path().filename().string()); base && entry.is_regular_file())
+      bases.push_back(*base);
+  if (ec)
+    return std::unexpected(error{errc::io_error, fmt::format("list {}: {}", opts_.dir.string(), ec.message())});
+  std::sort(bases.begin(), bases.end());
+
+  uint64_t expected = 1; // position the next record must have
+  for (size_t i = 0; i < bases.size(); ++i) {
+    bool last = i + 1 == bases.size();
+    auto path = opts_.dir / segment_file_name(bases[i]);
+    if (bases[i] != expected)
+      return std::unexpected(
+          corrupt(path, 0, fmt::format("segment starts at position {}, expected {} (a segment is missing)",
+                                       bases[i], expected)));
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      return std::unexpected(io_error("open", path, errno));
+    auto seg = std::make_shared<segment>(bases[i], path, fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+      return std::unexpected(io_error("stat", path, errno));
+    auto file_size = static_cast<uint64_t>(st.st_size);
+
+    char header[format::k_segment_header_size];
+    bool header_ok = file_size >= sizeof header &&
+                     ::pread(fd, header, sizeof header, 0) == static_cast<ssize_t>(sizeof header) &&
+                     valid_segment_header(header, bases[i]);
+    if (!header_ok) {
+      if (!last)
+        return std::unexpected(corrupt(path, 0, "bad segment header"));
+      auto later = commit_after(fd, path, 0, file_size, expected - 1);
+      if (!later)
+        return std::unexpected(later.error());
+      if (*later)
+        return std::unexpected(corrupt(path, 0, "bad segment header"));
+      // A segment torn while being created: it holds nothing acknowledged.
+      k_log.warn("removing torn segment {} ({} bytes)", path.string(), file_size);
+      report_.truncated_bytes += file_size;
+      seg.reset();
+      if (::unlink(path.c_str()) != 0 || ::fsync(dir_fd_) != 0)
+        return std::unexpected(io_error("remove", path, errno));
+      break;
+    }
+
+    segment_reader reader(fd, format::k_segment_header_size, file_size);
+    for (;;) {
+      uint64_t at = reader.offset();
+      auto p = reader.next(path);
+      if (!p)
+        return std::unexpected(p.error());
+      if (p->status == parse_status::ok && p->rec.position == expected) {
+        seg->note(expected, at);
+        ++expected;
+        ++report_.records;
+        continue;
+      }
+      if (p->status == parse_status::truncated && p->size == 0 && at == file_size)
+        break; // clean end
+      if (!last)
+        return std::unexpected(corrupt(path, at, "damaged record"));
+      auto later = commit_after(fd, path, at + 1, file_size, expected - 1);
+      if (!later)
+        return std::unexpected(later.error());
+      if (*later)
+        return std::unexpected(corrupt(path, at, "damaged record before the last commit"));
+      k_log.warn("cutting torn tail of {} at offset {} ({} bytes)", path.string(), at, file_size - at);
+      report_.truncated_bytes += file_size - at;
+      if (::ftruncate(fd, static_cast<off_t>(at)) != 0 || ::fdatasync(fd) != 0)
+        return std::unexpected(io_error("truncate", path, errno));
+      file_size = at;
+      break;
+    }
+    seg->size.store(file_size);
+    seg->last_position.store(expected > seg->base ? expected - 1 : 0);
+    segments_.push_back(std::move(seg));
+  }
+
+  next_position_ = expected;
+  durable_.store(expected - 1);
+  if (segments_.empty())
+    if (auto r = start_segment(expected); !r)
+      return r;
+
+  report_.last_position = expected - 1;
+  report_.segments = segments_.size();
+  report_.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  return {};
+}
+
+} // namespace sluice::log

@@ -1,0 +1,48 @@
+// Internal to the log module: one open segment file and its sparse index.
+#pragma once
+
+#include "log/event_log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+namespace sluice::log {
+
+/// A record is indexed at least every this many bytes, so a read from any
+/// position scans at most this much before its first record.
+inline constexpr uint64_t k_index_interval = 64 << 10;
+
+struct event_log::segment {
+  segment(uint64_t b, std::filesystem::path p, int f) : base(b), path(std::move(p)), fd(f) {}
+  ~segment() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  segment(const segment&) = delete;
+  segment& operator=(const segment&) = delete;
+
+  const uint64_t base;                 ///< position of its first record
+  const std::filesystem::path path;
+  const int fd;                        ///< read-write; readers use pread
+  std::atomic<uint64_t> size{0};       ///< durable bytes, header included
+  std::atomic<uint64_t> last_position{0}; ///< 0 while it holds no record
+
+  // Guarded by event_log::segments_mu_.
+  std::vector<std::pair<uint64_t, uint64_t>> index; ///< (position, offset), ascending
+  uint64_t last_indexed = 0;                        ///< offset of the last index entry
+
+  /// Records (position, offset) if far enough past the last entry. Caller
+  /// holds segments_mu_ exclusively (or is alone, in recovery).
+  void note(uint64_t position, uint64_t offset) {
+    if (index.empty() || offset >= last_indexed + k_index_interval) {
+      index.emplace_back(position, offset);
+      last_indexed = offset;
+    }
+  }
+};
+
+} // namespace sluice::log

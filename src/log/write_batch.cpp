@@ -1,0 +1,37 @@
+#include "log/write_batch.h"
+
+#include "base/bytes.h"
+#include "log/format.h"
+
+namespace sluice::log {
+
+bool write_batch::add(const record& r) {
+  using namespace format;
+  size_t body = r.type.size() + r.aggregate_id.size() + r.command_id.size() + r.data.size();
+  if (r.type.size() > k_max_type || r.command_id.size() > k_max_command_id ||
+      r.aggregate_id.size() > k_max_aggregate_id || body > k_max_body)
+    return false;
+
+  size_t at = buf_.size();
+  buf_.resize(at + k_record_header_size);
+  char* h = buf_.data() + at;
+  store_u32(h + k_off_checksum, 0); // stamped by the writer with the position
+  store_u32(h + k_off_length, static_cast<uint32_t>(body));
+  h[k_off_magic] = static_cast<char>(k_record_magic);
+  h[k_off_flags] = 0;
+  h[k_off_type_len] = static_cast<char>(r.type.size());
+  h[k_off_command_id_len] = static_cast<char>(r.command_id.size());
+  store_u64(h + k_off_position, 0);
+  store_u64(h + k_off_version, r.version);
+  store_u64(h + k_off_time, static_cast<uint64_t>(r.time_us));
+  store_u16(h + k_off_aggregate_id_len, static_cast<uint16_t>(r.aggregate_id.size()));
+  store_u16(h + k_off_reserved, 0);
+  buf_.append(r.type);
+  buf_.append(r.aggregate_id);
+  buf_.append(r.command_id);
+  buf_.append(r.data);
+  ++count_;
+  return true;
+}
+
+} // namespace sluice::log

@@ -1,0 +1,34 @@
+// Records encoded by the caller, ready for one append.
+#pragma once
+
+#include "log/record.h"
+
+#include <cstddef>
+#include <string>
+
+namespace sluice::log {
+
+/// A sequence of records in their on-disk form, encoded on the caller's
+/// thread so that the log's writer only stamps positions and checksums.
+/// Not thread-safe; move it into event_log::append().
+class write_batch {
+ public:
+  /// Encodes `r` (its position is ignored). False, and nothing added, if
+  /// a field is longer than the format allows (format.h).
+  bool add(const record& r);
+
+  size_t count() const { return count_; }
+  size_t bytes() const { return buf_.size(); }
+  bool empty() const { return count_ == 0; }
+  void clear() {
+    buf_.clear();
+    count_ = 0;
+  }
+
+ private:
+  friend class event_log;
+  std::string buf_;
+  size_t count_ = 0;
+};
+
+} // namespace sluice::log
