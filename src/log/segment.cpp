@@ -47,6 +47,7 @@ std::string encode_segment_header(uint64_t base) {
 bool valid_segment_header(const char* bytes, uint64_t base) {
   return std::memcmp(bytes + k_seg_off_magic, k_segment_magic, sizeof k_segment_magic) == 0 &&
          load_u32(bytes + k_seg_off_version) == k_version && load_u64(bytes + k_seg_off_base) == base &&
+         load_u32(bytes + k_seg_off_reserved2) == 0 &&
          load_u32(bytes + k_seg_off_checksum) == checksum32(bytes, k_seg_off_checksum);
 }
 

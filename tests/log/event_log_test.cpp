@@ -1,0 +1,218 @@
+#include "log/event_log.h"
+
+#include "log_helpers.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+using namespace sluice::log;
+using namespace sluice::log::testing;
+using sluice::testing::temp_dir;
+
+namespace {
+
+write_batch batch_of(uint64_t from, uint64_t count) {
+  write_batch b;
+  for (uint64_t i = from; i < from + count; ++i) {
+    auto r = sample(i);
+    if (!b.add(view(r))) // no REQUIRE: this runs on test threads too
+      throw std::logic_error("sample record too large");
+  }
+  return b;
+}
+
+} // namespace
+
+TEST_CASE("an empty directory opens as an empty log", "[log]") {
+  temp_dir dir;
+  auto log = open_log(dir.path() / "log");
+  CHECK(log->last_position() == 0);
+  CHECK(log->recovery().records == 0);
+  CHECK(read_all(*log).empty());
+}
+
+TEST_CASE("appends get consecutive positions and read back byte for byte", "[log]") {
+  temp_dir dir;
+  auto mode = GENERATE(durability::fsync, durability::none);
+  auto log = open_log(dir.path(), mode);
+  auto a = log->append_and_wait(batch_of(0, 3));
+  REQUIRE(a);
+  CHECK(a->first == 1);
+  CHECK(a->last == 3);
+  auto b = log->append_and_wait(batch_of(3, 2));
+  REQUIRE(b);
+  CHECK(b->first == 4);
+  CHECK(b->last == 5);
+  auto empty = log->append_and_wait(write_batch{});
+  REQUIRE(empty);
+  CHECK(empty->first == 6);
+  CHECK(empty->last == 5);
+
+  auto all = read_all(*log);
+  REQUIRE(all.size() == 5);
+  for (uint64_t i = 0; i < 5; ++i) {
+    auto expected = sample(i);
+    expected.position = i + 1;
+    CHECK(all[i] == expected);
+  }
+  CHECK(log->last_position() == 5);
+  if (mode == durability::fsync)
+    CHECK(log->syncs() == 2);
+  else
+    CHECK(log->syncs() == 0);
+}
+
+TEST_CASE("a reopened log continues where it ended", "[log]") {
+  temp_dir dir;
+  {
+    auto log = open_log(dir.path());
+    REQUIRE(log->append_and_wait(batch_of(0, 10)));
+  }
+  auto log = open_log(dir.path());
+  CHECK(log->recovery().records == 10);
+  CHECK(log->recovery().truncated_bytes == 0);
+  auto r = log->append_and_wait(batch_of(10, 1));
+  REQUIRE(r);
+  CHECK(r->first == 11);
+  CHECK(read_all(*log).size() == 11);
+}
+
+TEST_CASE("segments roll over at the size limit and positions continue across them", "[log]") {
+  temp_dir dir;
+  {
+    auto log = open_log(dir.path(), durability::none, 4096);
+    for (uint64_t i = 0; i < 200; i += 4)
+      REQUIRE(log->append_and_wait(batch_of(i, 4)));
+  }
+  size_t files = std::distance(std::filesystem::directory_iterator(dir.path()), {});
+  CHECK(files > 3);
+  auto log = open_log(dir.path(), durability::none, 4096);
+  CHECK(log->recovery().segments == files);
+  auto all = read_all(*log);
+  REQUIRE(all.size() == 200);
+  for (uint64_t i = 0; i < 200; ++i)
+    CHECK(all[i].position == i + 1);
+
+  // Reading from any position starts exactly there, whatever segment holds it.
+  for (uint64_t from : {1, 2, 37, 100, 199, 200}) {
+    std::vector<uint64_t> got;
+    auto next = log->read(from, 5, [&](const record& r) {
+      got.push_back(r.position);
+      return true;
+    });
+    REQUIRE(next);
+    REQUIRE_FALSE(got.empty());
+    CHECK(got.front() == from);
+    CHECK(*next == got.back() + 1);
+    CHECK(got.size() == std::min<uint64_t>(5, 201 - from));
+  }
+  std::vector<uint64_t> none;
+  auto past = log->read(201, 10, [&](const record& r) {
+    none.push_back(r.position);
+    return true;
+  });
+  CHECK(none.empty());
+  CHECK(*past == 201);
+}
+
+TEST_CASE("reading from a position in a large log does not scan from the start", "[log]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  for (uint64_t i = 0; i < 20000; i += 1000)
+    REQUIRE(log->append_and_wait(batch_of(i, 1000)));
+  int visited = 0;
+  auto next = log->read(15000, 1, [&](const record& r) {
+    ++visited;
+    CHECK(r.position == 15000);
+    CHECK(r.aggregate_id == sample(14999).aggregate_id);
+    return true;
+  });
+  CHECK(visited == 1);
+  CHECK(*next == 15001);
+}
+
+TEST_CASE("a visitor that returns false stops the read", "[log]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  REQUIRE(log->append_and_wait(batch_of(0, 10)));
+  int n = 0;
+  auto next = log->read(1, 100, [&](const record&) { return ++n < 3; });
+  CHECK(n == 3);
+  CHECK(*next == 4);
+}
+
+TEST_CASE("concurrent appenders share group commits and every batch is intact", "[log]") {
+  temp_dir dir;
+  auto log = open_log(dir.path(), durability::fsync);
+  constexpr int threads = 8, batches = 50, per_batch = 5;
+  std::atomic<int> failures{0};
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      for (int b = 0; b < batches; ++b) {
+        uint64_t first = static_cast<uint64_t>((t * batches + b) * per_batch);
+        auto r = log->append_and_wait(batch_of(first, per_batch));
+        if (!r) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lk(mu);
+        ranges.emplace_back(r->first, first);
+      }
+    });
+  for (auto& t : ts)
+    t.join();
+  REQUIRE(failures == 0);
+  CHECK(log->last_position() == threads * batches * per_batch);
+  CHECK(log->syncs() <= static_cast<uint64_t>(threads * batches));
+
+  auto all = read_all(*log);
+  REQUIRE(all.size() == threads * batches * per_batch);
+  for (auto [pos, first_sample] : ranges)
+    for (uint64_t j = 0; j < per_batch; ++j) {
+      auto expected = sample(first_sample + j);
+      expected.position = pos + j;
+      CHECK(all[pos + j - 1] == expected);
+    }
+}
+
+TEST_CASE("readers never see past the durable end while appends run", "[log]") {
+  temp_dir dir;
+  auto log = open_log(dir.path(), durability::none, 8192);
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::thread writer([&] {
+    for (uint64_t i = 0; i < 3000; i += 3)
+      if (!log->append_and_wait(batch_of(i, 3)))
+        ++failures;
+    done = true;
+  });
+  uint64_t seen = 0;
+  while (!done || seen < log->last_position()) {
+    auto next = log->read(seen + 1, 1000, [&](const record& r) {
+      REQUIRE(r.position == seen + 1);
+      seen = r.position;
+      return true;
+    });
+    REQUIRE(next);
+  }
+  writer.join();
+  CHECK(failures == 0);
+  CHECK(seen == 3000);
+}
+
+TEST_CASE("appends after close fail with errc::closed", "[log]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log->close();
+  auto r = log->append_and_wait(batch_of(0, 1));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::closed);
+}

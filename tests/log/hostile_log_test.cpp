@@ -1,0 +1,218 @@
+// A log cut at every length and with every byte flipped: recovery ends at
+// the last whole record or reports the damage; it never crashes or guesses.
+#include "log/event_log.h"
+
+#include "log/format.h"
+#include "log/segment.h"
+#include "log_helpers.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
+
+using namespace sluice::log;
+using namespace sluice::log::testing;
+using sluice::testing::temp_dir;
+
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void spit(const std::filesystem::path& p, std::string_view bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A one-segment log of 9 records written as 6 group commits of 1,1,2,1,3,1.
+struct small_log {
+  std::string bytes;
+  std::vector<owned_record> records;
+  std::vector<size_t> starts; // file offset of each record; starts.back() + size = bytes.size()
+
+  small_log() {
+    temp_dir dir;
+    {
+      auto log = open_log(dir.path(), durability::fsync);
+      uint64_t i = 0;
+      for (int n : {1, 1, 2, 1, 3, 1}) {
+        write_batch b;
+        for (int j = 0; j < n; ++j, ++i)
+          REQUIRE(b.add(view(sample(i))));
+        REQUIRE(log->append_and_wait(std::move(b)));
+      }
+      records = read_all(*log);
+    }
+    bytes = slurp(dir.path() / segment_file_name(1));
+    for (size_t o = format::k_segment_header_size; o < bytes.size();) {
+      starts.push_back(o);
+      auto p = parse_record(bytes.data() + o, bytes.size() - o);
+      REQUIRE(p.status == parse_status::ok);
+      o += p.size;
+    }
+    REQUIRE(starts.size() == 9);
+  }
+
+  size_t whole_records_within(size_t length) const {
+    size_t n = 0;
+    for (size_t k = 0; k < starts.size(); ++k) {
+      size_t end = k + 1 < starts.size() ? starts[k + 1] : bytes.size();
+      if (end <= length)
+        n = k + 1;
+    }
+    return n;
+  }
+
+  // Index of the record holding byte `i`, or -1 for the segment header.
+  int record_at(size_t i) const {
+    int k = -1;
+    for (size_t j = 0; j < starts.size(); ++j)
+      if (starts[j] <= i)
+        k = static_cast<int>(j);
+    return k;
+  }
+};
+
+const small_log& fixture() {
+  static const small_log log;
+  return log;
+}
+
+} // namespace
+
+TEST_CASE("a log cut at every length recovers exactly its whole records", "[log][hostile]") {
+  auto& f = fixture();
+  for (size_t len = 0; len <= f.bytes.size(); ++len) {
+    temp_dir dir;
+    spit(dir.path() / segment_file_name(1), std::string_view(f.bytes).substr(0, len));
+    auto r = event_log::open({dir.path(), durability::none});
+    INFO("cut at " << len);
+    REQUIRE(r);
+    auto& log = **r;
+    size_t expected = f.whole_records_within(len);
+    auto got = read_all(log);
+    REQUIRE(got.size() == expected);
+    for (size_t k = 0; k < expected; ++k)
+      CHECK(got[k] == f.records[k]);
+    // The log stays appendable right after the cut.
+    write_batch b;
+    REQUIRE(b.add(view(sample(100))));
+    auto a = log.append_and_wait(std::move(b));
+    REQUIRE(a);
+    CHECK(a->first == expected + 1);
+  }
+}
+
+TEST_CASE("a flipped byte is cut as a torn tail only in the last record, else reported", "[log][hostile]") {
+  auto& f = fixture();
+  for (size_t i = 0; i < f.bytes.size(); ++i) {
+    for (uint8_t mask : {0x01, 0x80, 0xFF}) {
+      temp_dir dir;
+      auto damaged = f.bytes;
+      damaged[i] = static_cast<char>(damaged[i] ^ mask);
+      auto file = dir.path() / segment_file_name(1);
+      spit(file, damaged);
+      auto r = event_log::open({dir.path(), durability::none});
+      int k = f.record_at(i);
+      INFO("byte " << i << " mask " << int(mask) << " in record " << k);
+      if (k == static_cast<int>(f.starts.size()) - 1) {
+        REQUIRE(r);
+        auto got = read_all(**r);
+        REQUIRE(got.size() == f.starts.size() - 1);
+        CHECK(got.back() == f.records[got.size() - 1]);
+        CHECK((*r)->recovery().truncated_bytes == f.bytes.size() - f.starts.back());
+      } else {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == errc::corrupt);
+        size_t offset = k < 0 ? 0 : f.starts[static_cast<size_t>(k)];
+        CHECK_THAT(r.error().message, Catch::Contains(file.string()) &&
+                                          Catch::Contains("at offset " + std::to_string(offset) + ":"));
+      }
+    }
+  }
+}
+
+TEST_CASE("zeros or garbage after the last record are cut with the tail", "[log][hostile]") {
+  auto& f = fixture();
+  for (std::string tail : {std::string(4096, '\0'), std::string("garbage that is not a record"),
+                           std::string(1, static_cast<char>(format::k_record_magic))}) {
+    temp_dir dir;
+    spit(dir.path() / segment_file_name(1), f.bytes + tail);
+    auto log = open_log(dir.path());
+    CHECK(read_all(*log).size() == 9);
+    CHECK(log->recovery().truncated_bytes == tail.size());
+    CHECK(std::filesystem::file_size(dir.path() / segment_file_name(1)) == f.bytes.size());
+  }
+}
+
+TEST_CASE("damage in a sealed segment is reported even at its end", "[log][hostile]") {
+  temp_dir dir;
+  {
+    auto log = open_log(dir.path(), durability::none, 256);
+    for (uint64_t i = 0; i < 30; ++i) {
+      write_batch b;
+      REQUIRE(b.add(view(sample(i))));
+      REQUIRE(log->append_and_wait(std::move(b)));
+    }
+  }
+  auto first = dir.path() / segment_file_name(1);
+  auto bytes = slurp(first);
+  bytes.back() = static_cast<char>(bytes.back() ^ 0x55);
+  spit(first, bytes);
+  auto r = event_log::open({dir.path(), durability::none, 256});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::corrupt);
+  CHECK_THAT(r.error().message, Catch::Contains(first.string()));
+}
+
+TEST_CASE("a missing middle segment is reported, not skipped", "[log][hostile]") {
+  temp_dir dir;
+  {
+    auto log = open_log(dir.path(), durability::none, 256);
+    for (uint64_t i = 0; i < 30; ++i) {
+      write_batch b;
+      REQUIRE(b.add(view(sample(i))));
+      REQUIRE(log->append_and_wait(std::move(b)));
+    }
+  }
+  std::vector<std::filesystem::path> files;
+  for (auto& e : std::filesystem::directory_iterator(dir.path()))
+    files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() >= 3);
+  std::filesystem::remove(files[1]);
+  auto r = event_log::open({dir.path(), durability::none, 256});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::corrupt);
+  CHECK_THAT(r.error().message, Catch::Contains("a segment is missing"));
+}
+
+TEST_CASE("a last segment torn while being created is removed", "[log][hostile]") {
+  temp_dir dir;
+  uint64_t in_first = 0;
+  {
+    auto log = open_log(dir.path(), durability::none, 256);
+    while (std::distance(std::filesystem::directory_iterator(dir.path()), {}) < 2) {
+      write_batch b;
+      REQUIRE(b.add(view(sample(in_first))));
+      REQUIRE(log->append_and_wait(std::move(b)));
+      ++in_first;
+    }
+    --in_first; // the record that went to the second segment
+  }
+  auto second = dir.path() / segment_file_name(in_first + 1);
+  REQUIRE(std::filesystem::exists(second));
+  std::filesystem::resize_file(second, 10);
+  auto log = open_log(dir.path(), durability::none, 256);
+  CHECK(read_all(*log).size() == in_first);
+  CHECK_FALSE(std::filesystem::exists(second));
+  write_batch b;
+  REQUIRE(b.add(view(sample(0))));
+  auto a = log->append_and_wait(std::move(b));
+  REQUIRE(a);
+  CHECK(a->first == in_first + 1);
+}

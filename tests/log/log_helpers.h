@@ -1,0 +1,57 @@
+// Helpers shared by the log tests.
+#pragma once
+
+#include "log/event_log.h"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+namespace sluice::log::testing {
+
+/// A record's fields, owned.
+struct owned_record {
+  uint64_t position = 0, version = 0;
+  int64_t time_us = 0;
+  std::string type, aggregate_id, command_id, data;
+
+  static owned_record of(const record& r) {
+    return {r.position, r.version, r.time_us, std::string(r.type), std::string(r.aggregate_id),
+            std::string(r.command_id), std::string(r.data)};
+  }
+  friend bool operator==(const owned_record&, const owned_record&) = default;
+};
+
+/// The i-th record of a deterministic test sequence (position left 0).
+inline owned_record sample(uint64_t i) {
+  return {0, i / 3 + 1, static_cast<int64_t>(1'700'000'000'000'000 + i), i % 2 ? "order.item_added" : "order.created",
+          fmt::format("ORD-{}", i % 17), i % 5 ? fmt::format("c-{}", i) : "",
+          std::string(i % 23, static_cast<char>('a' + i % 26))};
+}
+
+inline record view(const owned_record& r) {
+  return {r.position, r.version, r.time_us, r.type, r.aggregate_id, r.command_id, r.data};
+}
+
+/// Every record in the log, from position 1.
+inline std::vector<owned_record> read_all(const event_log& log) {
+  std::vector<owned_record> out;
+  auto r = log.read(1, SIZE_MAX, [&](const record& rec) {
+    out.push_back(owned_record::of(rec));
+    return true;
+  });
+  REQUIRE(r);
+  return out;
+}
+
+inline std::unique_ptr<event_log> open_log(const std::filesystem::path& dir, durability mode = durability::none,
+                                           uint64_t segment_bytes = 64ull << 20) {
+  auto r = event_log::open({dir, mode, segment_bytes});
+  INFO((r ? "" : r.error().message));
+  REQUIRE(r);
+  return std::move(*r);
+}
+
+} // namespace sluice::log::testing
