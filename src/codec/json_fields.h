@@ -10,19 +10,21 @@
 #include <simdjson.h>
 
 #include <string>
+#include <utility>
 
 namespace sluice::codec {
 
-/// Inspector that fills fields from `object`. Unknown members are ignored.
-/// On the first bad field it stops and error() names the field and says
-/// what was expected. Strings' bounds are byte lengths.
+/// Inspector that fills fields from `object`. Unknown members are ignored,
+/// null stands for absent, a repeated member is refused. On the first bad
+/// field it stops and error() names the field and says what was expected.
+/// Strings' bounds are byte lengths.
 class json_decoder {
  public:
   json_decoder(simdjson::dom::object object, std::string_view prefix) : object_(object), prefix_(prefix) {}
 
   template <class... Ts>
   bool operator()(field_ref<Ts>... fs) {
-    return (get(fs) && ...);
+    return decode(std::index_sequence_for<Ts...>{}, fs...);
   }
 
   const std::string& error() const { return error_; }
@@ -34,19 +36,27 @@ class json_decoder {
     return false;
   }
 
-  // True with `out` set if present; true with `out` empty if absent or null.
-  bool lookup(std::string_view name, simdjson::dom::element& out, bool& present) {
-    auto r = object_.at_key(name);
-    present = r.error() == simdjson::SUCCESS && !r.value_unsafe().is_null();
-    if (present)
-      out = r.value_unsafe();
-    return true;
+  // One walk over the members finds every field (cheaper than a lookup
+  // per field); a field given twice is refused rather than guessed.
+  bool decode(std::index_sequence<>) { return true; } // a payload without fields
+
+  template <size_t... Is, class... Ts>
+  bool decode(std::index_sequence<Is...>, field_ref<Ts>&... fs) {
+    simdjson::dom::element found[sizeof...(Ts) + 1];
+    bool seen[sizeof...(Ts) + 1] = {};
+    for (auto [key, value] : object_) {
+      bool handled = false, repeated = false;
+      ((!handled && key == fs.name ? (handled = true, repeated = seen[Is], seen[Is] = true, found[Is] = value, 0) : 0),
+       ...);
+      if (repeated) {
+        error_ = fmt::format("{}{} appears more than once", prefix_, std::string_view(key));
+        return false;
+      }
+    }
+    return (get(fs, found[Is], seen[Is] && !found[Is].is_null()) && ...);
   }
 
-  bool get(field_ref<std::string>& f) {
-    simdjson::dom::element e;
-    bool present;
-    lookup(f.name, e, present);
+  bool get(field_ref<std::string>& f, simdjson::dom::element e, bool present) {
     if (!present)
       return fail(f, "is required");
     std::string_view s;
@@ -58,10 +68,7 @@ class json_decoder {
     return true;
   }
 
-  bool get(field_ref<std::optional<std::string>>& f) {
-    simdjson::dom::element e;
-    bool present;
-    lookup(f.name, e, present);
+  bool get(field_ref<std::optional<std::string>>& f, simdjson::dom::element e, bool present) {
     if (!present) {
       f.value.reset();
       return true;
@@ -75,10 +82,7 @@ class json_decoder {
     return true;
   }
 
-  bool get(field_ref<int64_t>& f) {
-    simdjson::dom::element e;
-    bool present;
-    lookup(f.name, e, present);
+  bool get(field_ref<int64_t>& f, simdjson::dom::element e, bool present) {
     if (!present)
       return fail(f, "is required");
     auto range = [&] { return fmt::format("must be an integer from {} to {}", f.min, f.max); };
@@ -91,10 +95,7 @@ class json_decoder {
     return true;
   }
 
-  bool get(field_ref<money>& f) {
-    simdjson::dom::element e;
-    bool present;
-    lookup(f.name, e, present);
+  bool get(field_ref<money>& f, simdjson::dom::element e, bool present) {
     if (!present)
       return fail(f, "is required");
     std::optional<int64_t> cents;
@@ -119,10 +120,7 @@ class json_decoder {
     return true;
   }
 
-  bool get(field_ref<bool>& f) {
-    simdjson::dom::element e;
-    bool present;
-    lookup(f.name, e, present);
+  bool get(field_ref<bool>& f, simdjson::dom::element e, bool present) {
     if (!present)
       return fail(f, "is required");
     bool v;

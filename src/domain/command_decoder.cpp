@@ -31,6 +31,8 @@ std::string parse_error_text(simdjson::error_code e) {
 bool free_of_control_chars(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F) [[likely]]
+      continue;
     if (c < 0x20 || c == 0x7F)
       return false;
     // C1 controls U+0080..U+009F are encoded C2 80..C2 9F.

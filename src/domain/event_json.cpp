@@ -1,7 +1,5 @@
 #include "domain/event_json.h"
 
-#include "codec/timestamp.h"
-
 namespace sluice::domain {
 
 void write_event_json(const registry& types, const log::record& r, codec::json_writer& out) {
@@ -12,10 +10,7 @@ void write_event_json(const registry& types, const log::record& r, codec::json_w
   out.key("aggregate_id").string(r.aggregate_id);
   out.key("version").uinteger(r.version);
   out.key("type").string(r.type);
-  out.key("time");
-  std::string time;
-  codec::append_timestamp(time, r.time_us);
-  out.string(time);
+  out.key("time").timestamp(r.time_us);
   out.key("command_id");
   if (r.command_id.empty())
     out.null();

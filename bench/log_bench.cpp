@@ -1,0 +1,118 @@
+// Event log append throughput, beside the machine's raw disk limits
+// measured in the same run. The directory is $SLUICE_BENCH_DIR or
+// ./bench-data (keep it on the disk the data directory uses: /tmp may be tmpfs).
+#include "log/event_log.h"
+
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+using namespace sluice;
+
+namespace {
+
+std::filesystem::path bench_dir(const std::string& name) {
+  const char* base = std::getenv("SLUICE_BENCH_DIR");
+  auto dir = std::filesystem::path(base ? base : "bench-data") / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// ~120-byte records like an order.item_added event.
+log::write_batch make_batch(int64_t n) {
+  static const std::string data(20, 'd');
+  log::write_batch b;
+  for (int64_t i = 0; i < n; ++i)
+    b.add({0, static_cast<uint64_t>(i + 1), 1'795'600'800'000'000, "order.item_added", "ORD-0000104729",
+           "cmd-7f3a9b21-0001", data});
+  return b;
+}
+
+// Keeps up to `k_in_flight` batches queued, as many aggregates feeding the
+// journal would, so that group commit has something to group.
+void append(benchmark::State& state, log::durability mode) {
+  constexpr int k_in_flight = 64;
+  auto dir = bench_dir(mode == log::durability::fsync ? "append-fsync" : "append-none");
+  auto log = std::move(*log::event_log::open({dir, mode}));
+  const int64_t per_batch = state.range(0);
+  const auto templ = make_batch(per_batch);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  for (auto _ : state) {
+    {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return in_flight < k_in_flight; });
+      ++in_flight;
+    }
+    log->append(templ, [&](auto) {
+      std::lock_guard lk(mu);
+      --in_flight;
+      cv.notify_one();
+    });
+  }
+  std::unique_lock lk(mu);
+  cv.wait(lk, [&] { return in_flight == 0; });
+  state.SetItemsProcessed(state.iterations() * per_batch);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(templ.bytes()));
+  state.counters["syncs"] = benchmark::Counter(static_cast<double>(log->syncs()), benchmark::Counter::kIsRate);
+  state.counters["record_bytes"] = static_cast<double>(templ.bytes()) / static_cast<double>(per_batch);
+  lk.unlock();
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+
+void BM_LogAppendFsync(benchmark::State& state) { append(state, log::durability::fsync); }
+BENCHMARK(BM_LogAppendFsync)->Arg(1)->Arg(16)->Arg(256)->Arg(4096)->UseRealTime();
+
+void BM_LogAppendNone(benchmark::State& state) { append(state, log::durability::none); }
+BENCHMARK(BM_LogAppendNone)->Arg(1)->Arg(16)->Arg(256)->Arg(4096)->UseRealTime();
+
+// Raw limit 1: how many 4 KiB write + fdatasync rounds the disk does per second.
+void BM_DiskFdatasync4K(benchmark::State& state) {
+  auto dir = bench_dir("raw-sync");
+  int fd = ::open((dir / "f").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  std::string block(4096, 'x');
+  off_t off = 0;
+  for (auto _ : state) {
+    if (::pwrite(fd, block.data(), block.size(), off) != 4096 || ::fdatasync(fd) != 0)
+      state.SkipWithError("write/fdatasync failed");
+    off += 4096;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * 4096);
+  ::close(fd);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_DiskFdatasync4K)->UseRealTime();
+
+// Raw limit 2: sequential write bandwidth, 1 MiB writes with one fdatasync per 64 MiB.
+void BM_DiskSequentialWrite(benchmark::State& state) {
+  auto dir = bench_dir("raw-seq");
+  int fd = ::open((dir / "f").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  std::string block(1 << 20, 'x');
+  off_t off = 0;
+  for (auto _ : state) {
+    if (::pwrite(fd, block.data(), block.size(), off) != static_cast<ssize_t>(block.size()))
+      state.SkipWithError("write failed");
+    off += static_cast<off_t>(block.size());
+    if (off % (64 << 20) == 0)
+      ::fdatasync(fd);
+  }
+  ::fdatasync(fd);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(block.size()));
+  ::close(fd);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_DiskSequentialWrite)->UseRealTime();
+
+} // namespace
