@@ -26,9 +26,9 @@ std::filesystem::path bench_dir(const std::string& name) {
   return dir;
 }
 
-// ~120-byte records like an order.item_added event.
+// 120-byte records, the size of an order.item_added event with ids.
 log::write_batch make_batch(int64_t n) {
-  static const std::string data(20, 'd');
+  static const std::string data(33, 'd');
   log::write_batch b;
   for (int64_t i = 0; i < n; ++i)
     b.add({0, static_cast<uint64_t>(i + 1), 1'795'600'800'000'000, "order.item_added", "ORD-0000104729",

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds sluice and runs its tests twice: an optimized build, then one under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Warnings are errors.
+# SLUICE_SKIP_SANITIZE=1 skips the second pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="${SLUICE_JOBS:-2}"
+
+build_and_test() {
+  local dir="$1"; shift
+  cmake -S . -B "$dir" -G Ninja -DSLUICE_WERROR=ON "$@"
+  cmake --build "$dir" -j "$jobs"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ -z "${SLUICE_SKIP_SANITIZE:-}" ]; then
+  # Benchmarks are not built here: sanitized timings mean nothing.
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=address,undefined -DSLUICE_BUILD_BENCH=OFF
+fi

@@ -1,0 +1,91 @@
+// One aggregate instance: its state, version and recent command ids — the
+// write side's unit of consistency, free of threads and actors. The actor
+// runtime hosts one per live aggregate; recovery and tests drive it directly.
+#pragma once
+
+#include "domain/aggregate_type.h"
+#include "log/record.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice::domain {
+
+/// How many accepted command ids an aggregate remembers (SPEC §4).
+inline constexpr size_t k_idempotency_window = 1000;
+
+/// The outcome of one command against one aggregate.
+struct outcome {
+  enum class kind {
+    accepted,  ///< events were decided; `version` is the aggregate's new version
+    duplicate, ///< command_id seen among the last 1,000 accepted; the original's figures
+    conflict,  ///< expected_version differs; `version` is the actual version
+    rejected,  ///< a business rule refused it; `message` says which
+  };
+  kind result = kind::rejected;
+  uint64_t version = 0;
+  uint64_t position = 0; ///< duplicate: position of the original's last event (0 while it is not durable yet)
+  uint32_t events = 0;   ///< accepted/duplicate: number of events
+  std::string message;
+};
+
+/// Not thread-safe: one owner (an actor, or recovery) at a time.
+class aggregate {
+ public:
+  aggregate(const aggregate_type& type, std::string id);
+
+  const aggregate_type& type() const { return *type_; }
+  const std::string& id() const { return id_; }
+  uint64_t version() const { return version_; }
+  const aggregate_state& state() const { return *state_; }
+
+  /// Decides `cmd` (whose type and id must be this aggregate's). Accepted:
+  /// appends the new events to `out`, evolves the state and advances the
+  /// version at once, so the next command sees them (pipelining); the caller
+  /// makes them durable, calls durable(), and must reset() and replay if
+  /// that fails. Other outcomes change nothing.
+  outcome handle(const command& cmd, std::vector<new_event>& out);
+
+  /// Records the log position of the last event of the accepted command
+  /// `command_id` once it is durable, so duplicates can answer with it.
+  void durable(std::string_view command_id, uint64_t last_position);
+
+  /// Position recorded by durable() for an accepted command in the window; 0 if none yet.
+  uint64_t durable_position(std::string_view command_id) const {
+    auto* seen = find(command_id);
+    return seen ? seen->last_position : 0;
+  }
+
+  /// Applies one durable record (recovery). False if the record is not the
+  /// next version or its type/data are unknown.
+  bool apply(const log::record& r);
+
+  /// Forgets state, version and window (before replaying from the log).
+  void reset();
+
+  /// Bytes held, for memory accounting.
+  size_t footprint() const;
+
+ private:
+  struct seen_command {
+    std::string id;
+    uint64_t last_version = 0;
+    uint64_t last_position = 0;
+    uint32_t events = 0;
+  };
+
+  const seen_command* find(std::string_view command_id) const;
+  seen_command& remember(std::string_view command_id);
+
+  const aggregate_type* type_;
+  std::string id_;
+  std::unique_ptr<aggregate_state> state_;
+  uint64_t version_ = 0;
+  std::vector<seen_command> window_; ///< ring of the last k_idempotency_window accepted ids
+  std::vector<uint32_t> hashes_;     ///< hash of each window_ id, scanned before comparing strings
+  size_t next_ = 0;                  ///< ring slot to overwrite once full
+};
+
+} // namespace sluice::domain
