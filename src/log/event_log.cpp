@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <climits>
 #include <future>
+#include <optional>
 
 namespace sluice::log {
 
@@ -57,6 +58,8 @@ std::expected<std::unique_ptr<event_log>, error> event_log::open(const options& 
   if (auto r = log->recover(); !r)
     return std::unexpected(r.error());
   log->writer_ = std::thread([l = log.get()] { l->run_writer(); });
+  if (opts.mode == durability::fsync)
+    log->syncer_ = std::thread([l = log.get()] { l->run_syncer(); });
   return log;
 }
 
@@ -77,6 +80,8 @@ void event_log::close() {
   queue_cv_.notify_one();
   if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id())
     writer_.join();
+  if (syncer_.joinable() && syncer_.get_id() != std::this_thread::get_id())
+    syncer_.join();
 }
 
 void event_log::append(write_batch batch, append_callback done) {
@@ -118,9 +123,18 @@ std::expected<void, error> event_log::start_segment(uint64_t base) {
   return {};
 }
 
-void event_log::fail_all(std::vector<pending>& group, const error& e) {
+void event_log::fail(std::vector<pending>& group, const error& e) {
   for (auto& p : group)
     p.done(std::unexpected(e));
+}
+
+void event_log::set_failed(const error& e) {
+  std::lock_guard lk(failure_mu_);
+  if (!failed_.load()) {
+    failure_ = "event log failed earlier: " + e.message;
+    k_log.error("{}; no further appends are accepted", e.message);
+    failed_.store(true);
+  }
 }
 
 void event_log::run_writer() {
@@ -130,52 +144,109 @@ void event_log::run_writer() {
       std::unique_lock lk(queue_mu_);
       queue_cv_.wait(lk, [&] { return !queue_.empty() || closing_; });
       if (queue_.empty())
-        return; // closing, and everything queued was written
+        break; // closing, and everything queued was written
       group.swap(queue_);
     }
-    if (failed_) {
-      fail_all(group, {errc::failed, failure_});
-    } else {
-      uint64_t first = next_position_;
-      if (auto r = commit(group, first); !r) {
-        failed_ = true;
-        failure_ = "event log failed earlier: " + r.error().message;
-        k_log.error("{}; no further appends are accepted", r.error().message);
-        fail_all(group, r.error());
-      } else {
-        for (auto& p : group) {
-          auto n = p.batch.count();
-          p.done(append_result{first, first + n - 1});
-          first += n;
-        }
+    if (failed_.load()) {
+      std::string why;
+      {
+        std::lock_guard lk(failure_mu_);
+        why = failure_;
       }
+      fail(group, {errc::failed, why});
+      group.clear();
+      continue;
     }
+    written w;
+    w.group = std::move(group);
     group.clear();
+    if (auto r = write_group(w); !r) {
+      set_failed(r.error());
+      fail(w.group, r.error());
+      continue;
+    }
+    if (opts_.mode == durability::none) {
+      publish(w);
+      continue;
+    }
+    {
+      std::lock_guard lk(sync_mu_);
+      to_sync_.push_back(std::move(w));
+    }
+    sync_cv_.notify_one();
+  }
+  {
+    std::lock_guard lk(sync_mu_);
+    writer_done_ = true;
+  }
+  sync_cv_.notify_one();
+}
+
+void event_log::run_syncer() {
+  std::vector<written> batch;
+  for (;;) {
+    {
+      std::unique_lock lk(sync_mu_);
+      sync_cv_.wait(lk, [&] { return !to_sync_.empty() || writer_done_; });
+      if (to_sync_.empty())
+        return;
+      batch.swap(to_sync_);
+    }
+    // One fdatasync per segment serves every group written to it so far.
+    std::optional<error> failure;
+    if (failed_.load())
+      failure = error{errc::failed, "event log failed earlier"};
+    auto t0 = std::chrono::steady_clock::now();
+    bool synced = false;
+    for (size_t i = 0; i < batch.size() && !failure; ++i) {
+      // Empty groups ride along only to keep callbacks in append order.
+      bool last_of_segment = i + 1 == batch.size() || batch[i + 1].seg != batch[i].seg;
+      bool has_records = std::any_of(batch.begin(), batch.begin() + static_cast<ptrdiff_t>(i) + 1,
+                                     [&](const written& w) { return w.seg == batch[i].seg && !w.marks.empty(); });
+      if (!last_of_segment || !has_records)
+        continue;
+      if (::fdatasync(batch[i].seg->fd) != 0)
+        failure = io_error("sync", batch[i].seg->path, errno);
+      synced = true;
+    }
+    if (failure) {
+      set_failed(*failure);
+      for (auto& w : batch)
+        fail(w.group, *failure);
+    } else {
+      auto took = std::chrono::steady_clock::now() - t0;
+      sync_nanos_.fetch_add(static_cast<uint64_t>(std::chrono::nanoseconds(took).count()), std::memory_order_relaxed);
+      if (synced)
+        syncs_.fetch_add(1, std::memory_order_relaxed);
+      for (auto& w : batch)
+        publish(w);
+    }
+    batch.clear();
   }
 }
 
-std::expected<void, error> event_log::commit(std::vector<pending>& group, uint64_t& first_position) {
-  std::shared_ptr<segment> seg;
-  {
+std::expected<void, error> event_log::write_group(written& w) {
+  if (!write_seg_) {
     std::shared_lock lk(segments_mu_);
-    seg = segments_.back();
+    write_seg_ = segments_.back();
+    write_offset_ = write_seg_->size.load();
   }
-  if (seg->size.load() >= opts_.segment_bytes && seg->last_position.load() != 0) {
+  if (write_offset_ >= opts_.segment_bytes && next_position_ > write_seg_->base) {
     if (auto r = start_segment(next_position_); !r)
       return r;
     std::shared_lock lk(segments_mu_);
-    seg = segments_.back();
+    write_seg_ = segments_.back();
+    write_offset_ = write_seg_->size.load();
   }
 
   // Stamp positions and checksums; the group's last record carries the commit flag.
-  uint64_t offset = seg->size.load();
+  w.seg = write_seg_;
+  w.first_position = next_position_;
   uint64_t position = next_position_;
-  first_position = position;
+  uint64_t at = write_offset_;
   std::vector<iovec> iov;
-  std::vector<std::pair<uint64_t, uint64_t>> marks; // (position, offset) for the index
   char* last_record = nullptr;
-  uint64_t at = offset;
-  for (auto& p : group) {
+  for (auto& p : w.group) {
     auto& buf = p.batch.buf_;
     if (buf.empty())
       continue;
@@ -183,7 +254,7 @@ std::expected<void, error> event_log::commit(std::vector<pending>& group, uint64
     for (size_t o = 0; o < buf.size();) {
       char* r = buf.data() + o;
       stamp_record(r, position, false);
-      marks.emplace_back(position, at);
+      w.marks.emplace_back(position, at);
       size_t size = format::k_record_header_size + load_u32(r + format::k_off_length);
       last_record = r;
       ++position;
@@ -191,32 +262,36 @@ std::expected<void, error> event_log::commit(std::vector<pending>& group, uint64
       at += size;
     }
   }
+  w.last_position = position - 1;
+  w.end_offset = at;
   if (!last_record)
     return {};
   stamp_record(last_record, position - 1, true);
-
-  if (auto r = write_all(seg->fd, iov, offset, seg->path); !r)
+  if (auto r = write_all(write_seg_->fd, iov, write_offset_, write_seg_->path); !r)
     return r;
-  if (opts_.mode == durability::fsync) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (::fdatasync(seg->fd) != 0)
-      return std::unexpected(io_error("sync", seg->path, errno));
-    auto took = std::chrono::steady_clock::now() - t0;
-    sync_nanos_.fetch_add(static_cast<uint64_t>(std::chrono::nanoseconds(took).count()), std::memory_order_relaxed);
-    syncs_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  {
-    std::unique_lock lk(segments_mu_);
-    for (auto [pos, off] : marks)
-      seg->note(pos, off);
-  }
-  seg->size.store(at, std::memory_order_release);
-  seg->last_position.store(position - 1, std::memory_order_release);
-  appended_.fetch_add(position - next_position_, std::memory_order_relaxed);
+  write_offset_ = at;
   next_position_ = position;
-  durable_.store(position - 1, std::memory_order_release);
   return {};
+}
+
+void event_log::publish(written& w) {
+  if (!w.marks.empty()) {
+    {
+      std::unique_lock lk(segments_mu_);
+      for (auto [pos, off] : w.marks)
+        w.seg->note(pos, off);
+    }
+    w.seg->size.store(w.end_offset, std::memory_order_release);
+    w.seg->last_position.store(w.last_position, std::memory_order_release);
+    appended_.fetch_add(w.last_position + 1 - w.first_position, std::memory_order_relaxed);
+    durable_.store(w.last_position, std::memory_order_release);
+  }
+  uint64_t first = w.first_position;
+  for (auto& p : w.group) {
+    auto n = p.batch.count();
+    p.done(append_result{first, first + n - 1});
+    first += n;
+  }
 }
 
 std::expected<uint64_t, error> event_log::read(uint64_t from, size_t max_records,

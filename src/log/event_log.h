@@ -2,11 +2,13 @@
 //
 // Architecture: an append-only sequence of records in segment files
 // (docs/log-format.md). Callers encode records into write_batches on their
-// own threads and hand them to append(); one writer thread takes every batch
-// waiting, stamps positions and checksums, writes them with one writev and
-// makes them durable with one fdatasync (group commit), then calls each
-// batch's callback in append order. Readers pread the segments concurrently
-// and never see past the durable end.
+// own threads and hand them to append(). A writer thread takes every batch
+// waiting, stamps positions and checksums and writes them with one pwritev;
+// a syncer thread makes everything written so far durable with one
+// fdatasync (group commit) while the writer goes on writing the next group,
+// then publishes the new durable end and calls each batch's callback in
+// append order. Readers pread the segments concurrently and never see past
+// the durable end.
 #pragma once
 
 #include "log/errc.h"
@@ -68,7 +70,7 @@ class event_log {
   event_log(const event_log&) = delete;
   event_log& operator=(const event_log&) = delete;
 
-  /// Queues `batch` for the next group commit. `done` runs on the writer
+  /// Queues `batch` for the next group commit. `done` runs on the log's own
   /// thread once the batch is durable per the durability mode, or failed
   /// (errc::failed, errc::closed); callbacks run in append order and must
   /// not block. An empty batch completes with first = last + 1. Thread-safe.
@@ -108,12 +110,25 @@ class event_log {
     append_callback done;
   };
 
+  // A group written but not yet durable, on its way from writer to syncer.
+  struct written {
+    std::vector<pending> group;
+    std::shared_ptr<segment> seg;
+    uint64_t end_offset = 0;    // of the segment, after the group
+    uint64_t first_position = 0;
+    uint64_t last_position = 0; // first_position - 1 when the group holds no record
+    std::vector<std::pair<uint64_t, uint64_t>> marks; // (position, offset) of each record
+  };
+
   explicit event_log(const options& opts);
   std::expected<void, error> recover();
   std::expected<void, error> start_segment(uint64_t base);
   void run_writer();
-  std::expected<void, error> commit(std::vector<pending>& group, uint64_t& first_position);
-  void fail_all(std::vector<pending>& group, const error& e);
+  void run_syncer();
+  std::expected<void, error> write_group(written& w);
+  void publish(written& w);
+  void fail(std::vector<pending>& group, const error& e);
+  void set_failed(const error& e);
 
   options opts_;
   recovery_report report_;
@@ -125,8 +140,20 @@ class event_log {
 
   // Writer-thread state.
   uint64_t next_position_ = 1;
-  bool failed_ = false;
+  uint64_t write_offset_ = 0;          // end of the last segment as written (≥ its durable size)
+  std::shared_ptr<segment> write_seg_; // the segment being appended to
+
+  // Set once a write or sync failed; every later append fails.
+  std::atomic<bool> failed_{false};
+  std::mutex failure_mu_;
   std::string failure_;
+
+  // Groups written and waiting for the syncer (durability fsync only).
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<written> to_sync_;
+  bool writer_done_ = false;
+  std::thread syncer_;
 
   // Queue of appends for the next group commit.
   std::mutex queue_mu_;
