@@ -118,6 +118,10 @@ void evolve(state& s, const closed& e);
 /// The account aggregate type, for registration.
 const aggregate_type& type();
 
+/// Applies an event of this type to a plain state (read models). False if
+/// the type is not one of this aggregate's events or the data does not decode.
+bool apply_event(state& s, std::string_view event_type, std::string_view data);
+
 /// The state inside an aggregate_state made by type().
 const state& state_of(const aggregate_state& s);
 

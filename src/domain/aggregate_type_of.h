@@ -106,6 +106,12 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
   /// The state inside a box this type made; for tests and projections.
   static const state_type& unbox(const aggregate_state& s) { return static_cast<const box&>(s).value; }
 
+  /// evolve() on a plain state, for read models that mirror the aggregate.
+  static bool evolve_plain(state_type& s, std::string_view event_type, std::string_view data) {
+    auto i = event_index(event_type);
+    return i < sizeof...(Es) && evolvers_[i](s, data);
+  }
+
  private:
   static size_t event_index(std::string_view event_type) {
     for (size_t i = 0; i < sizeof...(Es); ++i)

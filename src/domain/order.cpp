@@ -139,4 +139,8 @@ const aggregate_type& type() {
 
 const state& state_of(const aggregate_state& s) { return order_type::unbox(s); }
 
+bool apply_event(state& s, std::string_view event_type, std::string_view data) {
+  return order_type::evolve_plain(s, event_type, data);
+}
+
 } // namespace sluice::domain::order

@@ -1,0 +1,182 @@
+#include "views/order_views.h"
+
+#include "codec/fields.h"
+#include "domain/account.h"
+#include "domain/order.h"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::views {
+
+namespace order = domain::order;
+namespace account = domain::account;
+
+namespace {
+
+bool of_type(const log::record& r, std::string_view aggregate_type) {
+  return r.type.size() > aggregate_type.size() && r.type[aggregate_type.size()] == '.' &&
+         r.type.starts_with(aggregate_type);
+}
+
+// Each order mirrors the aggregate's state, evolved by the same code.
+class order_summary final : public projector {
+ public:
+  order_summary(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
+
+  void apply(const log::record& r, key_sink& changed) override {
+    if (!of_type(r, "order") || shard_of(r.aggregate_id, shards_) != shard_)
+      return;
+    auto& entry = rows_[std::string(r.aggregate_id)];
+    if (order::apply_event(entry.state, r.type, r.data)) {
+      entry.version = r.version;
+      changed.changed(r.aggregate_id);
+    }
+  }
+
+  void render(std::string_view key, codec::json_writer& w) const override {
+    auto& entry = rows_.at(std::string(key));
+    w.begin_object().key("order_id").string(key).key("customer_id").string(entry.state.customer_id);
+    w.key("status").string(order::to_string(entry.state.status));
+    w.key("item_count").integer(entry.state.item_count).key("total").money(entry.state.total_cents);
+    w.key("version").uinteger(entry.version).end_object();
+  }
+
+ private:
+  struct row_type {
+    order::state state;
+    uint64_t version = 0;
+  };
+  uint32_t shard_, shards_;
+  std::unordered_map<std::string, row_type> rows_;
+};
+
+// Sharded by customer: a shard follows only the orders its customers created.
+class customer_orders final : public projector {
+ public:
+  customer_orders(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
+
+  void apply(const log::record& r, key_sink& changed) override {
+    if (!of_type(r, "order"))
+      return;
+    auto it = orders_.find(r.aggregate_id);
+    if (it == orders_.end()) {
+      order::created e;
+      if (r.type != order::created::name || !codec::decode_binary(r.data, e) ||
+          shard_of(e.customer_id, shards_) != shard_)
+        return;
+      it = orders_.emplace(std::string(r.aggregate_id), order_row{}).first;
+      customers_[e.customer_id].push_back(&it->first);
+    }
+    if (order::apply_event(it->second.state, r.type, r.data))
+      changed.changed(it->second.state.customer_id);
+  }
+
+  void render(std::string_view key, codec::json_writer& w) const override {
+    auto& ids = customers_.at(std::string(key));
+    w.begin_object().key("customer_id").string(key).key("order_count").uinteger(ids.size());
+    w.key("orders").begin_array();
+    for (auto* id : ids) {
+      auto& s = orders_.find(*id)->second.state;
+      w.begin_object().key("order_id").string(*id).key("status").string(order::to_string(s.status));
+      w.key("item_count").integer(s.item_count).key("total").money(s.total_cents).end_object();
+    }
+    w.end_array().end_object();
+  }
+
+ private:
+  struct order_row {
+    order::state state;
+  };
+  struct hash : std::hash<std::string_view> {
+    using is_transparent = void;
+  };
+  uint32_t shard_, shards_;
+  std::unordered_map<std::string, order_row, hash, std::equal_to<>> orders_; // node-based: ids stay put
+  std::unordered_map<std::string, std::vector<const std::string*>> customers_;
+};
+
+// One key, "all", kept by shard 0. Totals come in the confirmed and
+// cancelled events, so no per-order history is needed.
+class order_stats final : public projector {
+ public:
+  explicit order_stats(uint32_t shard) : active_(shard == 0) {}
+
+  void apply(const log::record& r, key_sink& changed) override {
+    if (!active_ || !of_type(r, "order"))
+      return;
+    if (r.type == order::created::name) {
+      ++created_;
+    } else if (order::item_added e; r.type == order::item_added::name && codec::decode_binary(r.data, e)) {
+      items_ += e.qty;
+    } else if (order::confirmed c; r.type == order::confirmed::name && codec::decode_binary(r.data, c)) {
+      ++confirmed_;
+      revenue_ += c.total.cents;
+    } else if (order::cancelled x; r.type == order::cancelled::name && codec::decode_binary(r.data, x)) {
+      ++cancelled_;
+      if (x.was_confirmed)
+        revenue_ -= x.total.cents;
+    } else {
+      return;
+    }
+    changed.changed("all");
+  }
+
+  void render(std::string_view, codec::json_writer& w) const override {
+    w.begin_object().key("orders_created").uinteger(created_).key("orders_confirmed").uinteger(confirmed_);
+    w.key("orders_cancelled").uinteger(cancelled_).key("items_added").integer(items_);
+    w.key("revenue_confirmed").money(revenue_).end_object();
+  }
+
+ private:
+  bool active_;
+  uint64_t created_ = 0, confirmed_ = 0, cancelled_ = 0;
+  int64_t items_ = 0;
+  int64_t revenue_ = 0; // cents; 9.2e18 holds 9,000 orders at the largest total
+};
+
+class account_balance final : public projector {
+ public:
+  account_balance(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
+
+  void apply(const log::record& r, key_sink& changed) override {
+    if (!of_type(r, "account") || shard_of(r.aggregate_id, shards_) != shard_)
+      return;
+    auto& entry = rows_[std::string(r.aggregate_id)];
+    if (account::apply_event(entry.state, r.type, r.data)) {
+      entry.version = r.version;
+      changed.changed(r.aggregate_id);
+    }
+  }
+
+  void render(std::string_view key, codec::json_writer& w) const override {
+    auto& entry = rows_.at(std::string(key));
+    w.begin_object().key("account_id").string(key).key("owner").string(entry.state.owner);
+    w.key("status").string(account::to_string(entry.state.status)).key("balance").money(entry.state.balance_cents);
+    w.key("version").uinteger(entry.version).end_object();
+  }
+
+ private:
+  struct row_type {
+    account::state state;
+    uint64_t version = 0;
+  };
+  uint32_t shard_, shards_;
+  std::unordered_map<std::string, row_type> rows_;
+};
+
+} // namespace
+
+std::unique_ptr<projector> make_order_summary(uint32_t shard, uint32_t shards) {
+  return std::make_unique<order_summary>(shard, shards);
+}
+std::unique_ptr<projector> make_customer_orders(uint32_t shard, uint32_t shards) {
+  return std::make_unique<customer_orders>(shard, shards);
+}
+std::unique_ptr<projector> make_order_stats(uint32_t shard, uint32_t) { return std::make_unique<order_stats>(shard); }
+std::unique_ptr<projector> make_account_balance(uint32_t shard, uint32_t shards) {
+  return std::make_unique<account_balance>(shard, shards);
+}
+
+} // namespace sluice::views

@@ -1,0 +1,20 @@
+// Projectors of the order domain's views (SPEC §3).
+#pragma once
+
+#include "views/projector.h"
+
+namespace sluice::views {
+
+/// order_summary: order id → order_id, customer_id, status, item_count, total, version.
+std::unique_ptr<projector> make_order_summary(uint32_t shard, uint32_t shards);
+
+/// customer_orders: customer id → customer_id, order_count, orders[] in creation order.
+std::unique_ptr<projector> make_customer_orders(uint32_t shard, uint32_t shards);
+
+/// order_stats: "all" → orders_created, orders_confirmed, orders_cancelled, items_added, revenue_confirmed.
+std::unique_ptr<projector> make_order_stats(uint32_t shard, uint32_t shards);
+
+/// account_balance: account id → account_id, owner, status, balance, version.
+std::unique_ptr<projector> make_account_balance(uint32_t shard, uint32_t shards);
+
+} // namespace sluice::views
