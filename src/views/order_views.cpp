@@ -97,11 +97,11 @@ class customer_orders final : public projector {
   std::unordered_map<std::string, std::vector<const std::string*>> customers_;
 };
 
-// One key, "all", kept by shard 0. Totals come in the confirmed and
-// cancelled events, so no per-order history is needed.
+// One key, "all", kept by the shard it hashes to like any key. Totals come
+// in the confirmed and cancelled events, so no per-order history is needed.
 class order_stats final : public projector {
  public:
-  explicit order_stats(uint32_t shard) : active_(shard == 0) {}
+  order_stats(uint32_t shard, uint32_t shards) : active_(shard == shard_of("all", shards)) {}
 
   void apply(const log::record& r, key_sink& changed) override {
     if (!active_ || !of_type(r, "order"))
@@ -174,7 +174,9 @@ std::unique_ptr<projector> make_order_summary(uint32_t shard, uint32_t shards) {
 std::unique_ptr<projector> make_customer_orders(uint32_t shard, uint32_t shards) {
   return std::make_unique<customer_orders>(shard, shards);
 }
-std::unique_ptr<projector> make_order_stats(uint32_t shard, uint32_t) { return std::make_unique<order_stats>(shard); }
+std::unique_ptr<projector> make_order_stats(uint32_t shard, uint32_t shards) {
+  return std::make_unique<order_stats>(shard, shards);
+}
 std::unique_ptr<projector> make_account_balance(uint32_t shard, uint32_t shards) {
   return std::make_unique<account_balance>(shard, shards);
 }

@@ -1,0 +1,71 @@
+#include "actors/aggregate_actor.h"
+
+#include "base/clock.h"
+
+namespace sluice::actors {
+
+void answer(ticket& t, const domain::outcome& o, counters& stats) {
+  using kind = domain::outcome::kind;
+  stats.add(o.result == kind::duplicate  ? stats.duplicate
+            : o.result == kind::conflict ? stats.conflict
+            : o.result == kind::rejected ? stats.rejected
+                                         : stats.ok);
+  stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  engine::command_result res;
+  res.outcome = o;
+  res.position = o.position;
+  t.done(std::move(res));
+}
+
+void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
+  events.clear();
+  auto o = aggregate->handle(t->cmd, events);
+  switch (o.result) {
+    case domain::outcome::kind::accepted: {
+      // Only commands with an id need their durable position back.
+      caf::actor notify = t->cmd.command_id.empty() ? caf::actor{} : self;
+      sink->push({std::move(t), std::move(notify), std::move(o), std::move(events), now_us()});
+      events = {};
+      return;
+    }
+    case domain::outcome::kind::duplicate:
+      if (o.position == 0) { // the original is not durable yet
+        auto id = t->cmd.command_id;
+        parked.emplace(std::move(id), std::move(t));
+        return;
+      }
+      break;
+    case domain::outcome::kind::conflict:
+    case domain::outcome::kind::rejected: break;
+  }
+  answer(*t, o, *stats);
+}
+
+void aggregate_actor_state::durable(const std::string& command_id, uint64_t position, const caf::actor& self) {
+  aggregate->durable(command_id, position);
+  auto [first, last] = parked.equal_range(command_id);
+  std::vector<ticket_ptr> waiting;
+  for (auto it = first; it != last; ++it)
+    waiting.push_back(std::move(it->second));
+  parked.erase(first, last);
+  for (auto& t : waiting)
+    handle(std::move(t), self);
+}
+
+caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, domain::aggregate* aggregate,
+                              journal* sink, counters* stats) {
+  auto& st = self->state;
+  st.aggregate.reset(aggregate);
+  st.sink = sink;
+  st.stats = stats;
+  stats->aggregates_live.fetch_add(1, std::memory_order_relaxed);
+  self->attach_functor([stats] { stats->aggregates_live.fetch_sub(1, std::memory_order_relaxed); });
+  return {
+      [self](ticket_ptr t) { self->state.handle(std::move(t), caf::actor_cast<caf::actor>(self)); },
+      [self](durable_atom, const std::string& command_id, uint64_t position) {
+        self->state.durable(command_id, position, caf::actor_cast<caf::actor>(self));
+      },
+  };
+}
+
+} // namespace sluice::actors

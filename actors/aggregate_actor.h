@@ -1,0 +1,39 @@
+// One actor per live aggregate: decides its commands one at a time. It
+// does not wait for the disk between commands (the journal answers accepted
+// ones once durable); a repeat of a command still on its way to the disk
+// waits for the original's position.
+#pragma once
+
+#include "actors/counters.h"
+#include "actors/journal.h"
+#include "actors/messages.h"
+#include "domain/aggregate.h"
+
+#include <memory>
+#include <unordered_map>
+
+namespace sluice::actors {
+
+struct aggregate_actor_state {
+  std::unique_ptr<domain::aggregate> aggregate;
+  journal* sink = nullptr;
+  counters* stats = nullptr;
+  std::vector<domain::new_event> events; ///< scratch, reused
+  std::unordered_multimap<std::string, ticket_ptr> parked; ///< duplicates awaiting the original's durability
+
+  /// Decides one command; answers it now unless it goes to the journal or waits.
+  void handle(ticket_ptr t, const caf::actor& self);
+  /// The original of `command_id` is durable at `position`.
+  void durable(const std::string& command_id, uint64_t position, const caf::actor& self);
+
+  static inline const char* name = "sluice.aggregate";
+};
+
+/// Adopts `aggregate` (owned from now on).
+caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, domain::aggregate* aggregate,
+                              journal* sink, counters* stats);
+
+/// Answers `t` with a finished outcome and counts it.
+void answer(ticket& t, const domain::outcome& o, counters& stats);
+
+} // namespace sluice::actors

@@ -1,0 +1,90 @@
+#include "actors/journal.h"
+
+#include "base/logger.h"
+
+namespace sluice::actors {
+
+namespace {
+constexpr logger k_log("journal");
+} // namespace
+
+void journal::push(entry e) {
+  bool wake;
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(e));
+    wake = !scheduled_;
+    scheduled_ = true;
+  }
+  if (wake)
+    caf::anon_send(self_, drain_atom::value);
+}
+
+bool journal::drain() {
+  std::vector<entry> entries;
+  {
+    std::lock_guard lk(mu_);
+    entries.swap(queue_);
+    if (entries.empty()) {
+      scheduled_ = false;
+      return false;
+    }
+  }
+  size_t n = entries.size();
+  if (n > 0) {
+    log::write_batch batch;
+    for (auto& e : entries) {
+      auto version = e.outcome.version - e.events.size();
+      for (auto& ev : e.events)
+        batch.add({0, ++version, e.time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
+    }
+    log_.append(std::move(batch), [this, entries = std::move(entries)](auto r) mutable { complete(entries, r); });
+  }
+  return true; // drain again: the next turn finds more or clears `scheduled_`
+}
+
+void journal::complete(std::vector<entry>& entries, std::expected<log::append_result, log::error> r) {
+  if (!r) {
+    k_log.error("append failed: {}", r.error().message);
+    for (auto& e : entries) {
+      engine::command_result res;
+      res.status = engine::command_result::status::failed;
+      res.message = r.error().message;
+      e.t->done(std::move(res));
+      stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
+    return;
+  }
+  auto batch = std::make_shared<views::event_batch>();
+  uint64_t position = r->first;
+  for (auto& e : entries) {
+    auto version = e.outcome.version - e.events.size();
+    for (auto& ev : e.events)
+      batch->add({position++, ++version, e.time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
+    engine::command_result res;
+    res.outcome = e.outcome;
+    res.position = position - 1;
+    if (!e.t->cmd.command_id.empty())
+      caf::anon_send(e.aggregate, durable_atom::value, e.t->cmd.command_id, res.position);
+    stats_.add(stats_.ok);
+    stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    e.t->done(std::move(res));
+  }
+  publish(std::move(batch));
+}
+
+void journal::publish(batch_ptr b) {
+  for (auto& p : projections_)
+    caf::anon_send(p, apply_atom::value, b);
+}
+
+caf::behavior journal_actor(caf::event_based_actor* self, journal* j) {
+  return {
+      [=](drain_atom) {
+        if (j->drain())
+          self->send(self, drain_atom::value);
+      },
+  };
+}
+
+} // namespace sluice::actors

@@ -1,0 +1,65 @@
+// The journal: takes accepted events from every aggregate actor, appends
+// them to the event log in group commits, and once durable answers the
+// commands and publishes the events, in position order, to the projections.
+//
+// Aggregates push under a short lock into one FIFO; the first push into an
+// idle journal sends it one `drain` message, so a busy journal costs one
+// message per batch, not per command. (Not a lock-free queue: those are
+// FIFO per producer thread only, and an aggregate actor moves between
+// scheduler threads, so its versions could overtake each other.)
+#pragma once
+
+#include "actors/counters.h"
+#include "actors/messages.h"
+#include "log/event_log.h"
+
+#include <mutex>
+#include <vector>
+
+namespace sluice::actors {
+
+class journal {
+ public:
+  /// One accepted command's events.
+  struct entry {
+    ticket_ptr t;
+    caf::actor aggregate; ///< told the durable position when the command has an id
+    domain::outcome outcome;
+    std::vector<domain::new_event> events;
+    int64_t time_us = 0;
+  };
+
+  journal(log::event_log& log, counters& stats) : log_(log), stats_(stats) {}
+
+  /// Where drain messages go; set once before the first push.
+  void bind(caf::actor self, std::vector<caf::actor> projections) {
+    self_ = std::move(self);
+    projections_ = std::move(projections);
+  }
+
+  /// Thread-safe; entries of one aggregate stay in push order.
+  void push(entry e);
+
+  /// Moves queued entries into one log append. Returns true if the queue
+  /// may hold more (the caller drains again). Journal actor only.
+  bool drain();
+
+  /// Publishes recovered events to the projections (recovery only).
+  void publish(batch_ptr b);
+
+ private:
+  void complete(std::vector<entry>& entries, std::expected<log::append_result, log::error> r);
+
+  log::event_log& log_;
+  counters& stats_;
+  caf::actor self_;
+  std::vector<caf::actor> projections_;
+  std::mutex mu_;
+  std::vector<entry> queue_;
+  bool scheduled_ = false; ///< a drain message is on its way or running
+};
+
+/// The journal's actor: drains on each `drain` message.
+caf::behavior journal_actor(caf::event_based_actor* self, journal* j);
+
+} // namespace sluice::actors

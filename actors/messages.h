@@ -1,0 +1,60 @@
+// Atoms and message payloads of the actor runtime. Payloads travel between
+// actors of one process only, by shared pointer, so they are declared as
+// unsafe (never serialized) message types.
+#pragma once
+
+#include "engine/engine.h"
+#include "views/event_batch.h"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace sluice::actors {
+
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using durable_atom = caf::atom_constant<caf::atom("durable")>;
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+
+/// One command on its way from submit() to its answer.
+struct ticket {
+  domain::command cmd;
+  engine::command_callback done;
+};
+using ticket_ptr = std::shared_ptr<ticket>;
+
+using batch_ptr = std::shared_ptr<const views::event_batch>;
+
+/// A read of one key, possibly waiting for a position.
+struct read_request {
+  std::string key;
+  uint64_t min_position = 0;
+  std::chrono::milliseconds timeout{0};
+  std::move_only_function<void(engine::view_read)> done;
+};
+using read_ptr = std::shared_ptr<read_request>;
+
+/// A listing gathered from every shard of a view; the last shard to answer merges.
+struct list_request {
+  std::string after;
+  size_t limit = 0;
+  std::move_only_function<void(engine::view_page)> done;
+  std::mutex mu;
+  size_t pending = 0; ///< shards yet to answer
+  uint64_t position = UINT64_MAX;
+  std::vector<engine::view_item> items;
+};
+using list_ptr = std::shared_ptr<list_request>;
+
+} // namespace sluice::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ticket_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::read_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::list_ptr)

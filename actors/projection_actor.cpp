@@ -1,0 +1,85 @@
+#include "actors/projection_actor.h"
+
+namespace sluice::actors {
+
+namespace {
+
+void answer_read(projection_state& st, read_request& r) {
+  engine::view_read res;
+  res.position = st.shard->applied();
+  if (auto* e = st.shard->find(r.key)) {
+    res.status = engine::view_read::status::found;
+    res.changed_at = e->changed_at;
+    res.value = e->value;
+  }
+  r.done(std::move(res));
+}
+
+} // namespace
+
+void projection_state::apply(const views::event_batch& b) {
+  changes.clear();
+  shard->apply(b, changes);
+  while (!waiting.empty() && waiting.begin()->first <= shard->applied()) {
+    auto r = std::move(waiting.begin()->second.second);
+    waiting.erase(waiting.begin());
+    answer_read(*this, *r);
+  }
+}
+
+void projection_state::read(read_ptr r, caf::stateful_actor<projection_state>* self) {
+  if (r->min_position <= shard->applied()) {
+    answer_read(*this, *r);
+    return;
+  }
+  auto id = next_wait_id++;
+  auto timeout = r->timeout;
+  auto position = r->min_position; // read before r is moved from
+  waiting.emplace(position, std::make_pair(id, std::move(r)));
+  self->delayed_send(self, timeout, timeout_atom::value, id);
+}
+
+void projection_state::timeout(uint64_t id) {
+  for (auto it = waiting.begin(); it != waiting.end(); ++it)
+    if (it->second.first == id) {
+      engine::view_read res;
+      res.status = engine::view_read::status::timeout;
+      res.position = shard->applied();
+      auto r = std::move(it->second.second);
+      waiting.erase(it);
+      r->done(std::move(res));
+      return;
+    }
+}
+
+void projection_state::list(list_ptr l) {
+  std::vector<std::pair<std::string, views::view_shard::entry>> mine;
+  shard->list(l->after, l->limit + 1, mine);
+  std::lock_guard lk(l->mu);
+  l->position = std::min(l->position, shard->applied());
+  for (auto& [key, e] : mine)
+    l->items.push_back({std::move(key), e.changed_at, e.value});
+  if (--l->pending > 0)
+    return;
+  // The last shard merges: every shard gave its first limit+1 keys after `after`.
+  std::sort(l->items.begin(), l->items.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  engine::view_page page;
+  page.position = l->position;
+  page.more = l->items.size() > l->limit;
+  if (page.more)
+    l->items.resize(l->limit);
+  page.items = std::move(l->items);
+  l->done(std::move(page));
+}
+
+caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard) {
+  self->state.shard.reset(shard);
+  return {
+      [self](apply_atom, const batch_ptr& b) { self->state.apply(*b); },
+      [self](read_atom, read_ptr r) { self->state.read(std::move(r), self); },
+      [self](timeout_atom, uint64_t id) { self->state.timeout(id); },
+      [self](list_atom, list_ptr l) { self->state.list(std::move(l)); },
+  };
+}
+
+} // namespace sluice::actors

@@ -1,0 +1,29 @@
+// One actor per shard of one view: applies every durable batch (keeping the
+// keys it owns), answers reads of its keys — waiting, bounded, for a
+// min_position — and contributes its keys to listings.
+#pragma once
+
+#include "actors/messages.h"
+#include "views/view_shard.h"
+
+#include <map>
+
+namespace sluice::actors {
+
+struct projection_state {
+  std::unique_ptr<views::view_shard> shard;
+  std::multimap<uint64_t, std::pair<uint64_t, read_ptr>> waiting; ///< min_position → (id, read)
+  uint64_t next_wait_id = 0;
+  std::vector<views::view_change> changes; ///< scratch
+
+  void apply(const views::event_batch& b);
+  void read(read_ptr r, caf::stateful_actor<projection_state>* self);
+  void timeout(uint64_t id);
+  void list(list_ptr l);
+
+  static inline const char* name = "sluice.projection";
+};
+
+caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard);
+
+} // namespace sluice::actors

@@ -1,0 +1,114 @@
+// The engine as the front end sees it: submit commands, read views, read
+// the log, ask readiness and metrics. Free of CAF: actors/ implements it.
+#pragma once
+
+#include "domain/aggregate.h"
+#include "domain/command.h"
+#include "log/event_log.h"
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice::engine {
+
+struct options {
+  std::filesystem::path data_dir = "./data";
+  log::durability durability = log::durability::fsync;
+  uint32_t threads = 0;               ///< actor scheduler threads; 0: one per core
+  uint32_t shards = 2;                ///< shards per view
+  size_t max_in_flight = 1u << 20;    ///< commands accepted but not yet answered; beyond: overloaded
+  uint64_t segment_bytes = 64ull << 20;
+};
+
+/// The answer to one command.
+struct command_result {
+  enum class status {
+    done,       ///< `outcome` says accepted, duplicate, conflict or rejected
+    overloaded, ///< too many commands in flight; retry later (503)
+    not_ready,  ///< recovery is still running (503)
+    failed,     ///< the event log failed; nothing was persisted (500)
+  };
+  status status = status::done;
+  domain::outcome outcome;
+  uint64_t position = 0; ///< accepted: position of the command's last event
+  std::string message;   ///< for overloaded, not_ready, failed
+};
+
+/// Called exactly once, on an engine thread; must not block.
+using command_callback = std::move_only_function<void(command_result)>;
+
+/// A read of one view key.
+struct view_read {
+  enum class status { found, not_found, timeout };
+  status status = status::not_found;
+  uint64_t position = 0;   ///< the view's applied position (for the key's shard) at the read
+  uint64_t changed_at = 0; ///< position of the last event that changed the key
+  std::shared_ptr<const std::string> value; ///< JSON
+};
+
+struct view_item {
+  std::string key;
+  uint64_t changed_at = 0;
+  std::shared_ptr<const std::string> value;
+};
+
+/// A page of a view's keys in byte order.
+struct view_page {
+  uint64_t position = 0; ///< every shard of the view has applied at least this
+  std::vector<view_item> items;
+  bool more = false;     ///< keys remain after the last item
+};
+
+struct metrics {
+  uint64_t commands_ok = 0, commands_rejected = 0, commands_conflict = 0, commands_invalid = 0,
+           commands_duplicate = 0, commands_overloaded = 0;
+  uint64_t events_appended = 0, log_syncs = 0, log_sync_nanos = 0, log_position = 0;
+  uint64_t aggregates_live = 0, in_flight = 0;
+};
+
+/// Thread-safe: every method may be called from any thread at once.
+class engine {
+ public:
+  virtual ~engine() = default;
+
+  /// Queues `cmd` for its aggregate. `done` runs once with the outcome; an
+  /// accepted command is answered only after its events are durable.
+  virtual void submit(domain::command cmd, command_callback done) = 0;
+
+  /// Reads `key` of `view`; with `min_position`, waits up to `timeout` for
+  /// the key's shard to apply it (status timeout if it does not).
+  /// False if the view does not exist (then `done` is not called).
+  virtual bool read_view(std::string_view view, std::string_view key, uint64_t min_position,
+                         std::chrono::milliseconds timeout, std::move_only_function<void(view_read)> done) = 0;
+
+  /// Up to `limit` keys of `view` after `after`. False if the view does not exist.
+  virtual bool list_view(std::string_view view, std::string_view after, size_t limit,
+                         std::move_only_function<void(view_page)> done) = 0;
+
+  /// The durable log (reads are thread-safe).
+  virtual const log::event_log& log() const = 0;
+
+  /// True once recovery has rebuilt every aggregate and view.
+  virtual bool ready() const = 0;
+
+  /// Blocks until ready() or the timeout; returns ready().
+  virtual bool wait_ready(std::chrono::milliseconds timeout) = 0;
+
+  virtual metrics snapshot() const = 0;
+
+  /// Stops taking commands, answers those in flight, syncs the log, stops
+  /// the actors. Idempotent; the destructor calls it.
+  virtual void stop() = 0;
+};
+
+/// Starts an engine on `opts.data_dir` (implemented by actors/). Recovery
+/// runs in the background; the error is for a log that cannot be opened.
+std::expected<std::unique_ptr<engine>, std::string> start(const options& opts);
+
+} // namespace sluice::engine
