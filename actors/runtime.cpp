@@ -34,6 +34,7 @@ class runtime final : public engine {
     log_ = std::move(*log);
 
     cfg_.set("scheduler.max-threads", opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency()));
+    cfg_.set("scheduler.policy", caf::atom("sharing"));
     system_ = std::make_unique<caf::actor_system>(cfg_);
     journal_ = std::make_unique<journal>(*log_, stats_);
 

@@ -1,0 +1,138 @@
+// End to end in one process: commands in → decided by aggregate actors →
+// durable in the log → answered → applied by the views. Commands are decoded
+// before the clock starts (decoding is measured in bench_codec).
+#include "domain/command_decoder.h"
+#include "engine/engine.h"
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <malloc.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <mutex>
+
+using namespace sluice;
+
+namespace {
+
+// Heap bytes in use (glibc): unlike RSS it shrinks and grows with the
+// engine even when freed memory is reused between runs.
+size_t heap_bytes() { return mallinfo2().uordblks; }
+
+std::filesystem::path bench_dir(const std::string& name) {
+  const char* base = std::getenv("SLUICE_BENCH_DIR");
+  auto dir = std::filesystem::path(base ? base : "bench-data") / name;
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// Submits with at most `window` commands unanswered, like many clients would.
+class driver {
+ public:
+  driver(engine::engine& e, size_t window) : e_(e), window_(window) {}
+
+  void submit(domain::command c) {
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return in_flight_ < window_; });
+      ++in_flight_;
+    }
+    e_.submit(std::move(c), [this](engine::command_result r) {
+      if (r.status != engine::command_result::status::done || r.outcome.result != domain::outcome::kind::accepted)
+        failures_.fetch_add(1, std::memory_order_relaxed);
+      last_position_.store(std::max(last_position_.load(std::memory_order_relaxed), r.position),
+                           std::memory_order_relaxed);
+      std::lock_guard lk(mu_);
+      if (--in_flight_ < window_)
+        cv_.notify_one();
+    });
+  }
+
+  void wait_all() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return in_flight_ == 0; });
+  }
+
+  uint64_t failures() const { return failures_.load(); }
+
+ private:
+  engine::engine& e_;
+  size_t window_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t in_flight_ = 0;
+  std::atomic<uint64_t> failures_{0};
+  std::atomic<uint64_t> last_position_{0};
+};
+
+void wait_views(engine::engine& e) {
+  std::promise<void> p;
+  auto f = p.get_future();
+  e.read_view("account_balance", "ACC-0", e.log().last_position(), std::chrono::seconds(60),
+              [&](engine::view_read) { p.set_value(); });
+  f.wait();
+}
+
+// Deposits spread over `aggregates` accounts (all opened before timing).
+void BM_EndToEnd(benchmark::State& state) {
+  auto mode = state.range(0) ? log::durability::fsync : log::durability::none;
+  auto aggregates = static_cast<size_t>(state.range(1));
+  auto dir = bench_dir(fmt::format("e2e-{}-{}", state.range(0), aggregates));
+  engine::options o;
+  o.data_dir = dir;
+  o.durability = mode;
+  auto started = engine::start(o);
+  if (!started) {
+    state.SkipWithError(started.error().c_str());
+    return;
+  }
+  auto& e = **started;
+  e.wait_ready(std::chrono::seconds(30));
+  domain::command_decoder decoder;
+  driver d(e, 65536);
+
+  size_t heap_before = heap_bytes();
+  for (size_t i = 0; i < aggregates; ++i)
+    d.submit(*decoder.decode(
+        fmt::format(R"({{"type":"account.open","aggregate_id":"ACC-{}","payload":{{"owner":"owner-{}"}}}})", i, i)));
+  d.wait_all();
+  wait_views(e);
+  size_t heap_after = heap_bytes();
+
+  std::vector<domain::command> deposits;
+  for (size_t i = 0; i < aggregates; ++i)
+    deposits.push_back(*decoder.decode(
+        fmt::format(R"({{"type":"account.deposit","aggregate_id":"ACC-{}","payload":{{"amount":1.25}}}})", i)));
+
+  size_t i = 0;
+  for (auto _ : state) {
+    d.submit(deposits[i]);
+    if (++i == deposits.size())
+      i = 0;
+  }
+  d.wait_all();
+  wait_views(e);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["failures"] = static_cast<double>(d.failures());
+  auto m = e.snapshot();
+  state.counters["syncs"] = static_cast<double>(m.log_syncs);
+  // Everything one live account costs: its actor, state, router entry and view rows.
+  state.counters["heap_per_aggregate"] =
+      static_cast<double>(heap_after > heap_before ? heap_after - heap_before : 0) / static_cast<double>(aggregates);
+  e.stop();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_EndToEnd)
+    ->ArgNames({"fsync", "aggregates"})
+    ->Args({0, 10000})
+    ->Args({0, 100000})
+    ->Args({1, 10000})
+    ->Args({1, 100000})
+    ->UseRealTime()
+    ->MinTime(3)
+    ->Unit(benchmark::kNanosecond);
+
+} // namespace
