@@ -76,6 +76,20 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
 void journal::publish(batch_ptr b) {
   for (auto& p : projections_)
     caf::anon_send(p, apply_atom::value, b);
+  std::lock_guard lk(listeners_mu_);
+  for (auto& [id, wake] : listeners_)
+    wake();
+}
+
+uint64_t journal::add_listener(std::function<void()> wake) {
+  std::lock_guard lk(listeners_mu_);
+  listeners_.emplace(next_listener_, std::move(wake));
+  return next_listener_++;
+}
+
+void journal::remove_listener(uint64_t id) {
+  std::lock_guard lk(listeners_mu_);
+  listeners_.erase(id);
 }
 
 caf::behavior journal_actor(caf::event_based_actor* self, journal* j) {

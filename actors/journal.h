@@ -13,6 +13,8 @@
 #include "actors/messages.h"
 #include "log/event_log.h"
 
+#include <functional>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -47,6 +49,10 @@ class journal {
   /// Publishes recovered events to the projections (recovery only).
   void publish(batch_ptr b);
 
+  /// Listeners called after each durable group commit (event streams). Thread-safe.
+  uint64_t add_listener(std::function<void()> wake);
+  void remove_listener(uint64_t id);
+
  private:
   void complete(std::vector<entry>& entries, std::expected<log::append_result, log::error> r);
 
@@ -54,6 +60,10 @@ class journal {
   counters& stats_;
   caf::actor self_;
   std::vector<caf::actor> projections_;
+  std::mutex listeners_mu_;
+  std::map<uint64_t, std::function<void()>> listeners_;
+  uint64_t next_listener_ = 1;
+
   std::mutex mu_;
   std::vector<entry> queue_;
   bool scheduled_ = false; ///< a drain message is on its way or running

@@ -21,6 +21,7 @@ using read_atom = caf::atom_constant<caf::atom("read")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 
 /// One command on its way from submit() to its answer.
 struct ticket {
@@ -58,3 +59,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ticket_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::read_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::list_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sluice::engine::view_feed>)

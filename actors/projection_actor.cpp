@@ -20,6 +20,8 @@ void answer_read(projection_state& st, read_request& r) {
 void projection_state::apply(const views::event_batch& b) {
   changes.clear();
   shard->apply(b, changes);
+  if (!key_feeds.empty() || !all_feeds.empty())
+    notify();
   while (!waiting.empty() && waiting.begin()->first <= shard->applied()) {
     auto r = std::move(waiting.begin()->second.second);
     waiting.erase(waiting.begin());
@@ -72,6 +74,41 @@ void projection_state::list(list_ptr l) {
   l->done(std::move(page));
 }
 
+void projection_state::subscribe(const std::string& key, std::shared_ptr<engine::view_feed> feed) {
+  auto at = shard->applied();
+  if (key == "*") {
+    std::vector<std::pair<std::string, views::view_shard::entry>> entries;
+    shard->list("", SIZE_MAX, entries);
+    for (auto& [k, e] : entries)
+      feed->snapshot(std::move(k), e.value, at);
+    all_feeds.push_back(feed);
+  } else {
+    auto* e = shard->find(key);
+    feed->snapshot(key, e ? e->value : nullptr, at);
+    key_feeds[key].push_back(feed);
+  }
+  feed->registered(at);
+}
+
+// Hands each change to the feeds of its key and of "*"; drops closed feeds.
+void projection_state::notify() {
+  auto live = [](std::vector<std::shared_ptr<engine::view_feed>>& feeds) {
+    std::erase_if(feeds, [](auto& f) { return f->closed(); });
+  };
+  live(all_feeds);
+  for (auto& c : changes) {
+    for (auto& f : all_feeds)
+      f->change(c.key, c.value, c.position);
+    if (auto it = key_feeds.find(c.key); it != key_feeds.end()) {
+      live(it->second);
+      for (auto& f : it->second)
+        f->change(c.key, c.value, c.position);
+      if (it->second.empty())
+        key_feeds.erase(it);
+    }
+  }
+}
+
 caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard) {
   self->state.shard.reset(shard);
   return {
@@ -79,6 +116,9 @@ caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, view
       [self](read_atom, read_ptr r) { self->state.read(std::move(r), self); },
       [self](timeout_atom, uint64_t id) { self->state.timeout(id); },
       [self](list_atom, list_ptr l) { self->state.list(std::move(l)); },
+      [self](subscribe_atom, const std::string& key, std::shared_ptr<engine::view_feed> feed) {
+        self->state.subscribe(key, std::move(feed));
+      },
   };
 }
 

@@ -7,6 +7,7 @@
 #include "views/view_shard.h"
 
 #include <map>
+#include <unordered_map>
 
 namespace sluice::actors {
 
@@ -15,11 +16,15 @@ struct projection_state {
   std::multimap<uint64_t, std::pair<uint64_t, read_ptr>> waiting; ///< min_position → (id, read)
   uint64_t next_wait_id = 0;
   std::vector<views::view_change> changes; ///< scratch
+  std::unordered_map<std::string, std::vector<std::shared_ptr<engine::view_feed>>> key_feeds;
+  std::vector<std::shared_ptr<engine::view_feed>> all_feeds; ///< subscribed with "*"
 
   void apply(const views::event_batch& b);
   void read(read_ptr r, caf::stateful_actor<projection_state>* self);
   void timeout(uint64_t id);
   void list(list_ptr l);
+  void subscribe(const std::string& key, std::shared_ptr<engine::view_feed> feed);
+  void notify();
 
   static inline const char* name = "sluice.projection";
 };

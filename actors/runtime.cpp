@@ -105,6 +105,25 @@ class runtime final : public engine {
     return true;
   }
 
+  std::shared_ptr<view_feed> subscribe_view(std::string_view view, std::string_view key,
+                                            std::function<void()> wake) override {
+    auto* v = find_view(view);
+    if (!v)
+      return nullptr;
+    bool all = key == "*";
+    auto feed = std::make_shared<view_feed>(std::move(wake), all ? v->shards.size() : 1);
+    if (all)
+      for (auto& s : v->shards)
+        caf::anon_send(s, subscribe_atom::value, std::string(key), feed);
+    else
+      caf::anon_send(v->shards[views::shard_of(key, opts_.shards)], subscribe_atom::value, std::string(key), feed);
+    return feed;
+  }
+
+  uint64_t add_durable_listener(std::function<void()> wake) override { return journal_->add_listener(std::move(wake)); }
+
+  void remove_durable_listener(uint64_t id) override { journal_->remove_listener(id); }
+
   const log::event_log& log() const override { return *log_; }
 
   bool ready() const override { return ready_.load(); }

@@ -4,6 +4,7 @@
 
 #include "domain/aggregate.h"
 #include "domain/command.h"
+#include "engine/view_feed.h"
 #include "log/event_log.h"
 
 #include <chrono>
@@ -90,6 +91,19 @@ class engine {
   /// Up to `limit` keys of `view` after `after`. False if the view does not exist.
   virtual bool list_view(std::string_view view, std::string_view after, size_t limit,
                          std::move_only_function<void(view_page)> done) = 0;
+
+  /// Subscribes to `key` of `view`, or to every key with "*". The feed
+  /// delivers `subscribed`, the snapshot, then every change (conflated per
+  /// key while unread); `wake` runs when it has items after being drained.
+  /// Null if the view does not exist. Close the feed to unsubscribe.
+  virtual std::shared_ptr<view_feed> subscribe_view(std::string_view view, std::string_view key,
+                                                    std::function<void()> wake) = 0;
+
+  /// Calls `wake` after every group commit made durable, until removed.
+  /// `wake` runs on the log's thread: it must be quick, must not block and
+  /// must not add or remove listeners. Returns an id for remove_listener().
+  virtual uint64_t add_durable_listener(std::function<void()> wake) = 0;
+  virtual void remove_durable_listener(uint64_t id) = 0;
 
   /// The durable log (reads are thread-safe).
   virtual const log::event_log& log() const = 0;
