@@ -65,6 +65,14 @@ class runtime final : public engine {
       done(std::move(res));
       return;
     }
+    if (log_->failed()) {
+      // Fatal by design: whether failed bytes reached the disk is unknowable,
+      // so state is rebuilt from what the log holds at the next start.
+      res.status = command_result::status::failed;
+      res.message = "the event log failed; restart the server to recover from the log";
+      done(std::move(res));
+      return;
+    }
     if (stats_.in_flight.fetch_add(1, std::memory_order_relaxed) >= static_cast<int64_t>(opts_.max_in_flight)) {
       stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
       stats_.add(stats_.overloaded);

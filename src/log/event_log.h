@@ -93,6 +93,9 @@ class event_log {
   /// syncs what is queued, and joins the writer. Idempotent.
   void close();
 
+  /// True after a write or sync failed: appends fail until a restart.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+
   const recovery_report& recovery() const { return report_; }
   durability mode() const { return opts_.mode; }
 
