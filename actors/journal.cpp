@@ -48,7 +48,7 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
     k_log.error("append failed: {}", r.error().message);
     for (auto& e : entries) {
       engine::command_result res;
-      res.status = engine::command_result::status::failed;
+      res.status = engine::command_status::failed;
       res.message = r.error().message;
       e.t->done(std::move(res));
       stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);

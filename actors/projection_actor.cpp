@@ -8,7 +8,7 @@ void answer_read(projection_state& st, read_request& r) {
   engine::view_read res;
   res.position = st.shard->applied();
   if (auto* e = st.shard->find(r.key)) {
-    res.status = engine::view_read::status::found;
+    res.status = engine::read_status::found;
     res.changed_at = e->changed_at;
     res.value = e->value;
   }
@@ -45,7 +45,7 @@ void projection_state::timeout(uint64_t id) {
   for (auto it = waiting.begin(); it != waiting.end(); ++it)
     if (it->second.first == id) {
       engine::view_read res;
-      res.status = engine::view_read::status::timeout;
+      res.status = engine::read_status::timeout;
       res.position = shard->applied();
       auto r = std::move(it->second.second);
       waiting.erase(it);

@@ -60,7 +60,7 @@ class runtime final : public engine {
   void submit(domain::command cmd, command_callback done) override {
     command_result res;
     if (stopping_.load() || !ready_.load()) {
-      res.status = command_result::status::not_ready;
+      res.status = command_status::not_ready;
       res.message = stopping_.load() ? "server is shutting down" : "recovery is still running";
       done(std::move(res));
       return;
@@ -68,7 +68,7 @@ class runtime final : public engine {
     if (log_->failed()) {
       // Fatal by design: whether failed bytes reached the disk is unknowable,
       // so state is rebuilt from what the log holds at the next start.
-      res.status = command_result::status::failed;
+      res.status = command_status::failed;
       res.message = "the event log failed; restart the server to recover from the log";
       done(std::move(res));
       return;
@@ -76,7 +76,7 @@ class runtime final : public engine {
     if (stats_.in_flight.fetch_add(1, std::memory_order_relaxed) >= static_cast<int64_t>(opts_.max_in_flight)) {
       stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
       stats_.add(stats_.overloaded);
-      res.status = command_result::status::overloaded;
+      res.status = command_status::overloaded;
       res.message = "too many commands in flight";
       done(std::move(res));
       return;

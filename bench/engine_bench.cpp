@@ -41,7 +41,7 @@ class driver {
       ++in_flight_;
     }
     e_.submit(std::move(c), [this](engine::command_result r) {
-      if (r.status != engine::command_result::status::done || r.outcome.result != domain::outcome::kind::accepted)
+      if (r.status != engine::command_status::done || r.outcome.result != domain::outcome::kind::accepted)
         failures_.fetch_add(1, std::memory_order_relaxed);
       last_position_.store(std::max(last_position_.load(std::memory_order_relaxed), r.position),
                            std::memory_order_relaxed);

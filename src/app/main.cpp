@@ -1,9 +1,12 @@
 // sluice: the command-line entry point.
 //
+//   sluice serve   run the server (HTTP API over the actor engine)
 //   sluice exec    apply NDJSON commands from stdin to the event log
 //   sluice events  print the event log as NDJSON
 //   sluice demo    run a sample order/account session and print its events
 #include "app/offline_engine.h"
+#include "engine/engine.h"
+#include "http/server.h"
 #include "base/logger.h"
 #include "codec/json_writer.h"
 #include "domain/event_json.h"
@@ -13,6 +16,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <csignal>
+#include <pthread.h>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -90,6 +95,81 @@ int events(const log_flags& f, uint64_t from, uint64_t limit) {
   return 0;
 }
 
+struct serve_flags {
+  std::string listen = "127.0.0.1:8080";
+  uint32_t threads = 0, io_threads = 2, shards = 2;
+  size_t max_in_flight = 1u << 20;
+  http::limits limits;
+};
+
+int serve(const log_flags& f, const serve_flags& s) {
+  auto colon = s.listen.rfind(':');
+  if (colon == std::string::npos) {
+    k_log.error("--listen wants host:port, got '{}'", s.listen);
+    return 2;
+  }
+  unsigned long port = 0;
+  try {
+    port = std::stoul(s.listen.substr(colon + 1));
+  } catch (...) {
+    port = 65536;
+  }
+  if (port > 65535) {
+    k_log.error("--listen: bad port in '{}'", s.listen);
+    return 2;
+  }
+  // SIGINT/SIGTERM are taken by sigwait below; block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  engine::options o;
+  o.data_dir = f.data;
+  o.durability = f.durability == "none" ? log::durability::none : log::durability::fsync;
+  o.threads = s.threads;
+  o.shards = s.shards;
+  o.max_in_flight = s.max_in_flight;
+  if (o.durability == log::durability::none)
+    k_log.warn("durability none: acknowledged commands survive a process crash but not a power loss");
+  auto started = std::chrono::steady_clock::now();
+  auto e = engine::start(o);
+  if (!e) {
+    k_log.error("cannot start: {}", e.error());
+    return 2;
+  }
+  http::server_options so;
+  so.address = s.listen.substr(0, colon);
+  so.port = static_cast<uint16_t>(port);
+  so.io_threads = s.io_threads;
+  so.limits = s.limits;
+  http::server srv(**e, so);
+  if (auto r = srv.start(); !r) {
+    k_log.error("cannot listen: {}", r.error());
+    return 2;
+  }
+  fmt::print("sluice listening on http://{}:{}\n  data directory: {}\n  durability: {}\n", so.address, srv.port(),
+             f.data, f.durability);
+  std::fflush(stdout);
+  if ((*e)->wait_ready(std::chrono::hours(24)) && (*e)->ready()) {
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    fmt::print("  recovery: {} events in {} ms; ready\n", (*e)->log().last_position(), took.count());
+  } else {
+    fmt::print("  recovery failed; see the log above (/readyz answers 503)\n");
+  }
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  k_log.info("{}: stopping: no new connections, finishing commands in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  srv.stop_accepting();
+  (*e)->stop(); // answers what is in flight and syncs the log
+  srv.stop();
+  k_log.info("stopped");
+  return 0;
+}
+
 constexpr const char* k_demo_script = R"({"type":"order.create","aggregate_id":"ORD-1","command_id":"c-1","payload":{"customer_id":"CUST-7"}}
 {"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"Laptop","qty":1,"price":999.99}}
 {"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"Mouse","qty":2,"price":29.99}}
@@ -112,6 +192,28 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   log_flags flags;
 
+  serve_flags sf;
+  auto* serve_cmd = app.add_subcommand("serve", "run the server: the HTTP API over the actor engine");
+  add_log_flags(serve_cmd, flags);
+  serve_cmd->add_option("--listen", sf.listen, "address and port to listen on")->capture_default_str();
+  serve_cmd->add_option("--threads", sf.threads, "actor scheduler threads (0: one per core)")->capture_default_str();
+  serve_cmd->add_option("--io-threads", sf.io_threads, "network I/O threads")->check(CLI::Range(1u, 256u))->capture_default_str();
+  serve_cmd->add_option("--shards", sf.shards, "shards per view")->check(CLI::Range(1u, 1024u))->capture_default_str();
+  serve_cmd->add_option("--max-in-flight", sf.max_in_flight, "commands in flight before answering 503 overloaded")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", sf.limits.command_body_bytes, "largest single-command body")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))->capture_default_str();
+  serve_cmd->add_option("--max-batch-bytes", sf.limits.batch_body_bytes, "largest batch body")
+      ->check(CLI::Range(size_t{1}, size_t{4} << 30))->capture_default_str();
+  serve_cmd->add_option("--max-batch-lines", sf.limits.batch_lines, "most commands in one batch")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))->capture_default_str();
+  serve_cmd->add_option("--max-header-bytes", sf.limits.header_bytes, "largest request line plus headers")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))->capture_default_str();
+  serve_cmd->add_option("--idle-timeout", sf.limits.idle_seconds, "seconds before an idle connection is closed")
+      ->check(CLI::Range(1u, 86400u))->capture_default_str();
+  serve_cmd->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))->capture_default_str();
+
   auto* exec_cmd = app.add_subcommand("exec", "apply NDJSON commands from stdin; print one result per line");
   add_log_flags(exec_cmd, flags);
 
@@ -128,6 +230,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
+    if (*serve_cmd)
+      return serve(flags, sf);
     if (*exec_cmd)
       return exec(flags, std::cin);
     if (*events_cmd)

@@ -27,15 +27,16 @@ struct options {
   uint64_t segment_bytes = 64ull << 20;
 };
 
+enum class command_status {
+  done,       ///< `outcome` says accepted, duplicate, conflict or rejected
+  overloaded, ///< too many commands in flight; retry later (503)
+  not_ready,  ///< recovery is still running (503)
+  failed,     ///< the event log failed; nothing was persisted (500)
+};
+
 /// The answer to one command.
 struct command_result {
-  enum class status {
-    done,       ///< `outcome` says accepted, duplicate, conflict or rejected
-    overloaded, ///< too many commands in flight; retry later (503)
-    not_ready,  ///< recovery is still running (503)
-    failed,     ///< the event log failed; nothing was persisted (500)
-  };
-  status status = status::done;
+  command_status status = command_status::done;
   domain::outcome outcome;
   uint64_t position = 0; ///< accepted: position of the command's last event
   std::string message;   ///< for overloaded, not_ready, failed
@@ -44,10 +45,11 @@ struct command_result {
 /// Called exactly once, on an engine thread; must not block.
 using command_callback = std::move_only_function<void(command_result)>;
 
+enum class read_status { found, not_found, timeout };
+
 /// A read of one view key.
 struct view_read {
-  enum class status { found, not_found, timeout };
-  status status = status::not_found;
+  read_status status = read_status::not_found;
   uint64_t position = 0;   ///< the view's applied position (for the key's shard) at the read
   uint64_t changed_at = 0; ///< position of the last event that changed the key
   std::shared_ptr<const std::string> value; ///< JSON

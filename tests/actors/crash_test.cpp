@@ -71,7 +71,7 @@ std::string command_for(uint32_t client, uint32_t seq) {
         auto f = p.get_future();
         (*e)->submit(std::move(*cmd), [&p](engine::command_result r) { p.set_value(std::move(r)); });
         auto r = f.get();
-        if (r.status != engine::command_result::status::done || r.outcome.result != domain::outcome::kind::accepted)
+        if (r.status != engine::command_status::done || r.outcome.result != domain::outcome::kind::accepted)
           _exit(5);
         ack a{r.position, client, seq};
         if (::write(ack_fd, &a, sizeof a) != sizeof a)

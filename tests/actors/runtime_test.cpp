@@ -60,7 +60,7 @@ TEST_CASE("commands are decided, made durable and reflected in views", "[actors]
   temp_dir dir;
   auto e = start(dir.path());
   auto r = send(*e, cmd("order.create", "ORD-1", R"({"customer_id":"C-1"})"));
-  REQUIRE(r.status == engine::command_result::status::done);
+  REQUIRE(r.status == engine::command_status::done);
   CHECK(r.outcome.result == kind::accepted);
   CHECK(r.outcome.version == 1);
   CHECK(r.position == 1);
@@ -70,12 +70,12 @@ TEST_CASE("commands are decided, made durable and reflected in views", "[actors]
   CHECK(send(*e, cmd("order.confirm", "ORD-1", "{}", R"(,"expected_version":1)")).outcome.result == kind::conflict);
 
   auto v = read(*e, "order_summary", "ORD-1", 2);
-  REQUIRE(v.status == engine::view_read::status::found);
+  REQUIRE(v.status == engine::read_status::found);
   CHECK(v.position >= 2);
   CHECK(v.changed_at == 2);
   CHECK(*v.value == R"({"order_id":"ORD-1","customer_id":"C-1","status":"pending","item_count":1,"total":999.99,"version":2})");
-  CHECK(read(*e, "order_summary", "ORD-2").status == engine::view_read::status::not_found);
-  CHECK(read(*e, "order_summary", "ORD-1", 99, 50ms).status == engine::view_read::status::timeout);
+  CHECK(read(*e, "order_summary", "ORD-2").status == engine::read_status::not_found);
+  CHECK(read(*e, "order_summary", "ORD-1", 99, 50ms).status == engine::read_status::timeout);
   std::promise<engine::view_read> unused;
   CHECK_FALSE(e->read_view("no_such_view", "k", 0, 10ms, [](engine::view_read) {}));
 

@@ -1,0 +1,230 @@
+#include "http/server.h"
+
+#include "base/logger.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <deque>
+#include <thread>
+
+namespace sluice::http {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+constexpr logger k_log("http");
+constexpr auto k_write_timeout = std::chrono::seconds(30);
+
+// One connection: reads requests (up to `pipeline_depth` ahead of their
+// answers), routes each, and writes the answers in request order, one
+// write at a time. Everything runs on the connection's strand.
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp::socket&& socket, engine::engine& e, const limits& l) : stream_(std::move(socket)), engine_(e), limits_(l) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+ private:
+  struct slot {
+    bool ready = false;
+    bhttp::response<bhttp::string_body> res;
+  };
+
+  void do_read() {
+    if (reading_ || closing_ || queue_.size() >= limits_.pipeline_depth)
+      return; // reading resumes when an answer is written
+    reading_ = true;
+    parser_.emplace(); // a fresh parser per request
+    parser_->header_limit(static_cast<uint32_t>(limits_.header_bytes));
+    stream_.expires_after(std::chrono::seconds(limits_.idle_seconds));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    if (ec)
+      return on_read_error(ec);
+    auto& req = parser_->get();
+    auto limit = body_limit(req.method_string(), req.target(), limits_);
+    // Beast compares Content-Length with the limit while parsing the header,
+    // before the route is known; compare again with the route's own limit.
+    if (auto length = parser_->content_length(); length && *length > limit)
+      return on_read_error(bhttp::error::body_limit);
+    parser_->body_limit(limit); // still enforced for chunked bodies
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    reading_ = false;
+    if (ec)
+      return on_read_error(ec);
+    auto req = parser_->release();
+    auto s = std::make_shared<slot>();
+    s->res.version(req.version());
+    s->res.keep_alive(req.keep_alive());
+    queue_.push_back(s);
+    if (!req.keep_alive())
+      closing_ = true; // answer what was read, then close
+    route(engine_, limits_, req.method_string(), req.target(), std::move(req.body()),
+          [self = shared_from_this(), s](reply r) {
+            net::post(self->stream_.get_executor(), [self, s, r = std::move(r)]() mutable {
+              self->fill(*s, std::move(r));
+              self->do_write();
+            });
+          });
+    do_read();
+  }
+
+  void fill(slot& s, reply r) {
+    s.res.result(static_cast<unsigned>(r.status));
+    s.res.set(bhttp::field::content_type, r.content_type);
+    s.res.set(bhttp::field::server, "sluice");
+    for (auto& [k, v] : r.headers)
+      s.res.set(k, v);
+    s.res.body() = std::move(r.body);
+    s.res.prepare_payload();
+    s.ready = true;
+  }
+
+  // A request that cannot be read gets one clear answer, then the connection closes.
+  void on_read_error(beast::error_code ec) {
+    reading_ = false;
+    closing_ = true;
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      if (queue_.empty())
+        shutdown();
+      return;
+    }
+    reply r = ec == bhttp::error::body_limit     ? error_reply(413, "too_large", "request body is too large")
+              : ec == bhttp::error::header_limit ? error_reply(431, "too_large", "request headers are too large")
+                                                 : error_reply(400, "bad_request", "malformed HTTP request: " + ec.message());
+    auto s = std::make_shared<slot>();
+    s->res.version(11);
+    s->res.keep_alive(false);
+    fill(*s, std::move(r));
+    queue_.push_back(std::move(s));
+    do_write();
+  }
+
+  void do_write() {
+    if (writing_ || queue_.empty() || !queue_.front()->ready)
+      return;
+    writing_ = true;
+    stream_.expires_after(k_write_timeout);
+    bhttp::async_write(stream_, queue_.front()->res, beast::bind_front_handler(&session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    writing_ = false;
+    if (ec)
+      return shutdown();
+    bool keep = queue_.front()->res.keep_alive();
+    queue_.pop_front();
+    if (!keep || (closing_ && queue_.empty() && !reading_))
+      return shutdown();
+    do_write();
+    do_read();
+  }
+
+  void shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  engine::engine& engine_;
+  const limits& limits_;
+  std::deque<std::shared_ptr<slot>> queue_; ///< answers in request order
+  bool reading_ = false, writing_ = false, closing_ = false;
+};
+
+} // namespace
+
+struct server::impl {
+  impl(engine::engine& e, server_options o) : engine(e), opts(std::move(o)), ioc(static_cast<int>(opts.io_threads)) {}
+
+  void do_accept() {
+    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (!ec)
+        std::make_shared<session>(std::move(socket), engine, opts.limits)->run();
+      else if (ec == net::error::operation_aborted)
+        return;
+      else
+        k_log.warn("accept: {}", ec.message());
+      if (acceptor->is_open())
+        do_accept();
+    });
+  }
+
+  engine::engine& engine;
+  server_options opts;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+};
+
+server::server(engine::engine& e, server_options o) : impl_(std::make_unique<impl>(e, std::move(o))) {}
+
+server::~server() { stop(); }
+
+std::expected<void, std::string> server::start() {
+  auto& m = *impl_;
+  beast::error_code ec;
+  auto address = net::ip::make_address(m.opts.address, ec);
+  if (ec)
+    return std::unexpected("bad listen address '" + m.opts.address + "': " + ec.message());
+  tcp::endpoint endpoint{address, m.opts.port};
+  m.acceptor.emplace(m.ioc);
+  if (m.acceptor->open(endpoint.protocol(), ec); ec)
+    return std::unexpected("open: " + ec.message());
+  m.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (m.acceptor->bind(endpoint, ec); ec)
+    return std::unexpected("bind " + m.opts.address + ":" + std::to_string(m.opts.port) + ": " + ec.message());
+  if (m.acceptor->listen(net::socket_base::max_listen_connections, ec); ec)
+    return std::unexpected("listen: " + ec.message());
+  m.port = m.acceptor->local_endpoint().port();
+  m.do_accept();
+  for (unsigned i = 0; i < std::max(1u, m.opts.io_threads); ++i)
+    m.threads.emplace_back([&m] { m.ioc.run(); });
+  return {};
+}
+
+uint16_t server::port() const { return impl_->port; }
+
+void server::stop_accepting() {
+  auto& m = *impl_;
+  if (m.acceptor)
+    net::post(m.ioc, [&m] {
+      beast::error_code ec;
+      m.acceptor->close(ec);
+    });
+}
+
+void server::stop() {
+  auto& m = *impl_;
+  if (m.threads.empty())
+    return;
+  m.ioc.stop();
+  for (auto& t : m.threads)
+    t.join();
+  m.threads.clear();
+}
+
+} // namespace sluice::http

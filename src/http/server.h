@@ -1,0 +1,47 @@
+// The HTTP/1.1 server: a listener and one session per connection over the
+// engine. Beast stays inside server.cpp.
+#pragma once
+
+#include "engine/engine.h"
+#include "http/routes.h"
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+
+namespace sluice::http {
+
+struct server_options {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080; ///< 0: any free port (see server::port())
+  unsigned io_threads = 2;
+  http::limits limits;
+};
+
+/// start() and stop() from one controlling thread; the rest is internal.
+class server {
+ public:
+  server(engine::engine& e, server_options o);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds, listens and starts the I/O threads.
+  std::expected<void, std::string> start();
+
+  /// The port listened on.
+  uint16_t port() const;
+
+  /// Stops accepting connections; sessions go on until stop().
+  void stop_accepting();
+
+  /// Closes every connection and joins the I/O threads. Idempotent.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace sluice::http

@@ -1,0 +1,75 @@
+// A small blocking HTTP/1.1 client over Beast for the server tests.
+#pragma once
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <string>
+
+namespace sluice::testing {
+
+struct http_response {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::string allow;
+  std::string retry_after;
+  bool keep_alive = true;
+};
+
+class http_client {
+ public:
+  explicit http_client(uint16_t port) : stream_(ioc_) {
+    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
+    stream_.connect(ep);
+  }
+
+  http_response request(const std::string& method, const std::string& target, const std::string& body = {},
+                        const std::string& content_type = "application/json") {
+    send(method, target, body, content_type);
+    return receive();
+  }
+
+  void send(const std::string& method, const std::string& target, const std::string& body = {},
+            const std::string& content_type = "application/json") {
+    namespace http = boost::beast::http;
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "localhost");
+    if (!body.empty()) {
+      req.set(http::field::content_type, content_type);
+      req.body() = body;
+    }
+    req.prepare_payload();
+    http::write(stream_, req);
+  }
+
+  http_response receive() {
+    namespace http = boost::beast::http;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 << 20);
+    http::read(stream_, buffer_, parser);
+    auto& res = parser.get();
+    return {static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type]),
+            std::string(res[http::field::allow]), std::string(res["Retry-After"]), res.keep_alive()};
+  }
+
+  /// Raw bytes, for hostile input.
+  void write_raw(const std::string& bytes) { boost::asio::write(stream_, boost::asio::buffer(bytes)); }
+
+  /// True once the server closed the connection (reads EOF).
+  bool closed_by_peer() {
+    boost::beast::error_code ec;
+    char c;
+    stream_.socket().read_some(boost::asio::buffer(&c, 1), ec);
+    return ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+};
+
+} // namespace sluice::testing

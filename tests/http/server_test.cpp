@@ -1,0 +1,211 @@
+#include "http/server.h"
+
+#include "client.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <thread>
+
+using namespace sluice;
+using sluice::testing::http_client;
+using sluice::testing::temp_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture {
+  temp_dir dir;
+  std::unique_ptr<engine::engine> engine;
+  std::unique_ptr<http::server> server;
+
+  explicit fixture(http::limits l = {}) {
+    engine::options o;
+    o.data_dir = dir.path();
+    o.durability = log::durability::none;
+    o.threads = 2;
+    auto e = engine::start(o);
+    REQUIRE(e);
+    engine = std::move(*e);
+    REQUIRE(engine->wait_ready(10s));
+    http::server_options so;
+    so.port = 0;
+    so.limits = l;
+    server = std::make_unique<http::server>(*engine, so);
+    REQUIRE(server->start());
+  }
+  ~fixture() {
+    server->stop_accepting();
+    engine->stop();
+    server->stop();
+  }
+  http_client client() { return http_client(server->port()); }
+};
+
+const std::string k_create = R"({"type":"order.create","aggregate_id":"ORD-1","payload":{"customer_id":"C-1"}})";
+
+} // namespace
+
+TEST_CASE("health and readiness answer", "[http]") {
+  fixture f;
+  auto c = f.client();
+  CHECK(c.request("GET", "/healthz").status == 200);
+  auto r = c.request("GET", "/readyz");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"ok":true,"ready":true})");
+}
+
+TEST_CASE("a command is answered with its outcome and status code", "[http]") {
+  fixture f;
+  auto c = f.client();
+  auto r = c.request("POST", "/v1/commands", k_create);
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"ok":true,"aggregate_id":"ORD-1","version":1,"position":1,"events":1})");
+  r = c.request("POST", "/v1/commands", k_create);
+  CHECK(r.status == 422);
+  CHECK(r.body == R"({"ok":false,"error":{"code":"rejected","message":"order already exists"}})");
+  r = c.request("POST", "/v1/commands", R"({"type":"order.confirm","aggregate_id":"ORD-1","expected_version":0,"payload":{}})");
+  CHECK(r.status == 409);
+  CHECK(r.body == R"({"ok":false,"error":{"code":"conflict","message":"expected version 0, actual version 1","actual_version":1}})");
+  r = c.request("POST", "/v1/commands", "{not json");
+  CHECK(r.status == 400);
+  CHECK(r.body.starts_with(R"({"ok":false,"error":{"code":"bad_request")"));
+  r = c.request("POST", "/v1/commands", R"({"type":"order.ship","aggregate_id":"A","payload":{}})");
+  CHECK(r.status == 400);
+  CHECK(r.body.find("unknown_command") != std::string::npos);
+  auto dup = R"({"type":"order.cancel","aggregate_id":"ORD-1","command_id":"x1","payload":{}})";
+  CHECK(c.request("POST", "/v1/commands", dup).status == 200);
+  r = c.request("POST", "/v1/commands", dup);
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"ok":true,"aggregate_id":"ORD-1","version":2,"position":2,"events":1,"duplicate":true})");
+}
+
+TEST_CASE("a batch answers every non-empty line in order, each with its status", "[http]") {
+  fixture f;
+  auto c = f.client();
+  std::string body = k_create + "\n\n" + "garbage\n" + k_create + "\n" +
+                     R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"A","qty":2,"price":1.5}})";
+  auto r = c.request("POST", "/v1/commands/batch", body, "application/x-ndjson");
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type == "application/x-ndjson");
+  CHECK(r.body == R"({"ok":true,"status":200,"aggregate_id":"ORD-1","version":1,"position":1,"events":1})" "\n"
+                  R"({"ok":false,"status":400,"error":{"code":"bad_request","message":"malformed JSON: The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc."}})" "\n"
+                  R"({"ok":false,"status":422,"error":{"code":"rejected","message":"order already exists"}})" "\n"
+                  R"({"ok":true,"status":200,"aggregate_id":"ORD-1","version":2,"position":2,"events":1})" "\n");
+}
+
+TEST_CASE("views answer by key, wait for a position, and list in key order", "[http]") {
+  fixture f;
+  auto c = f.client();
+  for (auto id : {"B", "A", "C"})
+    REQUIRE(c.request("POST", "/v1/commands", fmt::format(R"({{"type":"account.open","aggregate_id":"{}","payload":{{"owner":"o"}}}})", id)).status == 200);
+  auto r = c.request("GET", "/v1/views/account_balance/A?min_position=3&timeout_ms=5000");
+  REQUIRE(r.status == 200);
+  CHECK(r.body.starts_with(R"({"view":"account_balance","key":"A","position":)"));
+  CHECK(r.body.ends_with(R"("value":{"account_id":"A","owner":"o","status":"open","balance":0.00,"version":1}})"));
+  CHECK(c.request("GET", "/v1/views/account_balance/Z").status == 404);
+  CHECK(c.request("GET", "/v1/views/nope/A").status == 404);
+  CHECK(c.request("GET", "/v1/views/account_balance/A?min_position=99&timeout_ms=20").status == 504);
+  CHECK(c.request("GET", "/v1/views/account_balance/A?timeout_ms=99999").status == 400);
+  r = c.request("GET", "/v1/views/account_balance?limit=2");
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find(R"("items":[{"key":"A")") != std::string::npos);
+  CHECK(r.body.ends_with(R"("next":"B"})"));
+  r = c.request("GET", "/v1/views/account_balance?after=B");
+  CHECK(r.body.find(R"("items":[{"key":"C")") != std::string::npos);
+  CHECK(r.body.ends_with(R"("next":null})"));
+  // Path segments are percent-decoded.
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"a b/c","payload":{"owner":"o"}})").status == 200);
+  CHECK(c.request("GET", "/v1/views/account_balance/a%20b%2Fc?min_position=4").status == 200);
+  CHECK(c.request("GET", "/v1/views/account_balance/a%2").status == 400);
+}
+
+TEST_CASE("the global log is served as NDJSON from a position", "[http]") {
+  fixture f;
+  auto c = f.client();
+  c.request("POST", "/v1/commands", k_create);
+  c.request("POST", "/v1/commands", R"({"type":"order.cancel","aggregate_id":"ORD-1","payload":{"reason":"r"}})");
+  auto r = c.request("GET", "/v1/events?from=2&limit=10");
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type == "application/x-ndjson");
+  CHECK(r.body.starts_with(R"({"position":2,"aggregate_type":"order","aggregate_id":"ORD-1","version":2,"type":"order.cancelled",)"));
+  CHECK(std::count(r.body.begin(), r.body.end(), '\n') == 1);
+  CHECK(c.request("GET", "/v1/events?limit=0").status == 400);
+  CHECK(c.request("GET", "/v1/events?from=x").status == 400);
+}
+
+TEST_CASE("unknown paths are 404 and wrong methods 405 with Allow", "[http]") {
+  fixture f;
+  auto c = f.client();
+  CHECK(c.request("GET", "/nope").status == 404);
+  auto r = c.request("GET", "/v1/commands");
+  CHECK(r.status == 405);
+  CHECK(r.allow == "POST");
+  r = c.request("DELETE", "/v1/events");
+  CHECK(r.status == 405);
+  CHECK(r.allow == "GET");
+}
+
+TEST_CASE("pipelined requests are answered in order on one connection", "[http]") {
+  fixture f;
+  auto c = f.client();
+  for (int i = 0; i < 50; ++i)
+    c.send("POST", "/v1/commands", fmt::format(R"({{"type":"account.open","aggregate_id":"P{}","payload":{{"owner":"o"}}}})", i));
+  c.send("GET", "/healthz");
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.receive();
+    REQUIRE(r.status == 200);
+    CHECK(r.body.find(fmt::format(R"("aggregate_id":"P{}")", i)) != std::string::npos);
+  }
+  CHECK(c.receive().body == R"({"ok":true})");
+}
+
+TEST_CASE("oversize bodies and headers get 413/431 and the connection closes", "[http]") {
+  http::limits l;
+  l.command_body_bytes = 1000;
+  fixture f(l);
+  auto c = f.client();
+  auto r = c.request("POST", "/v1/commands", std::string(2000, ' '));
+  CHECK(r.status == 413);
+  CHECK(r.body.find("too_large") != std::string::npos);
+  CHECK_FALSE(r.keep_alive);
+  auto h = f.client();
+  h.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  CHECK(h.receive().status == 431);
+}
+
+TEST_CASE("garbage on the socket gets 400 and a close, never a crash", "[http]") {
+  fixture f;
+  auto c = f.client();
+  c.write_raw("\x16\x03\x01 this is not HTTP\r\n\r\n");
+  auto r = c.receive();
+  CHECK(r.status == 400);
+  CHECK(c.closed_by_peer());
+  // The server still serves others.
+  CHECK(f.client().request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("idle connections are closed after the idle timeout", "[http]") {
+  http::limits l;
+  l.idle_seconds = 1;
+  fixture f(l);
+  auto c = f.client();
+  CHECK(c.request("GET", "/healthz").status == 200);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(c.closed_by_peer());
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+}
+
+TEST_CASE("a client that disconnects mid-request does not disturb the server", "[http]") {
+  fixture f;
+  {
+    auto c = f.client();
+    c.write_raw("POST /v1/commands HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"type\":");
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto c = f.client();
+    c.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  }
+  CHECK(f.client().request("GET", "/healthz").status == 200);
+}
