@@ -18,18 +18,18 @@ class event_feed {
   /// Events from position `from` (1 = the beginning); with a non-empty
   /// `aggregate_type`, only that type's events.
   event_feed(const log::event_log& log, uint64_t from, std::string aggregate_type = {})
-      : log_(log), next_(std::max<uint64_t>(from, 1)), type_(std::move(aggregate_type)) {}
+      : log_(&log), next_(std::max<uint64_t>(from, 1)), type_(std::move(aggregate_type)) {}
 
   /// Visits up to `max` durable events after the last one visited; returns
   /// how many positions it moved past (filtered events count too).
   std::expected<size_t, log::error> read(size_t max, const std::function<void(const log::record&)>& visit);
 
   /// True while durable events lie ahead.
-  bool behind() const { return next_ <= log_.last_position(); }
+  bool behind() const { return next_ <= log_->last_position(); }
   uint64_t next_position() const { return next_; }
 
  private:
-  const log::event_log& log_;
+  const log::event_log* log_; // a pointer, so that feeds can be moved around
   uint64_t next_;
   std::string type_;
 };

@@ -321,6 +321,8 @@ void route(engine::engine& e, const limits& l, std::string_view method, std::str
     return post ? post_command(e, std::move(body), std::move(respond)) : respond(method_not_allowed("POST"));
   if (path == "/v1/commands/batch")
     return post ? post_batch(e, l, std::move(body), std::move(respond)) : respond(method_not_allowed("POST"));
+  if (path == "/v1/stream")
+    return respond(error_reply(426, "upgrade_required", "/v1/stream is a WebSocket endpoint: send an upgrade"));
   if (path == "/v1/events")
     return get ? get_events(e, q, std::move(respond)) : respond(method_not_allowed("GET"));
   if (parts.size() >= 3 && parts.size() <= 4 && parts[0] == "v1" && parts[1] == "views") {

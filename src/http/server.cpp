@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include "base/logger.h"
+#include "http/stream_session.h"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +10,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <deque>
 #include <thread>
@@ -30,7 +32,8 @@ constexpr auto k_write_timeout = std::chrono::seconds(30);
 // write at a time. Everything runs on the connection's strand.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, engine::engine& e, const limits& l) : stream_(std::move(socket)), engine_(e), limits_(l) {}
+  session(tcp::socket&& socket, engine::engine& e, const limits& l, const stream_limits& sl)
+      : stream_(std::move(socket)), engine_(e), limits_(l), stream_limits_(sl) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
@@ -48,6 +51,8 @@ class session : public std::enable_shared_from_this<session> {
     reading_ = true;
     parser_.emplace(); // a fresh parser per request
     parser_->header_limit(static_cast<uint32_t>(limits_.header_bytes));
+    // The largest body any route takes; on_header narrows it to the route's.
+    parser_->body_limit(std::max(limits_.batch_body_bytes, limits_.command_body_bytes));
     stream_.expires_after(std::chrono::seconds(limits_.idle_seconds));
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
@@ -71,6 +76,11 @@ class session : public std::enable_shared_from_this<session> {
     if (ec)
       return on_read_error(ec);
     auto req = parser_->release();
+    if (beast::websocket::is_upgrade(req) && req.target() == "/v1/stream" && queue_.empty()) {
+      // The connection becomes a stream session; this session ends here.
+      start_stream_session(std::move(stream_), std::move(req), engine_, stream_limits_);
+      return;
+    }
     auto s = std::make_shared<slot>();
     s->res.version(req.version());
     s->res.keep_alive(req.keep_alive());
@@ -150,6 +160,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   engine::engine& engine_;
   const limits& limits_;
+  const stream_limits& stream_limits_;
   std::deque<std::shared_ptr<slot>> queue_; ///< answers in request order
   bool reading_ = false, writing_ = false, closing_ = false;
 };
@@ -162,7 +173,7 @@ struct server::impl {
   void do_accept() {
     acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (!ec)
-        std::make_shared<session>(std::move(socket), engine, opts.limits)->run();
+        std::make_shared<session>(std::move(socket), engine, opts.limits, opts.stream)->run();
       else if (ec == net::error::operation_aborted)
         return;
       else

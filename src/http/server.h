@@ -4,6 +4,7 @@
 
 #include "engine/engine.h"
 #include "http/routes.h"
+#include "http/stream_session.h"
 
 #include <cstdint>
 #include <expected>
@@ -17,6 +18,7 @@ struct server_options {
   uint16_t port = 8080; ///< 0: any free port (see server::port())
   unsigned io_threads = 2;
   http::limits limits;
+  stream_limits stream;
 };
 
 /// start() and stop() from one controlling thread; the rest is internal.

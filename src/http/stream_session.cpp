@@ -1,0 +1,315 @@
+#include "http/stream_session.h"
+
+#include "base/logger.h"
+#include "codec/json_writer.h"
+#include "domain/event_json.h"
+#include "engine/event_feed.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <deque>
+#include <map>
+
+namespace sluice::http {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+
+constexpr logger k_log("stream");
+constexpr size_t k_pull = 256; // items taken from a feed per turn
+
+using message = std::shared_ptr<const std::string>;
+
+class stream_session : public std::enable_shared_from_this<stream_session> {
+ public:
+  stream_session(beast::tcp_stream&& s, engine::engine& e, const stream_limits& l)
+      : ws_(std::move(s)), engine_(e), limits_(l), stall_(ws_.get_executor()) {}
+
+  ~stream_session() {
+    for (auto& [id, sub] : views_)
+      sub.feed->close();
+    if (listener_)
+      engine_.remove_durable_listener(listener_);
+  }
+
+  void run(beast::http::request<beast::http::string_body>&& req) {
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(limits_.max_message_bytes);
+    ws_.async_accept(req, beast::bind_front_handler(&stream_session::on_accept, shared_from_this()));
+  }
+
+ private:
+  struct view_sub {
+    std::string view;
+    std::shared_ptr<engine::view_feed> feed;
+  };
+  struct event_sub {
+    std::string id;
+    engine::event_feed feed;
+  };
+
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return;
+    do_read();
+  }
+
+  void do_read() { ws_.async_read(in_, beast::bind_front_handler(&stream_session::on_read, shared_from_this())); }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec) {
+      closed_ = true;
+      return; // closed, reset, or a message over the size limit
+    }
+    std::string text = beast::buffers_to_string(in_.data());
+    in_.consume(in_.size());
+    handle(text);
+    do_read();
+  }
+
+  // One client message.
+  void handle(const std::string& text) {
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::object msg;
+    if (parser.parse(text).get_object().get(msg))
+      return error({}, "bad_request", "a message must be a JSON object");
+    auto str = [&](const char* k) -> std::optional<std::string> {
+      std::string_view v;
+      if (msg[k].get_string().get(v))
+        return std::nullopt;
+      return std::string(v);
+    };
+    auto op = str("op");
+    auto id = str("id").value_or("");
+    if (!op)
+      return error(id, "bad_request", "op is required");
+    if (*op == "ping")
+      return send(std::make_shared<std::string>(R"({"type":"pong"})"));
+    if (*op == "unsubscribe")
+      return unsubscribe(id);
+    if (*op != "subscribe")
+      return error(id, "bad_request", fmt::format("unknown op '{}'", op->substr(0, 64)));
+    if (id.empty())
+      return error(id, "bad_request", "a subscription needs an id");
+    if (views_.contains(id) || std::any_of(events_.begin(), events_.end(), [&](auto& e) { return e.id == id; }))
+      return error(id, "bad_request", "a subscription with this id exists");
+    bool events = false;
+    if (!msg["events"].get_bool().get(events) && events) {
+      uint64_t from = engine_.log().last_position() + 1;
+      if (auto f = msg["from_position"]; f.error() != simdjson::NO_SUCH_FIELD && f.get_uint64().get(from))
+        return error(id, "bad_request", "from_position must be a non-negative integer");
+      return subscribe_events(id, from, str("aggregate_type").value_or(""));
+    }
+    auto view = str("view"), key = str("key");
+    if (!view || !key)
+      return error(id, "bad_request", "a view subscription needs view and key (\"*\" for every key)");
+    std::weak_ptr<stream_session> weak = shared_from_this();
+    auto feed = engine_.subscribe_view(*view, *key, [weak] {
+      if (auto self = weak.lock())
+        net::post(self->ws_.get_executor(), [self] { self->pump(); });
+    });
+    if (!feed)
+      return error(id, "not_found", fmt::format("no view named '{}'", view->substr(0, 64)));
+    views_.emplace(id, view_sub{*view, std::move(feed)});
+  }
+
+  void subscribe_events(const std::string& id, uint64_t from, std::string type) {
+    if (!listener_) {
+      std::weak_ptr<stream_session> weak = shared_from_this();
+      listener_ = engine_.add_durable_listener([weak] {
+        auto self = weak.lock();
+        if (self && !self->wake_pending_.exchange(true))
+          net::post(self->ws_.get_executor(), [self] {
+            self->wake_pending_ = false;
+            self->pump();
+          });
+      });
+    }
+    std::string out;
+    {
+      codec::json_writer w(out);
+      w.begin_object().key("type").string("subscribed").key("id").string(id);
+      w.key("position").uinteger(engine_.log().last_position()).end_object();
+    }
+    send(std::make_shared<std::string>(std::move(out)));
+    events_.push_back({id, engine::event_feed(engine_.log(), from, std::move(type))});
+    pump();
+  }
+
+  void unsubscribe(const std::string& id) {
+    if (auto it = views_.find(id); it != views_.end()) {
+      it->second.feed->close();
+      views_.erase(it);
+      return;
+    }
+    auto n = std::erase_if(events_, [&](auto& e) { return e.id == id; });
+    if (n == 0)
+      error(id, "not_found", "no subscription with this id");
+  }
+
+  void error(const std::string& id, std::string_view code, std::string_view text) {
+    std::string out;
+    codec::json_writer w(out);
+    w.begin_object().key("type").string("error").key("id");
+    if (id.empty())
+      w.null();
+    else
+      w.string(id);
+    w.key("code").string(code).key("message").string(text).end_object();
+    send(std::make_shared<std::string>(std::move(out)));
+  }
+
+  bool room() const { return queued_bytes_ < limits_.max_queued_bytes; }
+
+  // Moves items from the feeds into the outgoing queue while it has room;
+  // what stays behind is conflated (views) or re-read later (events).
+  void pump() {
+    std::vector<engine::feed_item> items;
+    for (auto& [id, sub] : views_) {
+      while (room() && sub.feed->take(items, k_pull) > 0) {
+        for (auto& it : items)
+          send(render(id, sub.view, it));
+        items.clear();
+      }
+    }
+    for (auto& sub : events_) {
+      while (room() && sub.feed.behind()) {
+        auto r = sub.feed.read(k_pull, [&](const log::record& rec) {
+          std::string out;
+          codec::json_writer w(out);
+          w.begin_object().key("type").string("event").key("id").string(sub.id).key("event");
+          domain::write_event_json(domain::registry::builtin(), rec, w);
+          w.end_object();
+          send(std::make_shared<std::string>(std::move(out)));
+        });
+        if (!r) {
+          k_log.error("event stream: {}", r.error().message);
+          return close(websocket::close_code::internal_error);
+        }
+        if (*r == 0)
+          break;
+      }
+    }
+  }
+
+  message render(const std::string& id, const std::string& view, const engine::feed_item& it) {
+    std::string out;
+    codec::json_writer w(out);
+    w.begin_object();
+    switch (it.kind) {
+      case engine::item_kind::subscribed:
+        w.key("type").string("subscribed").key("id").string(id).key("position").uinteger(it.position);
+        break;
+      case engine::item_kind::snapshot:
+      case engine::item_kind::change:
+        w.key("type").string(it.kind == engine::item_kind::snapshot ? "snapshot" : "change").key("id").string(id);
+        w.key("view").string(view).key("key").string(it.key).key("position").uinteger(it.position).key("value");
+        if (it.value)
+          w.raw(*it.value);
+        else
+          w.null();
+        break;
+    }
+    w.end_object();
+    return std::make_shared<std::string>(std::move(out));
+  }
+
+  void send(message m) {
+    if (closed_)
+      return;
+    queued_bytes_ += m->size();
+    out_.push_back(std::move(m));
+    if (!writing_)
+      do_write();
+    else if (!room() && !stall_armed_)
+      watch_stall();
+  }
+
+  // One write at a time; the queue behind it is bounded by what pump() lets in.
+  void do_write() {
+    if (out_.empty() || closed_)
+      return;
+    writing_ = true;
+    ws_.text(true);
+    write_started_ = std::chrono::steady_clock::now();
+    if (!room() && !stall_armed_)
+      watch_stall();
+    ws_.async_write(net::buffer(*out_.front()), beast::bind_front_handler(&stream_session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    writing_ = false;
+    if (ec) {
+      closed_ = true;
+      return;
+    }
+    queued_bytes_ -= out_.front()->size();
+    out_.pop_front();
+    if (out_.size() < 8)
+      pump(); // nearly drained: take what the feeds hold
+    if (!writing_)
+      do_write();
+  }
+
+  // A client that stops reading altogether is closed once its buffer is full
+  // and a write has made no progress for the stall timeout.
+  void watch_stall() {
+    stall_armed_ = true;
+    stall_.expires_after(limits_.stall_timeout);
+    stall_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      self->stall_armed_ = false;
+      if (ec || self->out_.empty() || self->room() || !self->writing_)
+        return;
+      if (std::chrono::steady_clock::now() - self->write_started_ >= self->limits_.stall_timeout)
+        self->close(websocket::close_code::policy_error);
+      else
+        self->watch_stall();
+    });
+  }
+
+  void close(websocket::close_code code) {
+    if (closed_)
+      return;
+    closed_ = true;
+    // The pending write will not finish: cut the connection under it.
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).close();
+    k_log.info("closed a stream with code {}", static_cast<int>(code));
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  engine::engine& engine_;
+  const stream_limits& limits_;
+  beast::flat_buffer in_;
+  std::deque<message> out_;
+  size_t queued_bytes_ = 0;
+  std::map<std::string, view_sub> views_;
+  std::vector<event_sub> events_;
+  uint64_t listener_ = 0;
+  std::atomic<bool> wake_pending_{false};
+  net::steady_timer stall_;
+  std::chrono::steady_clock::time_point write_started_;
+  bool writing_ = false;
+  bool stall_armed_ = false;
+  bool closed_ = false;
+};
+
+} // namespace
+
+void start_stream_session(beast::tcp_stream&& stream, beast::http::request<beast::http::string_body>&& req,
+                          engine::engine& e, const stream_limits& l) {
+  std::make_shared<stream_session>(std::move(stream), e, l)->run(std::move(req));
+}
+
+} // namespace sluice::http

@@ -1,0 +1,27 @@
+// The WebSocket stream of SPEC §6 (/v1/stream), made from an upgraded HTTP
+// connection. Declared here without Beast so that server.cpp alone pulls it in.
+#pragma once
+
+#include "engine/engine.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+
+namespace sluice::http {
+
+struct stream_limits {
+  size_t max_message_bytes = 64 << 10;  ///< a client message
+  size_t max_queued_bytes = 4 << 20;    ///< outgoing bytes before feeds stop being pulled
+  std::chrono::seconds stall_timeout{30}; ///< a write pending this long with a full queue: close 1008
+};
+
+/// Takes over `stream` and answers the upgrade `req`.
+void start_stream_session(boost::beast::tcp_stream&& stream,
+                          boost::beast::http::request<boost::beast::http::string_body>&& req, engine::engine& e,
+                          const stream_limits& l);
+
+} // namespace sluice::http

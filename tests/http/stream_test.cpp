@@ -1,0 +1,186 @@
+#include "http/server.h"
+
+#include "client.h"
+#include "temp_dir.h"
+
+#include <boost/beast/websocket.hpp>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <thread>
+
+using namespace sluice;
+using sluice::testing::http_client;
+using sluice::testing::temp_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+namespace websocket = boost::beast::websocket;
+
+struct fixture {
+  temp_dir dir;
+  std::unique_ptr<engine::engine> engine;
+  std::unique_ptr<http::server> server;
+
+  explicit fixture(http::stream_limits sl = {}) {
+    engine::options o;
+    o.data_dir = dir.path();
+    o.durability = log::durability::none;
+    o.threads = 2;
+    auto e = engine::start(o);
+    REQUIRE(e);
+    engine = std::move(*e);
+    REQUIRE(engine->wait_ready(10s));
+    http::server_options so;
+    so.port = 0;
+    so.stream = sl;
+    server = std::make_unique<http::server>(*engine, so);
+    REQUIRE(server->start());
+  }
+  ~fixture() {
+    server->stop_accepting();
+    engine->stop();
+    server->stop();
+  }
+};
+
+class ws_client {
+ public:
+  explicit ws_client(uint16_t port) : ws_(ioc_) {
+    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
+    boost::beast::get_lowest_layer(ws_).connect(ep);
+    ws_.handshake("localhost", "/v1/stream");
+  }
+  void send(const std::string& text) { ws_.write(boost::asio::buffer(text)); }
+  std::string receive() {
+    boost::beast::flat_buffer b;
+    ws_.read(b);
+    return boost::beast::buffers_to_string(b.data());
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  websocket::stream<boost::beast::tcp_stream> ws_;
+};
+
+// A field of a JSON message, as text.
+std::string field(const std::string& json, const char* key) {
+  simdjson::dom::parser p;
+  auto v = p.parse(json)[key];
+  if (v.error())
+    return "";
+  if (v.is_string())
+    return std::string(v.get_string().value());
+  return simdjson::minify(v.value());
+}
+
+std::string open(int i) {
+  return fmt::format(R"({{"type":"account.open","aggregate_id":"A{}","payload":{{"owner":"o"}}}})", i);
+}
+
+} // namespace
+
+TEST_CASE("ping, bad messages and unknown subscriptions get answers and the stream stays open", "[stream]") {
+  fixture f;
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"ping"})");
+  CHECK(ws.receive() == R"({"type":"pong"})");
+  ws.send("not json");
+  auto e = ws.receive();
+  CHECK(field(e, "type") == "error");
+  CHECK(field(e, "code") == "bad_request");
+  ws.send(R"({"op":"subscribe","id":"s1","view":"nope","key":"k"})");
+  CHECK(field(ws.receive(), "code") == "not_found");
+  ws.send(R"({"op":"unsubscribe","id":"zz"})");
+  CHECK(field(ws.receive(), "code") == "not_found");
+  ws.send(R"({"op":"ping"})");
+  CHECK(ws.receive() == R"({"type":"pong"})");
+  // Plain HTTP on the stream path is told to upgrade.
+  CHECK(http_client(f.server->port()).request("GET", "/v1/stream").status == 426);
+}
+
+TEST_CASE("a view subscription sends subscribed, the snapshot, then each change", "[stream]") {
+  fixture f;
+  http_client c(f.server->port());
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"subscribe","id":"s1","view":"account_balance","key":"A1"})");
+  auto sub = ws.receive();
+  CHECK(field(sub, "type") == "subscribed");
+  CHECK(field(sub, "id") == "s1");
+  auto snap = ws.receive();
+  CHECK(field(snap, "type") == "snapshot");
+  CHECK(field(snap, "value") == "null");
+  REQUIRE(c.request("POST", "/v1/commands", open(1)).status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.deposit","aggregate_id":"A1","payload":{"amount":5}})").status == 200);
+  auto latest = ws.receive();
+  CHECK(field(latest, "type") == "change");
+  CHECK(field(latest, "key") == "A1");
+  // The two changes may arrive conflated into one; either way the last one shows the deposit.
+  const std::string final_value = R"("value":{"account_id":"A1","owner":"o","status":"open","balance":5.00,"version":2})";
+  if (latest.find(final_value) == std::string::npos)
+    latest = ws.receive();
+  CHECK(latest.find(final_value) != std::string::npos);
+  CHECK(field(latest, "position") == "2");
+}
+
+TEST_CASE("an event subscription catches up from the log and goes live with no gap or repeat", "[stream]") {
+  fixture f;
+  http_client c(f.server->port());
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(c.request("POST", "/v1/commands", open(i)).status == 200);
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"subscribe","id":"e1","events":true,"from_position":1})");
+  CHECK(field(ws.receive(), "type") == "subscribed");
+  std::thread writer([&] {
+    http_client w(f.server->port());
+    for (int i = 100; i < 400; ++i)
+      w.request("POST", "/v1/commands", open(i));
+  });
+  for (uint64_t expected = 1; expected <= 400; ++expected) {
+    auto m = ws.receive();
+    REQUIRE(field(m, "type") == "event");
+    simdjson::dom::parser p;
+    uint64_t position = p.parse(m)["event"]["position"].get_uint64().value();
+    REQUIRE(position == expected);
+  }
+  writer.join();
+  ws.send(R"({"op":"unsubscribe","id":"e1"})");
+  ws.send(R"({"op":"ping"})");
+  CHECK(ws.receive() == R"({"type":"pong"})");
+}
+
+TEST_CASE("a subscriber that stops reading is cut off after a bounded buffer", "[stream]") {
+  http::stream_limits sl;
+  sl.max_queued_bytes = 16 << 10;
+  sl.stall_timeout = 1s;
+  fixture f(sl);
+  std::string batch;
+  for (int i = 0; i < 20000; ++i)
+    batch += open(i) + "\n";
+  REQUIRE(http_client(f.server->port()).request("POST", "/v1/commands/batch", batch, "application/x-ndjson").status == 200);
+
+  // Subscribes to ~6 MB of events, then reads nothing: more than socket buffers hold.
+  boost::asio::io_context ioc;
+  websocket::stream<boost::beast::tcp_stream> ws(ioc);
+  boost::beast::get_lowest_layer(ws).connect({boost::asio::ip::make_address("127.0.0.1"), f.server->port()});
+  boost::beast::get_lowest_layer(ws).socket().set_option(boost::asio::socket_base::receive_buffer_size(64 << 10));
+  ws.handshake("localhost", "/v1/stream");
+  ws.write(boost::asio::buffer(std::string(R"({"op":"subscribe","id":"e","events":true,"from_position":1})")));
+  std::this_thread::sleep_for(3s);
+
+  // Reading now finds the connection cut before all 20,000 events arrive.
+  size_t events = 0;
+  boost::beast::error_code ec;
+  boost::beast::flat_buffer b;
+  while (!ec && events < 20001) {
+    ws.read(b, ec);
+    b.consume(b.size());
+    ++events;
+  }
+  CHECK(ec);
+  CHECK(events < 20001);
+  // The server is fine.
+  CHECK(http_client(f.server->port()).request("GET", "/healthz").status == 200);
+}
