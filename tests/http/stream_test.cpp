@@ -157,30 +157,30 @@ TEST_CASE("a subscriber that stops reading is cut off after a bounded buffer", "
   sl.stall_timeout = 1s;
   fixture f(sl);
   std::string batch;
-  for (int i = 0; i < 20000; ++i)
+  for (int i = 0; i < 50000; ++i)
     batch += open(i) + "\n";
   REQUIRE(http_client(f.server->port()).request("POST", "/v1/commands/batch", batch, "application/x-ndjson").status == 200);
 
-  // Subscribes to ~6 MB of events, then reads nothing: more than socket buffers hold.
+  // Subscribes to ~15 MB of events, then reads nothing: far more than socket buffers hold.
   boost::asio::io_context ioc;
   websocket::stream<boost::beast::tcp_stream> ws(ioc);
   boost::beast::get_lowest_layer(ws).connect({boost::asio::ip::make_address("127.0.0.1"), f.server->port()});
   boost::beast::get_lowest_layer(ws).socket().set_option(boost::asio::socket_base::receive_buffer_size(64 << 10));
   ws.handshake("localhost", "/v1/stream");
   ws.write(boost::asio::buffer(std::string(R"({"op":"subscribe","id":"e","events":true,"from_position":1})")));
-  std::this_thread::sleep_for(3s);
+  std::this_thread::sleep_for(6s);
 
-  // Reading now finds the connection cut before all 20,000 events arrive.
+  // Reading now finds the connection cut before all 50,000 events arrive.
   size_t events = 0;
   boost::beast::error_code ec;
   boost::beast::flat_buffer b;
-  while (!ec && events < 20001) {
+  while (!ec && events < 50001) {
     ws.read(b, ec);
     b.consume(b.size());
     ++events;
   }
   CHECK(ec);
-  CHECK(events < 20001);
+  CHECK(events < 50001);
   // The server is fine.
   CHECK(http_client(f.server->port()).request("GET", "/healthz").status == 200);
 }
