@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 
 #include "domain/command_decoder.h"
+#include "engine_fixture.h"
 #include "temp_dir.h"
 #include "views/view_shard.h"
 
@@ -151,14 +152,8 @@ TEST_CASE("SIGKILL under load loses no acknowledged command and views equal the 
     REQUIRE(WIFSIGNALED(status));
     REQUIRE(got == kill_after);
 
-    engine::options o;
-    o.data_dir = dir.path();
-    o.durability = log::durability::fsync;
-    o.threads = 2;
-    auto e = engine::start(o);
-    REQUIRE(e);
-    REQUIRE((*e)->wait_ready(30s));
-    auto& log = (*e)->log();
+    auto e = sluice::testing::start_engine(dir.path(), log::durability::fsync);
+    auto& log = e->log();
     std::map<uint64_t, std::string> command_at;
     REQUIRE(log.read(1, SIZE_MAX, [&](const log::record& r) {
       command_at[r.position] = std::string(r.command_id);
@@ -173,11 +168,11 @@ TEST_CASE("SIGKILL under load loses no acknowledged command and views equal the 
     // Wait for the views to reflect the whole log, then compare with a fresh replay.
     std::promise<void> p;
     auto f = p.get_future();
-    (*e)->read_view("order_stats", "all", log.last_position(), 30s, [&](engine::view_read) { p.set_value(); });
+    e->read_view("order_stats", "all", log.last_position(), 30s, [&](engine::view_read) { p.set_value(); });
     f.wait();
     for (auto view : {"order_summary", "customer_orders", "order_stats", "account_balance"}) {
       INFO(view);
-      CHECK(served(**e, view) == recompute(log, view));
+      CHECK(served(*e, view) == recompute(log, view));
     }
   }
 }

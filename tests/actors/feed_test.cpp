@@ -3,6 +3,7 @@
 #include "domain/command_decoder.h"
 #include "engine/engine.h"
 #include "engine/event_feed.h"
+#include "engine_fixture.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -25,15 +26,7 @@ namespace {
 std::shared_ptr<const std::string> json(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
 
 std::unique_ptr<engine::engine> start(const std::filesystem::path& dir, uint32_t shards = 3) {
-  engine::options o;
-  o.data_dir = dir;
-  o.durability = log::durability::none;
-  o.threads = 2;
-  o.shards = shards;
-  auto e = engine::start(o);
-  REQUIRE(e);
-  REQUIRE((*e)->wait_ready(10s));
-  return std::move(*e);
+  return sluice::testing::start_engine(dir, log::durability::none, shards);
 }
 
 void submit(engine::engine& e, const std::string& text, bool wait = true) {

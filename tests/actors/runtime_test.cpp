@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include "domain/command_decoder.h"
+#include "engine_fixture.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -18,15 +19,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<engine::engine> start(const std::filesystem::path& dir, uint32_t shards = 2) {
-  engine::options o;
-  o.data_dir = dir;
-  o.durability = log::durability::none;
-  o.threads = 2;
-  o.shards = shards;
-  auto e = engine::start(o);
-  REQUIRE(e);
-  REQUIRE((*e)->wait_ready(10s));
-  return std::move(*e);
+  return sluice::testing::start_engine(dir, log::durability::none, shards);
 }
 
 engine::command_result send(engine::engine& e, const std::string& json) {

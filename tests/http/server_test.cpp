@@ -1,7 +1,7 @@
 #include "http/server.h"
 
 #include "client.h"
-#include "temp_dir.h"
+#include "server_fixture.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -10,36 +10,12 @@
 
 using namespace sluice;
 using sluice::testing::http_client;
-using sluice::testing::temp_dir;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture {
-  temp_dir dir;
-  std::unique_ptr<engine::engine> engine;
-  std::unique_ptr<http::server> server;
-
-  explicit fixture(http::limits l = {}) {
-    engine::options o;
-    o.data_dir = dir.path();
-    o.durability = log::durability::none;
-    o.threads = 2;
-    auto e = engine::start(o);
-    REQUIRE(e);
-    engine = std::move(*e);
-    REQUIRE(engine->wait_ready(10s));
-    http::server_options so;
-    so.port = 0;
-    so.limits = l;
-    server = std::make_unique<http::server>(*engine, so);
-    REQUIRE(server->start());
-  }
-  ~fixture() {
-    server->stop_accepting();
-    engine->stop();
-    server->stop();
-  }
+struct fixture : sluice::testing::server_fixture {
+  using server_fixture::server_fixture;
   http_client client() { return http_client(server->port()); }
 };
 

@@ -1,7 +1,7 @@
 #include "http/server.h"
 
 #include "client.h"
-#include "temp_dir.h"
+#include "server_fixture.h"
 
 #include <boost/beast/websocket.hpp>
 #include <catch2/catch.hpp>
@@ -12,38 +12,14 @@
 
 using namespace sluice;
 using sluice::testing::http_client;
-using sluice::testing::temp_dir;
 using namespace std::chrono_literals;
 
 namespace {
 
 namespace websocket = boost::beast::websocket;
 
-struct fixture {
-  temp_dir dir;
-  std::unique_ptr<engine::engine> engine;
-  std::unique_ptr<http::server> server;
-
-  explicit fixture(http::stream_limits sl = {}) {
-    engine::options o;
-    o.data_dir = dir.path();
-    o.durability = log::durability::none;
-    o.threads = 2;
-    auto e = engine::start(o);
-    REQUIRE(e);
-    engine = std::move(*e);
-    REQUIRE(engine->wait_ready(10s));
-    http::server_options so;
-    so.port = 0;
-    so.stream = sl;
-    server = std::make_unique<http::server>(*engine, so);
-    REQUIRE(server->start());
-  }
-  ~fixture() {
-    server->stop_accepting();
-    engine->stop();
-    server->stop();
-  }
+struct fixture : sluice::testing::server_fixture {
+  explicit fixture(http::stream_limits sl = {}) : server_fixture({}, sl) {}
 };
 
 class ws_client {
