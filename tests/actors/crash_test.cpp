@@ -5,6 +5,7 @@
 
 #include "domain/command_decoder.h"
 #include "engine_fixture.h"
+#include "kill_child.h"
 #include "temp_dir.h"
 #include "views/view_shard.h"
 
@@ -127,30 +128,10 @@ TEST_CASE("SIGKILL under load loses no acknowledged command and views equal the 
   std::vector<ack> acked;
   std::mt19937 rng(7);
   for (uint32_t round = 0; round < 3; ++round) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      run_child(dir.path(), fds[1], round);
-    }
-    ::close(fds[1]);
-    size_t kill_after = 200 + rng() % 2000, got = 0;
-    ack a;
-    while (got < kill_after && ::read(fds[0], &a, sizeof a) == sizeof a) {
-      acked.push_back(a);
-      ++got;
-    }
-    ::kill(pid, SIGKILL);
-    while (::read(fds[0], &a, sizeof a) == sizeof a)
-      acked.push_back(a);
-    ::close(fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-    REQUIRE(WIFSIGNALED(status));
-    REQUIRE(got == kill_after);
+    auto acks = sluice::testing::kill_after_acks<ack>(200 + rng() % 2000, [&](int fd) {
+      run_child(dir.path(), fd, round);
+    });
+    acked.insert(acked.end(), acks.begin(), acks.end());
 
     auto e = sluice::testing::start_engine(dir.path(), log::durability::fsync);
     auto& log = e->log();

@@ -3,6 +3,7 @@
 #include "log/event_log.h"
 
 #include "log_helpers.h"
+#include "kill_child.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -69,33 +70,11 @@ void crash_rounds(durability mode) {
   std::vector<ack> acked;
   std::mt19937 rng(42);
   for (uint32_t round = 0; round < 6; ++round) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      run_child(dir.path(), mode, fds[1], round);
-    }
-    ::close(fds[1]);
-
     // Let it reach a random number of acknowledged appends, then kill it mid-flight.
-    size_t kill_after = 20 + rng() % 400;
-    size_t got = 0;
-    ack a;
-    while (got < kill_after && ::read(fds[0], &a, sizeof a) == sizeof a) {
-      acked.push_back(a);
-      ++got;
-    }
-    ::kill(pid, SIGKILL);
-    // Acks already in the pipe were sent before the kill: they count too.
-    while (::read(fds[0], &a, sizeof a) == sizeof a)
-      acked.push_back(a);
-    ::close(fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFSIGNALED(status));
-    REQUIRE(got == kill_after);
+    auto acks = sluice::testing::kill_after_acks<ack>(20 + rng() % 400, [&](int fd) {
+      run_child(dir.path(), mode, fd, round);
+    });
+    acked.insert(acked.end(), acks.begin(), acks.end());
 
     auto log = open_log(dir.path(), mode, 1 << 20);
     auto all = read_all(*log);
