@@ -231,8 +231,6 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     out_.push_back(std::move(m));
     if (!writing_)
       do_write();
-    else if (!room() && !stall_armed_)
-      watch_stall();
   }
 
   // One write at a time; the queue behind it is bounded by what pump() lets in.
@@ -241,14 +239,14 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
       return;
     writing_ = true;
     ws_.text(true);
-    write_started_ = std::chrono::steady_clock::now();
-    if (!room() && !stall_armed_)
+    if (!stall_armed_)
       watch_stall();
     ws_.async_write(net::buffer(*out_.front()), beast::bind_front_handler(&stream_session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, size_t) {
     writing_ = false;
+    ++writes_done_;
     if (ec) {
       closed_ = true;
       return;
@@ -261,16 +259,18 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
       do_write();
   }
 
-  // A client that stops reading altogether is closed once its buffer is full
-  // and a write has made no progress for the stall timeout.
+  // A client that stops reading altogether is closed: its kernel buffers
+  // fill, a write makes no progress for the stall timeout, and the queue
+  // behind it is bounded by pump(). One timer, re-armed while writes go on.
   void watch_stall() {
     stall_armed_ = true;
+    auto seen = writes_done_;
     stall_.expires_after(limits_.stall_timeout);
-    stall_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    stall_.async_wait([self = shared_from_this(), seen](beast::error_code ec) {
       self->stall_armed_ = false;
-      if (ec || self->out_.empty() || self->room() || !self->writing_)
+      if (ec || self->closed_ || !self->writing_)
         return;
-      if (std::chrono::steady_clock::now() - self->write_started_ >= self->limits_.stall_timeout)
+      if (self->writes_done_ == seen)
         self->close(websocket::close_code::policy_error);
       else
         self->watch_stall();
@@ -299,7 +299,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
   uint64_t listener_ = 0;
   std::atomic<bool> wake_pending_{false};
   net::steady_timer stall_;
-  std::chrono::steady_clock::time_point write_started_;
+  uint64_t writes_done_ = 0;
   bool writing_ = false;
   bool stall_armed_ = false;
   bool closed_ = false;

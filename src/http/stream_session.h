@@ -16,7 +16,7 @@ namespace sluice::http {
 struct stream_limits {
   size_t max_message_bytes = 64 << 10;  ///< a client message
   size_t max_queued_bytes = 4 << 20;    ///< outgoing bytes before feeds stop being pulled
-  std::chrono::seconds stall_timeout{30}; ///< a write pending this long with a full queue: close 1008
+  std::chrono::seconds stall_timeout{30}; ///< a write that makes no progress this long: the client stopped reading
 };
 
 /// Takes over `stream` and answers the upgrade `req`.

@@ -140,8 +140,11 @@ TEST_CASE("a subscriber that stops reading is cut off after a bounded buffer", "
   // Subscribes to ~15 MB of events, then reads nothing: far more than socket buffers hold.
   boost::asio::io_context ioc;
   websocket::stream<boost::beast::tcp_stream> ws(ioc);
-  boost::beast::get_lowest_layer(ws).connect({boost::asio::ip::make_address("127.0.0.1"), f.server->port()});
-  boost::beast::get_lowest_layer(ws).socket().set_option(boost::asio::socket_base::receive_buffer_size(64 << 10));
+  // A small receive buffer, set before connecting so the kernel cannot scale the window past it.
+  auto& socket = boost::beast::get_lowest_layer(ws).socket();
+  socket.open(boost::asio::ip::tcp::v4());
+  socket.set_option(boost::asio::socket_base::receive_buffer_size(64 << 10));
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), f.server->port()});
   ws.handshake("localhost", "/v1/stream");
   ws.write(boost::asio::buffer(std::string(R"({"op":"subscribe","id":"e","events":true,"from_position":1})")));
   std::this_thread::sleep_for(6s);
