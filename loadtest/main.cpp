@@ -1,0 +1,90 @@
+// sluice-load: the load driver. See driver.h for the workloads and
+// loadtest/README.md for how the numbers in bench/RESULTS.md were made.
+#include "driver.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+
+int main(int argc, char** argv) {
+  using namespace sluice::load;
+  options opt;
+  std::string workload_name = "ingest";
+  std::string mix = "0:1";
+  std::string json_path;
+
+  std::string workloads_help = "workload:";
+  for (auto& w : k_workloads)
+    workloads_help += fmt::format("\n  {:<10} {}", w.name, w.what);
+
+  CLI::App app{"sluice-load: drives a running sluice server and reports throughput, latency and errors"};
+  app.add_option("workload", workload_name, workloads_help)->capture_default_str();
+  app.add_option("--url", opt.url, "server to drive (http://host:port)")->capture_default_str();
+  app.add_option("-c,--connections", opt.connections, "HTTP connections for commands (for query: for reads)")
+      ->check(CLI::Range(1u, 100'000u))->capture_default_str();
+  app.add_option("--query-connections", opt.query_connections, "mixed: HTTP connections for view reads")
+      ->check(CLI::Range(0u, 100'000u))->capture_default_str();
+  app.add_option("-s,--subscribers", opt.subscribers, "WebSocket subscribers (subscribe, mixed, e2e)")
+      ->check(CLI::Range(0u, 100'000u))->capture_default_str();
+  app.add_option("-t,--threads", opt.threads, "I/O threads of the driver")->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  app.add_option("-p,--pipeline", opt.pipeline, "requests in flight per connection (HTTP pipelining)")
+      ->check(CLI::Range(1u, 1024u))->capture_default_str();
+  app.add_option("-b,--batch-size", opt.batch_size, "commands per batch (batch)")->check(CLI::Range(1u, 100'000u))
+      ->capture_default_str();
+  app.add_option("-d,--duration", opt.duration, "seconds to measure, after the warm-up")
+      ->check(CLI::Range(0.1, 86'400.0))->capture_default_str();
+  app.add_option("-n,--count", opt.count, "send exactly this many requests instead (no warm-up)");
+  app.add_option("-r,--rate", opt.rate,
+                 "open loop: requests/s per kind of request, latency measured from the intended send time; "
+                 "0: closed loop")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--zipf", opt.zipf, "key skew (0.99 is typical); 0: uniform")->check(CLI::Range(0.0, 10.0))
+      ->capture_default_str();
+  app.add_option("-a,--aggregates", opt.aggregates, "aggregates per domain, created before the clock starts")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))->capture_default_str();
+  app.add_option("--mix", mix, "weights orders:accounts of the commands and reads")->capture_default_str();
+  app.add_option("-w,--warmup", opt.warmup, "seconds run but not measured")->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_flag("!--no-setup", opt.setup, "do not create aggregates first (e.g. against a canned server)");
+  app.add_flag("--verify", opt.verify,
+               "afterwards, check every acknowledged command's event in /v1/events and the views");
+  app.add_flag("!--quiet", opt.progress, "no progress line each second");
+  app.add_option("--json", json_path, "also write the report as JSON to this file");
+  app.add_option("--run-id", opt.run_id, "prefix of the ids the run creates (random if not given)");
+  CLI11_PARSE(app, argc, argv);
+
+  auto kind = parse_workload(workload_name);
+  if (!kind) {
+    fmt::print(stderr, "unknown workload '{}'\n{}\n", workload_name, workloads_help);
+    return 2;
+  }
+  opt.kind = *kind;
+  unsigned orders = 0, accounts = 0;
+  if (std::sscanf(mix.c_str(), "%u:%u", &orders, &accounts) != 2 || orders + accounts == 0) {
+    fmt::print(stderr, "--mix {}: expected ORDERS:ACCOUNTS weights, e.g. 1:1\n", mix);
+    return 2;
+  }
+  opt.orders_weight = orders;
+  opt.accounts_weight = accounts;
+
+  report r;
+  try {
+    r = run(opt);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sluice-load: {}\n", e.what());
+    return 2;
+  }
+  fmt::print("{}", render_text(r));
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << render_json(r);
+    if (!out) {
+      fmt::print(stderr, "cannot write {}\n", json_path);
+      return 2;
+    }
+  }
+  return r.clean() ? 0 : 1;
+}

@@ -1,0 +1,255 @@
+// sluice-load end to end: against the real server in-process, and against a
+// small fake server that loses an event, so --verify is seen to catch it.
+#include "driver.h"
+#include "http/server_fixture.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <map>
+#include <thread>
+
+using namespace sluice::load;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+options base_options(uint16_t port) {
+  options o;
+  o.url = fmt::format("http://127.0.0.1:{}", port);
+  o.connections = 4;
+  o.threads = 2;
+  o.aggregates = 50;
+  o.progress = false;
+  o.warmup = 0;
+  return o;
+}
+
+const section& only_section(const report& r) {
+  REQUIRE(r.sections.size() == 1);
+  return r.sections[0];
+}
+
+/// Answers like sluice, but never writes position 3 to its log and keeps
+/// every balance at zero.
+class lying_server {
+ public:
+  lying_server() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~lying_server() {
+    ioc_.stop();
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  struct session : std::enable_shared_from_this<session> {
+    beast::tcp_stream stream;
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    lying_server& srv;
+    session(asio::ip::tcp::socket s, lying_server& server) : stream(std::move(s)), srv(server) {}
+    void read() {
+      req = {};
+      http::async_read(stream, buf, req, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (!ec)
+          self->respond();
+      });
+    }
+    void respond() {
+      auto res = std::make_shared<http::response<http::string_body>>(http::status::ok, 11);
+      res->body() = srv.answer(req);
+      res->keep_alive(req.keep_alive());
+      res->prepare_payload();
+      http::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+        if (!ec)
+          self->read();
+      });
+    }
+  };
+
+  void accept() {
+    acceptor_.async_accept([this](beast::error_code ec, asio::ip::tcp::socket s) {
+      if (ec)
+        return;
+      std::make_shared<session>(std::move(s), *this)->read();
+      accept();
+    });
+  }
+
+  std::string answer(const http::request<http::string_body>& req) {
+    std::string_view target = req.target();
+    if (target == "/v1/commands/batch") {
+      std::string out;
+      for (char c : req.body())
+        if (c == '\n')
+          out += "{\"status\":200}\n";
+      return out;
+    }
+    if (target == "/v1/commands") {
+      auto& body = req.body();
+      auto at = body.find("\"command_id\":\"") + 14;
+      uint64_t pos = ++last_;
+      log_[pos] = body.substr(at, body.find('"', at) - at);
+      return fmt::format(R"({{"ok":true,"position":{}}})", pos);
+    }
+    if (target.starts_with("/v1/events")) {
+      std::string out;
+      for (auto& [pos, id] : log_)
+        if (pos != 3)
+          out += fmt::format(R"({{"position":{},"command_id":"{}"}})", pos, id) + "\n";
+      return out;
+    }
+    return R"({"value":{"balance":0.00}})";
+  }
+
+  asio::io_context ioc_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+  uint64_t last_ = 0;
+  std::map<uint64_t, std::string> log_;
+};
+
+} // namespace
+
+TEST_CASE("sluice-load ingest --verify against the real server: every acknowledged command is in the log") {
+  sluice::testing::server_fixture fx;
+  auto o = base_options(fx.server->port());
+  o.kind = workload::ingest;
+  o.count = 600;
+  o.pipeline = 4;
+  o.orders_weight = 1;
+  o.accounts_weight = 1;
+  o.zipf = 0.99;
+  o.verify = true;
+  auto r = run(o);
+  auto& s = only_section(r);
+  CHECK(s.requests == 600);
+  CHECK(s.items_ok == 600);
+  CHECK(s.latency.count() == 600);
+  CHECK(s.errors.empty());
+  CHECK(r.unanswered == 0);
+  REQUIRE(r.verify.ran);
+  INFO(render_text(r));
+  CHECK(r.verify.ok);
+  CHECK(r.verify.acks_checked == 600);
+  CHECK(r.verify.views_checked > 0);
+  CHECK(r.clean());
+}
+
+TEST_CASE("sluice-load batch: per-line results, and rejected lines are counted by code") {
+  sluice::testing::server_fixture fx;
+  auto o = base_options(fx.server->port());
+  o.kind = workload::batch;
+  o.count = 20;
+  o.batch_size = 50;
+  o.verify = true;
+  auto r = run(o);
+  auto& s = only_section(r);
+  CHECK(s.name == "batches");
+  CHECK(s.requests == 20);
+  CHECK(s.items == 1000);
+  CHECK(s.items_ok == 1000);
+  CHECK(r.verify.ok);
+  CHECK(r.verify.acks_checked == 1000);
+
+  // Without set-up, every deposit is on an account that does not exist.
+  o.setup = false;
+  o.verify = false;
+  o.count = 2;
+  r = run(o);
+  auto& rejected = only_section(r);
+  CHECK(rejected.items == 100);
+  CHECK(rejected.items_ok == 0);
+  CHECK(rejected.errors.at("422 rejected") == 100);
+  CHECK_FALSE(r.clean());
+}
+
+TEST_CASE("sluice-load query and mixed: reads answered, subscribers receive changes") {
+  sluice::testing::server_fixture fx;
+  auto o = base_options(fx.server->port());
+  o.kind = workload::query;
+  o.count = 500;
+  auto r = run(o);
+  CHECK(only_section(r).ok == 500);
+
+  o.kind = workload::mixed;
+  o.count = 0;
+  o.duration = 1;
+  o.subscribers = 2;
+  o.query_connections = 2;
+  o.rate = 200;  // open loop: about 200 commands and 200 reads
+  r = run(o);
+  REQUIRE(r.sections.size() == 2);
+  CHECK(r.sections[0].name == "commands");
+  CHECK(r.sections[0].requests >= 150);
+  CHECK(r.sections[0].requests <= 201);
+  CHECK(r.sections[1].name == "queries");
+  CHECK(r.sections[1].ok == r.sections[1].requests);
+  // Each subscriber sees a change for (nearly) every command.
+  CHECK(r.ws_messages >= r.sections[0].requests);
+  CHECK(r.ws_errors.empty());
+}
+
+TEST_CASE("sluice-load e2e: acknowledgements matched with their WebSocket changes") {
+  sluice::testing::server_fixture fx;
+  auto o = base_options(fx.server->port());
+  o.kind = workload::e2e;
+  o.duration = 1;
+  o.rate = 300;
+  o.aggregates = 1000;  // few repeats of a key, so little to conflate
+  o.subscribers = 1;
+  auto r = run(o);
+  REQUIRE(r.e2e);
+  auto answered = only_section(r).items_ok;
+  CHECK(answered > 200);
+  CHECK(r.e2e_latency.count() + r.e2e_unmatched == answered);
+  CHECK(r.e2e_latency.count() >= answered * 9 / 10);
+  CHECK(r.e2e_latency.max() < 5'000'000'000);
+}
+
+TEST_CASE("sluice-load --verify catches a log that lost an acknowledged event, and views that disagree") {
+  lying_server liar;
+  auto o = base_options(liar.port());
+  o.kind = workload::ingest;
+  o.count = 40;
+  o.verify = true;
+  auto r = run(o);
+  CHECK(only_section(r).items_ok == 40);
+  REQUIRE(r.verify.ran);
+  CHECK_FALSE(r.verify.ok);
+  CHECK_FALSE(r.clean());
+  bool missing = false, balance = false;
+  for (auto& p : r.verify.problems) {
+    missing |= p.find("acknowledged at position 3: no such event") != std::string::npos;
+    balance |= p.find("balance 0.00") != std::string::npos;
+  }
+  INFO(render_text(r));
+  CHECK(missing);
+  CHECK(balance);
+}
+
+TEST_CASE("sluice-load: a server that is not there is an error, not a hang") {
+  uint16_t port;
+  {
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  auto o = base_options(port);
+  CHECK_THROWS(run(o));  // set-up cannot connect
+  o.setup = false;
+  o.duration = 0.3;
+  auto r = run(o);
+  REQUIRE(r.sections.size() == 1);
+  CHECK(r.sections[0].requests == 0);
+  CHECK(r.sections[0].errors.begin()->first.starts_with("connection:"));
+  CHECK_FALSE(r.clean());
+}
