@@ -559,6 +559,19 @@ std::string random_run_id() {
                                    0xffffffffu);
 }
 
+/// A server replaying a large log answers 503 until it is done.
+void wait_ready(blocking_client& client) {
+  auto deadline = steady::now() + std::chrono::seconds(120);
+  for (;;) {
+    auto res = client.get("/readyz");
+    if (res.status == 200)
+      return;
+    if (steady::now() > deadline)
+      throw std::runtime_error(fmt::format("server not ready after 120 s: HTTP {}", res.status));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 void create_aggregates(blocking_client& client, const shared_state& sh) {
   constexpr uint64_t k_per_batch = 1000;
   for (domain d : {domain::account, domain::order}) {
@@ -607,8 +620,10 @@ report run(const options& opt) {
     sh.budget = static_cast<int64_t>(opt.count);
 
   blocking_client client(sh.ep, sh.host);
-  if (opt.setup)
+  if (opt.setup) {
+    wait_ready(client);
     create_aggregates(client, sh);
+  }
 
   unsigned n_threads = std::max(1u, opt.threads);
   std::vector<std::unique_ptr<thread_ctx>> ctxs;

@@ -172,8 +172,12 @@ struct server::impl {
 
   void do_accept() {
     acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-      if (!ec)
+      if (!ec) {
+        // Answers and stream messages are small and latency-bound: no Nagle.
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         std::make_shared<session>(std::move(socket), engine, opts.limits, opts.stream)->run();
+      }
       else if (ec == net::error::operation_aborted)
         return;
       else
