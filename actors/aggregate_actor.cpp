@@ -14,7 +14,7 @@ void answer(ticket& t, const domain::outcome& o, counters& stats) {
   engine::command_result res;
   res.outcome = o;
   res.position = o.position;
-  t.done(std::move(res));
+  t.answer(std::move(res), stats);
 }
 
 void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {

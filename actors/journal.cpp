@@ -50,7 +50,7 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
       engine::command_result res;
       res.status = engine::command_status::failed;
       res.message = r.error().message;
-      e.t->done(std::move(res));
+      e.t->answer(std::move(res), stats_);
       stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
     }
     return;
@@ -68,7 +68,7 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
       caf::anon_send(e.aggregate, durable_atom::value, e.t->cmd.command_id, res.position);
     stats_.add(stats_.ok);
     stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    e.t->done(std::move(res));
+    e.t->answer(std::move(res), stats_);
   }
   publish(std::move(batch));
 }

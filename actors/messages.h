@@ -3,6 +3,7 @@
 // unsafe (never serialized) message types.
 #pragma once
 
+#include "actors/counters.h"
 #include "engine/engine.h"
 #include "views/event_batch.h"
 
@@ -27,6 +28,14 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 struct ticket {
   domain::command cmd;
   engine::command_callback done;
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+
+  /// Answers the command and records how long it took.
+  void answer(engine::command_result res, counters& stats) {
+    stats.command_duration.observe(
+        static_cast<uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - received).count()));
+    done(std::move(res));
+  }
 };
 using ticket_ptr = std::shared_ptr<ticket>;
 

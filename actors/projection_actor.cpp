@@ -20,6 +20,7 @@ void answer_read(projection_state& st, read_request& r) {
 void projection_state::apply(const views::event_batch& b) {
   changes.clear();
   shard->apply(b, changes);
+  applied_out->store(shard->applied(), std::memory_order_relaxed);
   if (!key_feeds.empty() || !all_feeds.empty())
     notify();
   while (!waiting.empty() && waiting.begin()->first <= shard->applied()) {
@@ -109,8 +110,10 @@ void projection_state::notify() {
   }
 }
 
-caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard) {
+caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard,
+                               std::atomic<uint64_t>* applied) {
   self->state.shard.reset(shard);
+  self->state.applied_out = applied;
   return {
       [self](apply_atom, const batch_ptr& b) { self->state.apply(*b); },
       [self](read_atom, read_ptr r) { self->state.read(std::move(r), self); },

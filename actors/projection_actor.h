@@ -18,6 +18,7 @@ struct projection_state {
   std::vector<views::view_change> changes; ///< scratch
   std::unordered_map<std::string, std::vector<std::shared_ptr<engine::view_feed>>> key_feeds;
   std::vector<std::shared_ptr<engine::view_feed>> all_feeds; ///< subscribed with "*"
+  std::atomic<uint64_t>* applied_out = nullptr;
 
   void apply(const views::event_batch& b);
   void read(read_ptr r, caf::stateful_actor<projection_state>* self);
@@ -29,6 +30,9 @@ struct projection_state {
   static inline const char* name = "sluice.projection";
 };
 
-caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard);
+/// `applied` (owned by the runtime, outliving the actor) mirrors the shard's
+/// applied position for /metrics.
+caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard,
+                               std::atomic<uint64_t>* applied);
 
 } // namespace sluice::actors

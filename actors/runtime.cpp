@@ -44,7 +44,8 @@ class runtime final : public engine {
       v.name = def.name;
       for (uint32_t i = 0; i < opts_.shards; ++i) {
         auto shard = new views::view_shard(def.make(i, opts_.shards));
-        v.shards.push_back(system_->spawn(projection_actor, shard));
+        v.applied.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+        v.shards.push_back(system_->spawn(projection_actor, shard, v.applied.back().get()));
         all_projections.push_back(v.shards.back());
       }
     }
@@ -153,7 +154,16 @@ class runtime final : public engine {
     m.in_flight = static_cast<uint64_t>(std::max<int64_t>(0, stats_.in_flight.load()));
     m.events_appended = log_->appended_records();
     m.log_syncs = log_->syncs();
-    m.log_sync_nanos = log_->sync_nanos();
+    m.log_sync_duration = log_->sync_durations().read();
+    m.command_duration = stats_.command_duration.read();
+    m.command_bus_depth = bus_.depth();
+    std::lock_guard lk(views_mu_);
+    for (auto& v : views_) {
+      uint64_t least = UINT64_MAX;
+      for (auto& a : v.applied)
+        least = std::min(least, a->load(std::memory_order_relaxed));
+      m.view_positions.emplace_back(v.name, v.applied.empty() ? 0 : least);
+    }
     m.log_position = log_->last_position();
     return m;
   }
@@ -179,8 +189,11 @@ class runtime final : public engine {
           caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
       router_ = nullptr;
       journal_actor_ = nullptr;
-      views_.clear();
+      for (auto& v : views_)
+        v.shards.clear();
       system_.reset(); // waits for every actor to finish
+      std::lock_guard lk(views_mu_); // the shards' applied counters go last
+      views_.clear();
     }
   }
 
@@ -188,6 +201,7 @@ class runtime final : public engine {
   struct view_actors {
     std::string_view name;
     std::vector<caf::actor> shards;
+    std::vector<std::unique_ptr<std::atomic<uint64_t>>> applied;  ///< per shard, for metrics
   };
 
   view_actors* find_view(std::string_view name) {
@@ -272,6 +286,7 @@ class runtime final : public engine {
   std::condition_variable ready_cv_;
   std::thread recovery_;
   std::mutex stop_mu_;
+  mutable std::mutex views_mu_; ///< snapshot() against stop() clearing views_
   bool stopped_ = false;
 };
 

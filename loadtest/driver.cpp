@@ -559,16 +559,25 @@ std::string random_run_id() {
                                    0xffffffffu);
 }
 
-/// A server replaying a large log answers 503 until it is done.
+/// A server replaying a large log answers 503 until it is done; one just
+/// started may not listen yet.
 void wait_ready(blocking_client& client) {
   auto deadline = steady::now() + std::chrono::seconds(120);
   for (;;) {
-    auto res = client.get("/readyz");
-    if (res.status == 200)
-      return;
+    std::string why;
+    try {
+      auto res = client.get("/readyz");
+      if (res.status == 200)
+        return;
+      why = fmt::format("HTTP {}", res.status);
+    } catch (const boost::system::system_error& e) {
+      // Refused: give a server that is starting a few seconds, no more.
+      if (steady::now() > deadline - std::chrono::seconds(115))
+        throw std::runtime_error(fmt::format("cannot connect: {}", e.code().message()));
+    }
     if (steady::now() > deadline)
-      throw std::runtime_error(fmt::format("server not ready after 120 s: HTTP {}", res.status));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      throw std::runtime_error(fmt::format("server not ready after 120 s: {}", why));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

@@ -2,6 +2,7 @@
 // the log, ask readiness and metrics. Free of CAF: actors/ implements it.
 #pragma once
 
+#include "base/duration_histogram.h"
 #include "domain/aggregate.h"
 #include "domain/command.h"
 #include "engine/view_feed.h"
@@ -71,8 +72,11 @@ struct view_page {
 struct metrics {
   uint64_t commands_ok = 0, commands_rejected = 0, commands_conflict = 0, commands_invalid = 0,
            commands_duplicate = 0, commands_overloaded = 0;
-  uint64_t events_appended = 0, log_syncs = 0, log_sync_nanos = 0, log_position = 0;
-  uint64_t aggregates_live = 0, in_flight = 0;
+  duration_histogram::counts command_duration;   ///< engine receipt → answer
+  uint64_t events_appended = 0, log_syncs = 0, log_position = 0;
+  duration_histogram::counts log_sync_duration;
+  uint64_t aggregates_live = 0, in_flight = 0, command_bus_depth = 0;
+  std::vector<std::pair<std::string_view, uint64_t>> view_positions;  ///< applied by every shard
 };
 
 /// Thread-safe: every method may be called from any thread at once.

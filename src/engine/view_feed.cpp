@@ -4,6 +4,12 @@
 
 namespace sluice::engine {
 
+namespace {
+std::atomic<uint64_t> g_conflated{0};
+} // namespace
+
+uint64_t view_feed::conflated_total() { return g_conflated.load(std::memory_order_relaxed); }
+
 void view_feed::snapshot(std::string key, std::shared_ptr<const std::string> value, uint64_t position) {
   std::lock_guard lk(mu_);
   snapshots_.push_back({item_kind::snapshot, std::move(key), std::move(value), position});
@@ -19,8 +25,10 @@ void view_feed::registered(uint64_t position) {
 void view_feed::change(const std::string& key, std::shared_ptr<const std::string> value, uint64_t position) {
   std::unique_lock lk(mu_);
   auto [it, fresh] = changes_.try_emplace(key);
-  if (!fresh)
+  if (!fresh) {
     conflated_.fetch_add(1, std::memory_order_relaxed);
+    g_conflated.fetch_add(1, std::memory_order_relaxed);
+  }
   else
     order_.push_back(key);
   it->second = {item_kind::change, key, std::move(value), position};

@@ -49,6 +49,8 @@ class view_feed {
   void close() { closed_.store(true, std::memory_order_release); }
   /// Changes replaced by a newer one before they were taken.
   uint64_t conflated() const { return conflated_.load(std::memory_order_relaxed); }
+  /// Changes conflated by every feed of the process, for /metrics.
+  static uint64_t conflated_total();
   /// Keys with a pending change (bounded by the keys subscribed to).
   size_t pending() const;
 

@@ -4,15 +4,46 @@
 
 namespace sluice::http {
 
-std::string render_metrics(const engine::metrics& m) {
+namespace {
+
+class exposition {
+ public:
+  explicit exposition(std::string& out) : out_(out) {}
+
+  void header(std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(it(), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  }
+  void counter(std::string_view name, std::string_view help, uint64_t v) {
+    header(name, "counter", help);
+    fmt::format_to(it(), "{} {}\n", name, v);
+  }
+  void gauge(std::string_view name, std::string_view help, uint64_t v) {
+    header(name, "gauge", help);
+    fmt::format_to(it(), "{} {}\n", name, v);
+  }
+  void histogram(std::string_view name, std::string_view help, const duration_histogram::counts& c) {
+    header(name, "histogram", help);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < duration_histogram::k_bounds_ns.size(); ++i) {
+      cumulative += c.buckets[i];
+      fmt::format_to(it(), "{}_bucket{{le=\"{}\"}} {}\n", name,
+                     static_cast<double>(duration_histogram::k_bounds_ns[i]) / 1e9, cumulative);
+    }
+    fmt::format_to(it(), "{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, c.count, name,
+                   static_cast<double>(c.sum_ns) / 1e9, name, c.count);
+  }
+
+ private:
+  std::back_insert_iterator<std::string> it() { return std::back_inserter(out_); }
+  std::string& out_;
+};
+
+} // namespace
+
+std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   std::string out;
-  auto counter = [&](std::string_view name, std::string_view help) {
-    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} counter\n", name, help, name);
-  };
-  auto gauge = [&](std::string_view name, std::string_view help, uint64_t v) {
-    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
-  };
-  counter("sluice_commands_total", "Commands answered, by result.");
+  exposition x(out);
+  x.header("sluice_commands_total", "counter", "Commands answered, by result.");
   for (auto [result, v] : {std::pair<const char*, uint64_t>{"ok", m.commands_ok},
                            {"rejected", m.commands_rejected},
                            {"conflict", m.commands_conflict},
@@ -20,13 +51,24 @@ std::string render_metrics(const engine::metrics& m) {
                            {"duplicate", m.commands_duplicate},
                            {"overloaded", m.commands_overloaded}})
     fmt::format_to(std::back_inserter(out), "sluice_commands_total{{result=\"{}\"}} {}\n", result, v);
-  counter("sluice_events_appended_total", "Events made durable in the event log.");
-  fmt::format_to(std::back_inserter(out), "sluice_events_appended_total {}\n", m.events_appended);
-  counter("sluice_log_syncs_total", "fdatasync calls of the event log (one per group commit).");
-  fmt::format_to(std::back_inserter(out), "sluice_log_syncs_total {}\n", m.log_syncs);
-  gauge("sluice_log_position", "Position of the last durable event.", m.log_position);
-  gauge("sluice_aggregates_live", "Aggregates with a live actor.", m.aggregates_live);
-  gauge("sluice_commands_in_flight", "Commands accepted for processing and not yet answered.", m.in_flight);
+  x.histogram("sluice_command_duration_seconds", "Commands from receipt by the engine to their answer.",
+              m.command_duration);
+  x.counter("sluice_events_appended_total", "Events made durable in the event log.", m.events_appended);
+  x.counter("sluice_log_syncs_total", "fdatasync calls of the event log (one per group commit).", m.log_syncs);
+  x.histogram("sluice_log_sync_duration_seconds", "Duration of a group commit's fdatasync.", m.log_sync_duration);
+  x.gauge("sluice_log_position", "Position of the last durable event.", m.log_position);
+  x.header("sluice_view_position", "gauge", "Position every shard of the view has applied.");
+  for (auto& [view, position] : m.view_positions)
+    fmt::format_to(std::back_inserter(out), "sluice_view_position{{view=\"{}\"}} {}\n", view, position);
+  x.gauge("sluice_aggregates_live", "Aggregates with a live actor.", m.aggregates_live);
+  x.gauge("sluice_command_bus_depth", "Commands queued on the command bus, not yet taken by the router.",
+          m.command_bus_depth);
+  x.gauge("sluice_commands_in_flight", "Commands accepted for processing and not yet answered.", m.in_flight);
+  x.gauge("sluice_ws_sessions", "Open WebSocket sessions.", f.ws_sessions);
+  x.counter("sluice_ws_messages_sent_total", "WebSocket messages written to clients.", f.ws_messages_sent);
+  x.counter("sluice_ws_changes_conflated_total",
+            "View changes replaced by a newer change of the same key before they were sent.",
+            f.ws_changes_conflated);
   return out;
 }
 

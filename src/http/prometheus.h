@@ -7,6 +7,16 @@
 
 namespace sluice::http {
 
-std::string render_metrics(const engine::metrics& m);
+/// What the front end counts itself.
+struct front_metrics {
+  uint64_t ws_sessions = 0;
+  uint64_t ws_messages_sent = 0;
+  uint64_t ws_changes_conflated = 0;
+};
+
+/// The process's WebSocket counters (kept by the stream sessions).
+front_metrics read_front_metrics();
+
+std::string render_metrics(const engine::metrics& m, const front_metrics& f);
 
 } // namespace sluice::http

@@ -315,8 +315,11 @@ void route(engine::engine& e, const limits& l, std::string_view method, std::str
                              : error_reply(503, "not_ready", "recovery is still running"));
   }
   if (path == "/metrics")
-    return respond(get ? reply{200, "text/plain; version=0.0.4", render_metrics(e.snapshot()), {}}
-                       : method_not_allowed("GET"));
+  {
+    if (!get)
+      return respond(method_not_allowed("GET"));
+    return respond(reply{200, "text/plain; version=0.0.4", render_metrics(e.snapshot(), read_front_metrics()), {}});
+  }
   if (path == "/v1/commands")
     return post ? post_command(e, std::move(body), std::move(respond)) : respond(method_not_allowed("POST"));
   if (path == "/v1/commands/batch")

@@ -1,4 +1,5 @@
 #include "http/stream_session.h"
+#include "http/prometheus.h"
 
 #include "base/logger.h"
 #include "codec/json_writer.h"
@@ -29,12 +30,18 @@ constexpr size_t k_pull = 256; // items taken from a feed per turn
 
 using message = std::shared_ptr<const std::string>;
 
+std::atomic<uint64_t> g_sessions{0};
+std::atomic<uint64_t> g_messages_sent{0};
+
 class stream_session : public std::enable_shared_from_this<stream_session> {
  public:
   stream_session(beast::tcp_stream&& s, engine::engine& e, const stream_limits& l)
-      : ws_(std::move(s)), engine_(e), limits_(l), stall_(ws_.get_executor()) {}
+      : ws_(std::move(s)), engine_(e), limits_(l), stall_(ws_.get_executor()) {
+    g_sessions.fetch_add(1, std::memory_order_relaxed);
+  }
 
   ~stream_session() {
+    g_sessions.fetch_sub(1, std::memory_order_relaxed);
     for (auto& [id, sub] : views_)
       sub.feed->close();
     if (listener_)
@@ -251,6 +258,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
       closed_ = true;
       return;
     }
+    g_messages_sent.fetch_add(1, std::memory_order_relaxed);
     queued_bytes_ -= out_.front()->size();
     out_.pop_front();
     if (out_.size() < 8)
@@ -306,6 +314,11 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
 };
 
 } // namespace
+
+front_metrics read_front_metrics() {
+  return {g_sessions.load(std::memory_order_relaxed), g_messages_sent.load(std::memory_order_relaxed),
+          engine::view_feed::conflated_total()};
+}
 
 void start_stream_session(beast::tcp_stream&& stream, beast::http::request<beast::http::string_body>&& req,
                           engine::engine& e, const stream_limits& l) {

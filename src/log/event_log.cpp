@@ -214,10 +214,11 @@ void event_log::run_syncer() {
       for (auto& w : batch)
         fail(w.group, *failure);
     } else {
-      auto took = std::chrono::steady_clock::now() - t0;
-      sync_nanos_.fetch_add(static_cast<uint64_t>(std::chrono::nanoseconds(took).count()), std::memory_order_relaxed);
-      if (synced)
+      if (synced) {
+        auto took = std::chrono::steady_clock::now() - t0;
+        sync_durations_.observe(static_cast<uint64_t>(std::chrono::nanoseconds(took).count()));
         syncs_.fetch_add(1, std::memory_order_relaxed);
+      }
       for (auto& w : batch)
         publish(w);
     }

@@ -11,6 +11,7 @@
 // the durable end.
 #pragma once
 
+#include "base/duration_histogram.h"
 #include "log/errc.h"
 #include "log/record.h"
 #include "log/write_batch.h"
@@ -102,8 +103,8 @@ class event_log {
   /// Counters for metrics. Thread-safe.
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
   uint64_t appended_records() const { return appended_.load(std::memory_order_relaxed); }
-  /// Sum of fdatasync durations in nanoseconds.
-  uint64_t sync_nanos() const { return sync_nanos_.load(std::memory_order_relaxed); }
+  /// How long each group commit's fdatasync took.
+  const duration_histogram& sync_durations() const { return sync_durations_; }
 
   struct segment; // one file of the log; defined in event_log.cpp
 
@@ -169,7 +170,7 @@ class event_log {
   std::atomic<uint64_t> durable_{0};
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> appended_{0};
-  std::atomic<uint64_t> sync_nanos_{0};
+  duration_histogram sync_durations_;
 };
 
 } // namespace sluice::log

@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <thread>
 
 using namespace sluice;
@@ -184,4 +187,95 @@ TEST_CASE("a client that disconnects mid-request does not disturb the server", "
     c.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");
   }
   CHECK(f.client().request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("hostile command bodies get a clear 400, never a crash", "[http]") {
+  fixture f;
+  auto c = f.client();
+  auto expect_400 = [&](const std::string& body, const char* code, const char* mentions) {
+    auto r = c.request("POST", "/v1/commands", body);
+    INFO(body.substr(0, 120) << " -> " << r.body);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::Contains(fmt::format(R"("code":"{}")", code)));
+    CHECK_THAT(r.body, Catch::Contains(mentions));
+  };
+  // Invalid UTF-8 inside a string, and a lone continuation byte.
+  expect_400("{\"type\":\"order.create\",\"aggregate_id\":\"O\xff\",\"payload\":{\"customer_id\":\"c\"}}",
+             "bad_request", "UTF-8");
+  expect_400("{\"type\":\"order.create\",\"aggregate_id\":\"\x80\",\"payload\":{}}", "bad_request", "UTF-8");
+  // A NUL byte: inside a string it is an unescaped control character; outside, not JSON.
+  expect_400(std::string("{\"type\":\"order.create\",\"aggregate_id\":\"O\0X\",\"payload\":{}}", 48), "bad_request",
+             "JSON");
+  expect_400(std::string("{\"type\":\"order.create\"\0}", 24), "bad_request", "JSON");
+  // An escaped NUL decodes to a control character in the id.
+  expect_400(R"({"type":"order.create","aggregate_id":"O\u0000X","payload":{"customer_id":"c"}})", "invalid_command",
+             "aggregate_id");
+  // 10,000-deep nesting.
+  expect_400(std::string(10'000, '[') + std::string(10'000, ']'), "bad_request", "JSON");
+  expect_400(R"({"type":"order.create","aggregate_id":"O","payload":)" + std::string(10'000, '{'), "bad_request",
+             "JSON");
+  // Huge numbers: as a quantity, as money, as a version.
+  REQUIRE(c.request("POST", "/v1/commands", k_create).status == 200);
+  expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":1e400,"price":1}})",
+             "bad_request", "JSON");
+  expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":99999999999999999999999,"price":1}})",
+             "bad_request", "JSON");
+  expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":1,"price":1e300}})",
+             "invalid_command", "price");
+  expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":1,"price":12345678901234567890.5}})",
+             "invalid_command", "price");
+  expect_400(R"({"type":"order.confirm","aggregate_id":"ORD-1","expected_version":-1,"payload":{}})",
+             "invalid_command", "expected_version");
+  // Nothing of the above reached the log.
+  auto events = c.request("GET", "/v1/events?from=1");
+  CHECK(std::count(events.body.begin(), events.body.end(), '\n') == 1);
+}
+
+TEST_CASE("a batch with hostile lines fails those lines alone", "[http]") {
+  fixture f;
+  auto c = f.client();
+  std::string body = k_create + "\n" + "{\"type\":\"order.create\",\"aggregate_id\":\"\xc3\x28\",\"payload\":{}}\n" +
+                     std::string(5000, '[') + "\n" +
+                     R"({"type":"order.create","aggregate_id":"ORD-2","payload":{"customer_id":"C"}})" + "\n";
+  auto r = c.request("POST", "/v1/commands/batch", body, "application/x-ndjson");
+  REQUIRE(r.status == 200);
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = r.body.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(r.body.substr(at, nl - at));
+  REQUIRE(lines.size() == 4);
+  CHECK_THAT(lines[0], Catch::Contains(R"("status":200)"));
+  CHECK_THAT(lines[1], Catch::Contains(R"("status":400)"));
+  CHECK_THAT(lines[2], Catch::Contains(R"("status":400)"));
+  CHECK_THAT(lines[3], Catch::Contains(R"("status":200)"));
+}
+
+TEST_CASE("a thousand idle connections neither block others nor grow without bound", "[http]") {
+  http::limits l;
+  l.idle_seconds = 2;
+  fixture f(l);
+  // Both ends of each connection live in this process: 2,000 descriptors.
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = std::max<rlim_t>(lim.rlim_cur, std::min<rlim_t>(lim.rlim_max, 4096));
+  setrlimit(RLIMIT_NOFILE, &lim);
+  int n = 1000;
+  if (lim.rlim_cur < 2200) {
+    n = static_cast<int>(lim.rlim_cur - 200) / 2;
+    WARN("descriptor limit " << lim.rlim_cur << ": " << n << " idle connections instead of 1000");
+  }
+  std::vector<std::unique_ptr<http_client>> idle;
+  for (int i = 0; i < n; ++i) {
+    idle.push_back(std::make_unique<http_client>(f.server->port()));
+    if (i % 2)
+      idle.back()->write_raw("GET /healthz HTTP/1.1\r\n");  // half of them stop mid-request
+  }
+  // Served while they sit there.
+  auto c = f.client();
+  for (int i = 0; i < 20; ++i)
+    CHECK(c.request("POST", "/v1/commands", fmt::format(R"({{"type":"account.open","aggregate_id":"A{}","payload":{{"owner":"o"}}}})", i)).status == 200);
+  // And every one of them is closed by the idle timeout.
+  size_t closed = 0;
+  for (auto& h : idle)
+    closed += h->closed_by_peer();
+  CHECK(closed == idle.size());
 }

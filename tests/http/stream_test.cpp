@@ -163,3 +163,57 @@ TEST_CASE("a subscriber that stops reading is cut off after a bounded buffer", "
   // The server is fine.
   CHECK(http_client(f.server->port()).request("GET", "/healthz").status == 200);
 }
+
+namespace {
+
+// The value of one sample line of a /metrics text ("name{labels} value").
+double sample(const std::string& text, const std::string& series) {
+  auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+} // namespace
+
+TEST_CASE("/metrics carries every SPEC metric with live values, histograms with cumulative buckets", "[stream]") {
+  fixture f;
+  sluice::testing::http_client c(f.server->port());
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"subscribe","id":"s","view":"account_balance","key":"*"})");
+  CHECK(field(ws.receive(), "type") == "subscribed");
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(c.request("POST", "/v1/commands", open(i)).status == 200);
+  for (int i = 0; i < 5; ++i)
+    CHECK(field(ws.receive(), "type") == "change");
+  CHECK(c.request("POST", "/v1/commands", open(0)).status == 422);
+  REQUIRE(c.request("GET", "/v1/views/account_balance/A4?min_position=5").status == 200);
+
+  auto r = c.request("GET", "/metrics");
+  REQUIRE(r.status == 200);
+  auto& m = r.body;
+  for (auto name : {"sluice_commands_total", "sluice_command_duration_seconds", "sluice_events_appended_total",
+                    "sluice_log_syncs_total", "sluice_log_sync_duration_seconds", "sluice_log_position",
+                    "sluice_view_position", "sluice_aggregates_live", "sluice_command_bus_depth",
+                    "sluice_ws_sessions", "sluice_ws_messages_sent_total", "sluice_ws_changes_conflated_total"})
+    CHECK_THAT(m, Catch::Contains(fmt::format("# TYPE {} ", name)));
+  CHECK(sample(m, "sluice_commands_total{result=\"ok\"}") == 5);
+  CHECK(sample(m, "sluice_commands_total{result=\"rejected\"}") == 1);
+  CHECK(sample(m, "sluice_command_duration_seconds_count") == 6);
+  CHECK(sample(m, "sluice_command_duration_seconds_bucket{le=\"+Inf\"}") == 6);
+  CHECK(sample(m, "sluice_command_duration_seconds_bucket{le=\"10\"}") == 6);
+  CHECK(sample(m, "sluice_command_duration_seconds_sum") > 0);
+  CHECK(sample(m, "sluice_log_position") == 5);
+  CHECK(sample(m, "sluice_view_position{view=\"account_balance\"}") == 5);
+  CHECK(sample(m, "sluice_log_sync_duration_seconds_count") == sample(m, "sluice_log_syncs_total"));
+  CHECK(sample(m, "sluice_ws_sessions") >= 1);
+  CHECK(sample(m, "sluice_ws_messages_sent_total") >= 6);  // subscribed + five changes
+  CHECK(sample(m, "sluice_command_bus_depth") == 0);
+  // Buckets are cumulative: never decreasing.
+  double last = 0;
+  for (size_t at = 0; (at = m.find("sluice_command_duration_seconds_bucket{", at)) != std::string::npos; ++at) {
+    double v = std::stod(m.substr(m.find("} ", at) + 2));
+    CHECK(v >= last);
+    last = v;
+  }
+}

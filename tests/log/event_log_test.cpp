@@ -65,6 +65,11 @@ TEST_CASE("appends get consecutive positions and read back byte for byte", "[log
     CHECK(log->syncs() == 2);
   else
     CHECK(log->syncs() == 0);
+  // One duration per sync, each well under the histogram's last bound.
+  auto d = log->sync_durations().read();
+  CHECK(d.count == log->syncs());
+  CHECK(d.buckets.back() == 0);
+  CHECK((d.count == 0 || d.sum_ns > 0));
 }
 
 TEST_CASE("a reopened log continues where it ended", "[log]") {
