@@ -59,8 +59,10 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
   uint64_t position = r->first;
   for (auto& e : entries) {
     auto version = e.outcome.version - e.events.size();
-    for (auto& ev : e.events)
+    for (auto& ev : e.events) {
+      index_.add(e.t->cmd.aggregate_id, position);
       batch->add({position++, ++version, e.time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
+    }
     engine::command_result res;
     res.outcome = e.outcome;
     res.position = position - 1;

@@ -11,6 +11,7 @@
 
 #include "actors/counters.h"
 #include "actors/messages.h"
+#include "engine/aggregate_index.h"
 #include "log/event_log.h"
 
 #include <functional>
@@ -31,7 +32,8 @@ class journal {
     int64_t time_us = 0;
   };
 
-  journal(log::event_log& log, counters& stats) : log_(log), stats_(stats) {}
+  journal(log::event_log& log, counters& stats, engine::aggregate_index& index)
+      : log_(log), stats_(stats), index_(index) {}
 
   /// Where drain messages go; set once before the first push.
   void bind(caf::actor self, std::vector<caf::actor> projections) {
@@ -58,6 +60,7 @@ class journal {
 
   log::event_log& log_;
   counters& stats_;
+  engine::aggregate_index& index_;
   caf::actor self_;
   std::vector<caf::actor> projections_;
   std::mutex listeners_mu_;

@@ -36,7 +36,7 @@ class runtime final : public engine {
     cfg_.set("scheduler.max-threads", opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency()));
     cfg_.set("scheduler.policy", caf::atom("sharing"));
     system_ = std::make_unique<caf::actor_system>(cfg_);
-    journal_ = std::make_unique<journal>(*log_, stats_);
+    journal_ = std::make_unique<journal>(*log_, stats_, index_);
 
     std::vector<caf::actor> all_projections;
     for (auto& def : views::builtin_views()) {
@@ -134,6 +134,11 @@ class runtime final : public engine {
   void remove_durable_listener(uint64_t id) override { journal_->remove_listener(id); }
 
   const log::event_log& log() const override { return *log_; }
+
+  std::vector<uint64_t> aggregate_positions(std::string_view id, size_t skip, size_t limit,
+                                            size_t& total) const override {
+    return index_.positions(id, skip, limit, total);
+  }
 
   bool ready() const override { return ready_.load(); }
 
@@ -238,6 +243,7 @@ class runtime final : public engine {
                               rec.aggregate_id);
         return false;
       }
+      index_.add(rec.aggregate_id, rec.position);
       batch->add(rec);
       if (batch->size() >= k_recovery_batch) {
         journal_->publish(std::move(batch));
@@ -272,6 +278,7 @@ class runtime final : public engine {
   options opts_;
   std::unique_ptr<log::event_log> log_;
   counters stats_;
+  aggregate_index index_;
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<journal> journal_;

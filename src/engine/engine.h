@@ -114,6 +114,11 @@ class engine {
   /// The durable log (reads are thread-safe).
   virtual const log::event_log& log() const = 0;
 
+  /// Positions of the events of aggregate `id` (every type), ascending: up
+  /// to `limit` from the `skip`-th; `total` gets how many it has in all.
+  virtual std::vector<uint64_t> aggregate_positions(std::string_view id, size_t skip, size_t limit,
+                                                    size_t& total) const = 0;
+
   /// True once recovery has rebuilt every aggregate and view.
   virtual bool ready() const = 0;
 

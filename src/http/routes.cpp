@@ -20,6 +20,7 @@ namespace {
 
 constexpr size_t k_default_list = 100, k_max_list = 1000;
 constexpr uint64_t k_default_events = 1000, k_max_events = 100'000;
+constexpr uint64_t k_default_history = 10'000, k_max_history = 100'000;
 constexpr uint64_t k_default_wait_ms = 1000, k_max_wait_ms = 30'000;
 
 struct query {
@@ -234,6 +235,38 @@ void get_events(engine::engine& e, const query& q, respond_fn respond) {
   respond({200, "application/x-ndjson", std::move(body), {}});
 }
 
+// One aggregate's events, in version order, as a JSON array: positions from
+// the engine's index, each record read from the log.
+void get_aggregate_events(engine::engine& e, const std::string& id, const query& q, respond_fn respond) {
+  auto from_version = q.number("from_version", 1, 1, UINT64_MAX);
+  auto limit = q.number("limit", k_default_history, 1, k_max_history);
+  if (!from_version)
+    return respond(bad_param("from_version", 1, UINT64_MAX));
+  if (!limit)
+    return respond(bad_param("limit", 1, k_max_history));
+  size_t total = 0;
+  auto positions = e.aggregate_positions(id, *from_version - 1, *limit, total);
+  if (total == 0)
+    return respond(error_reply(404, "not_found", "no aggregate with this id has events"));
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_array();
+  for (uint64_t p : positions) {
+    bool found = false;
+    auto r = e.log().read(p, 1, [&](const log::record& rec) {
+      found = rec.position == p;
+      if (found)
+        domain::write_event_json(domain::registry::builtin(), rec, w);
+      return false;
+    });
+    if (!r || !found)
+      return respond(error_reply(500, "internal", r ? fmt::format("position {} is not in the log", p)
+                                                    : r.error().message));
+  }
+  w.end_array();
+  respond(json_reply(200, std::move(body)));
+}
+
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> parts;
   for (size_t i = 1; i <= path.size();) {
@@ -328,6 +361,14 @@ void route(engine::engine& e, const limits& l, std::string_view method, std::str
     return respond(error_reply(426, "upgrade_required", "/v1/stream is a WebSocket endpoint: send an upgrade"));
   if (path == "/v1/events")
     return get ? get_events(e, q, std::move(respond)) : respond(method_not_allowed("GET"));
+  if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "aggregates" && parts[3] == "events") {
+    if (!get)
+      return respond(method_not_allowed("GET"));
+    auto id = percent_decode(parts[2]);
+    if (!id)
+      return respond(error_reply(400, "bad_request", "malformed percent-encoding in the path"));
+    return get_aggregate_events(e, *id, q, std::move(respond));
+  }
   if (parts.size() >= 3 && parts.size() <= 4 && parts[0] == "v1" && parts[1] == "views") {
     if (!get)
       return respond(method_not_allowed("GET"));

@@ -190,3 +190,34 @@ TEST_CASE("listing a view merges its shards in key order", "[actors]") {
   CHECK(std::is_sorted(keys.begin(), keys.end()));
   CHECK(keys.front() == "A00");
 }
+
+TEST_CASE("each aggregate's event positions are indexed, live and after a restart", "[actors]") {
+  sluice::testing::temp_dir dir;
+  auto check = [](engine::engine& e) {
+    size_t total = 0;
+    auto p = e.aggregate_positions("O1", 0, 100, total);
+    CHECK(total == 3);
+    CHECK(p == std::vector<uint64_t>{1, 3, 4});
+    p = e.aggregate_positions("A1", 0, 100, total);
+    CHECK(p == std::vector<uint64_t>{2, 5});
+    p = e.aggregate_positions("O1", 1, 1, total);
+    CHECK(p == std::vector<uint64_t>{3});
+    CHECK(total == 3);
+    CHECK(e.aggregate_positions("O1", 7, 10, total).empty());
+    CHECK(e.aggregate_positions("nobody", 0, 10, total).empty());
+    CHECK(total == 0);
+  };
+  {
+    auto e = start(dir.path());
+    REQUIRE(send(*e, cmd("order.create", "O1", R"({"customer_id":"C"})")).position == 1);
+    REQUIRE(send(*e, cmd("account.open", "A1", R"({"owner":"o"})")).position == 2);
+    REQUIRE(send(*e, cmd("order.add_item", "O1", R"({"product":"p","qty":1,"price":1})")).position == 3);
+    REQUIRE(send(*e, cmd("order.confirm", "O1", "{}")).position == 4);
+    REQUIRE(send(*e, cmd("account.deposit", "A1", R"({"amount":5})")).position == 5);
+    // Rejected: nothing indexed.
+    REQUIRE(send(*e, cmd("order.confirm", "O1", "{}")).outcome.result == domain::outcome::kind::rejected);
+    check(*e);
+  }
+  auto e = start(dir.path());
+  check(*e);
+}

@@ -4,6 +4,7 @@
 #include "server_fixture.h"
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
 #include <fmt/format.h>
 
 #include <sys/resource.h>
@@ -278,4 +279,47 @@ TEST_CASE("a thousand idle connections neither block others nor grow without bou
   for (auto& h : idle)
     closed += h->closed_by_peer();
   CHECK(closed == idle.size());
+}
+
+TEST_CASE("an aggregate's history is its events in version order", "[http]") {
+  fixture f;
+  auto c = f.client();
+  REQUIRE(c.request("POST", "/v1/commands", k_create).status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"A 1","payload":{"owner":"o"}})").status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"order.add_item","aggregate_id":"ORD-1","command_id":"c9","payload":{"product":"Laptop","qty":1,"price":999.99}})").status == 200);
+
+  auto r = c.request("GET", "/v1/aggregates/ORD-1/events");
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  simdjson::dom::parser p;
+  simdjson::dom::array events;
+  REQUIRE_FALSE(p.parse(r.body).get(events));
+  REQUIRE(events.size() == 2);
+  CHECK(events.at(0)["version"].get_uint64().value() == 1);
+  CHECK(events.at(0)["position"].get_uint64().value() == 1);
+  CHECK(events.at(0)["type"].get_string().value() == "order.created");
+  CHECK(events.at(1)["version"].get_uint64().value() == 2);
+  CHECK(events.at(1)["position"].get_uint64().value() == 3);
+  CHECK(events.at(1)["command_id"].get_string().value() == "c9");
+  CHECK(events.at(1)["data"]["price"].get_double().value() == 999.99);
+
+  r = c.request("GET", "/v1/aggregates/ORD-1/events?from_version=2&limit=5");
+  REQUIRE_FALSE(p.parse(r.body).get(events));
+  REQUIRE(events.size() == 1);
+  CHECK(events.at(0)["version"].get_uint64().value() == 2);
+  CHECK(c.request("GET", "/v1/aggregates/ORD-1/events?from_version=9").body == "[]");
+
+  // Percent-decoded ids; unknown ids; bad parameters; wrong method.
+  r = c.request("GET", "/v1/aggregates/A%201/events");
+  CHECK(r.status == 200);
+  CHECK_THAT(r.body, Catch::Contains(R"("aggregate_id":"A 1")"));
+  r = c.request("GET", "/v1/aggregates/ORD-2/events");
+  CHECK(r.status == 404);
+  CHECK_THAT(r.body, Catch::Contains(R"("code":"not_found")"));
+  CHECK(c.request("GET", "/v1/aggregates/ORD-1/events?limit=0").status == 400);
+  CHECK(c.request("GET", "/v1/aggregates/ORD-1/events?from_version=x").status == 400);
+  CHECK(c.request("GET", "/v1/aggregates/%zz/events").status == 400);
+  r = c.request("POST", "/v1/aggregates/ORD-1/events", "{}");
+  CHECK(r.status == 405);
+  CHECK(r.allow == "GET");
 }

@@ -1,0 +1,43 @@
+// Where each aggregate's events are in the log: aggregate id → positions,
+// ascending. Serves GET /v1/aggregates/{id}/events without scanning the log.
+// Fed by recovery and by the journal once events are durable; 8 bytes per
+// event plus the id per aggregate. Sharded by id so writers and readers
+// rarely meet on a lock.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::engine {
+
+class aggregate_index {
+ public:
+  /// `position` must be above every position added before for `id`.
+  void add(std::string_view id, uint64_t position);
+
+  /// Up to `limit` positions of `id` from the `skip`-th on; `total` gets how
+  /// many there are in all.
+  std::vector<uint64_t> positions(std::string_view id, size_t skip, size_t limit, size_t& total) const;
+
+ private:
+  struct string_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::vector<uint64_t>, string_hash, std::equal_to<>> map;
+  };
+  static constexpr size_t k_shards = 16;
+
+  shard& shard_of(std::string_view id) const { return shards_[string_hash{}(id) % k_shards]; }
+
+  mutable std::array<shard, k_shards> shards_;
+};
+
+} // namespace sluice::engine
