@@ -57,12 +57,19 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
   }
   auto batch = std::make_shared<views::event_batch>();
   uint64_t position = r->first;
+  indexed_.clear();
   for (auto& e : entries) {
     auto version = e.outcome.version - e.events.size();
     for (auto& ev : e.events) {
-      index_.add(e.t->cmd.aggregate_id, position);
+      indexed_.emplace_back(e.t->cmd.aggregate_id, position);
       batch->add({position++, ++version, e.time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
     }
+  }
+  // Indexed before anyone hears of it: an acknowledged event is in its history.
+  index_.add(indexed_);
+  position = r->first;
+  for (auto& e : entries) {
+    position += e.events.size();
     engine::command_result res;
     res.outcome = e.outcome;
     res.position = position - 1;

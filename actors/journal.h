@@ -61,6 +61,7 @@ class journal {
   log::event_log& log_;
   counters& stats_;
   engine::aggregate_index& index_;
+  std::vector<std::pair<std::string_view, uint64_t>> indexed_;  ///< scratch of complete()
   caf::actor self_;
   std::vector<caf::actor> projections_;
   std::mutex listeners_mu_;

@@ -13,6 +13,30 @@ void aggregate_index::add(std::string_view id, uint64_t position) {
   it->second.push_back(position);
 }
 
+void aggregate_index::add(std::span<const std::pair<std::string_view, uint64_t>> entries) {
+  thread_local std::vector<uint8_t> shard_ids;
+  shard_ids.resize(entries.size());
+  uint32_t used = 0;  // bit per shard
+  for (size_t i = 0; i < entries.size(); ++i) {
+    shard_ids[i] = static_cast<uint8_t>(string_hash{}(entries[i].first) % k_shards);
+    used |= 1u << shard_ids[i];
+  }
+  for (size_t s = 0; s < k_shards; ++s) {
+    if (!(used & (1u << s)))
+      continue;
+    std::lock_guard lk(shards_[s].mu);
+    auto& map = shards_[s].map;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (shard_ids[i] != s)
+        continue;
+      auto it = map.find(entries[i].first);
+      if (it == map.end())
+        it = map.emplace(std::string(entries[i].first), std::vector<uint64_t>{}).first;
+      it->second.push_back(entries[i].second);
+    }
+  }
+}
+
 std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit,
                                                  size_t& total) const {
   auto& s = shard_of(id);

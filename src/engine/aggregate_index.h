@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,6 +20,8 @@ class aggregate_index {
  public:
   /// `position` must be above every position added before for `id`.
   void add(std::string_view id, uint64_t position);
+  /// The same for many, taking each shard's lock once.
+  void add(std::span<const std::pair<std::string_view, uint64_t>> entries);
 
   /// Up to `limit` positions of `id` from the `skip`-th on; `total` gets how
   /// many there are in all.
