@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sluice builds with; does nothing when all are present.
+# `setup.sh fuzz` installs what the libFuzzer targets need instead (scripts/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,10 @@ packages=(
   catch2                # tests (v2)
   libbenchmark-dev      # micro-benchmarks
 )
+if [ "${1:-}" = fuzz ]; then
+  # clang 16, not 14: 14 cannot compile libstdc++ 12's std::expected.
+  packages=(clang-16 libclang-rt-16-dev)  # libFuzzer, ASan, UBSan runtimes
+fi
 
 missing=()
 for p in "${packages[@]}"; do

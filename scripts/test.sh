@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds sluice and runs its tests twice: an optimized build, then one under
 # AddressSanitizer + UndefinedBehaviorSanitizer. Warnings are errors.
-# SLUICE_SKIP_SANITIZE=1 skips the second pass.
+# Then the libFuzzer targets run for a bounded time (scripts/fuzz.sh).
+# SLUICE_SKIP_SANITIZE=1 skips the second pass, SLUICE_SKIP_FUZZ=1 the fuzzing,
+# SLUICE_FUZZ_SECONDS sets its time per target (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${SLUICE_JOBS:-2}"
@@ -18,4 +20,8 @@ if [ -z "${SLUICE_SKIP_SANITIZE:-}" ]; then
   # Benchmarks are not built here: sanitized timings mean nothing.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=address,undefined -DSLUICE_BUILD_BENCH=OFF
+fi
+if [ -z "${SLUICE_SKIP_FUZZ:-}" ]; then
+  scripts/setup.sh fuzz
+  scripts/fuzz.sh "${SLUICE_FUZZ_SECONDS:-60}"
 fi

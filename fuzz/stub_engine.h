@@ -1,0 +1,66 @@
+// An engine without actors for the fuzz targets: commands are decided by
+// real aggregates on the calling thread and answered at once; views are
+// empty; the log is a real, empty one in a temporary directory.
+#pragma once
+
+#include "engine/engine.h"
+
+#include <map>
+
+namespace sluice::fuzz {
+
+namespace eng = sluice::engine;
+
+class stub_engine final : public eng::engine {
+ public:
+  explicit stub_engine(std::unique_ptr<log::event_log> log) : log_(std::move(log)) {}
+
+  void submit(domain::command cmd, eng::command_callback done) override {
+    auto key = std::make_pair(cmd.type, cmd.aggregate_id);
+    auto it = aggregates_.find(key);
+    if (it == aggregates_.end()) {
+      if (aggregates_.size() > 1000)
+        aggregates_.clear();  // bounded, whatever the input
+      it = aggregates_.emplace(key, std::make_unique<domain::aggregate>(*cmd.type, cmd.aggregate_id)).first;
+    }
+    events_.clear();
+    eng::command_result r;
+    r.outcome = it->second->handle(cmd, events_);
+    if (r.outcome.result == domain::outcome::kind::accepted)
+      it->second->durable(cmd.command_id, r.position = ++position_);
+    done(std::move(r));
+  }
+  bool read_view(std::string_view, std::string_view, uint64_t, std::chrono::milliseconds,
+                 std::move_only_function<void(eng::view_read)> done) override {
+    done({});
+    return true;
+  }
+  bool list_view(std::string_view, std::string_view, size_t,
+                 std::move_only_function<void(eng::view_page)> done) override {
+    done({});
+    return true;
+  }
+  std::shared_ptr<eng::view_feed> subscribe_view(std::string_view, std::string_view,
+                                                    std::function<void()>) override {
+    return nullptr;
+  }
+  uint64_t add_durable_listener(std::function<void()>) override { return 0; }
+  void remove_durable_listener(uint64_t) override {}
+  const log::event_log& log() const override { return *log_; }
+  std::vector<uint64_t> aggregate_positions(std::string_view, size_t, size_t, size_t& total) const override {
+    total = 0;
+    return {};
+  }
+  bool ready() const override { return true; }
+  bool wait_ready(std::chrono::milliseconds) override { return true; }
+  eng::metrics snapshot() const override { return {}; }
+  void stop() override {}
+
+ private:
+  std::unique_ptr<log::event_log> log_;
+  std::map<std::pair<const domain::aggregate_type*, std::string>, std::unique_ptr<domain::aggregate>> aggregates_;
+  std::vector<domain::new_event> events_;
+  uint64_t position_ = 0;
+};
+
+} // namespace sluice::fuzz
