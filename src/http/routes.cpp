@@ -65,6 +65,15 @@ reply bad_param(std::string_view name, uint64_t lo, uint64_t hi) {
   return error_reply(400, "bad_request", fmt::format("query parameter {} must be an integer from {} to {}", name, lo, hi));
 }
 
+// An integer query parameter; when it is out of range, answers 400 naming it.
+std::optional<uint64_t> number_param(const query& q, std::string_view name, uint64_t fallback, uint64_t lo,
+                                     uint64_t hi, respond_fn& respond) {
+  auto v = q.number(name, fallback, lo, hi);
+  if (!v)
+    respond(bad_param(name, lo, hi));
+  return v;
+}
+
 // The answer to a command, single or as a batch line.
 reply command_reply(const std::string& aggregate_id, const engine::command_result& r, bool batch_line) {
   std::string body;
@@ -94,8 +103,17 @@ reply command_reply(const std::string& aggregate_id, const engine::command_resul
 
 thread_local domain::command_decoder t_decoder;
 
+// Decodes `json`, which lies inside `body`: with the padding simdjson reads
+// past the end available in body's buffer, the decoder parses in place
+// instead of copying.
+std::expected<domain::command, domain::error> decode_in(const std::string& body, std::string_view json) {
+  size_t capacity = body.capacity() - static_cast<size_t>(json.data() - body.data());
+  return t_decoder.decode(json.data(), json.size(), capacity);
+}
+
 void post_command(engine::engine& e, std::string&& body, respond_fn respond) {
-  auto cmd = t_decoder.decode(body);
+  body.reserve(body.size() + domain::k_json_padding);
+  auto cmd = decode_in(body, body);
   if (!cmd) {
     respond(error_reply(domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
                         cmd.error().message));
@@ -122,6 +140,7 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
   };
   auto g = std::make_shared<gather>();
   g->respond = std::move(respond);
+  body.reserve(body.size() + domain::k_json_padding);
   std::vector<std::string_view> inputs;
   for (std::string_view rest = body; !rest.empty();) {
     auto nl = rest.find('\n');
@@ -137,7 +156,7 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
   g->lines.resize(inputs.size());
   g->pending.fetch_add(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    auto cmd = t_decoder.decode(inputs[i]);
+    auto cmd = decode_in(body, inputs[i]);
     if (!cmd) {
       std::string line;
       codec::json_writer w(line);
@@ -161,12 +180,10 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
 
 void get_view_key(engine::engine& e, const std::string& view, const std::string& key, const query& q,
                   respond_fn respond) {
-  auto min = q.number("min_position", 0, 0, UINT64_MAX);
-  auto wait = q.number("timeout_ms", k_default_wait_ms, 0, k_max_wait_ms);
-  if (!min)
-    return respond(bad_param("min_position", 0, UINT64_MAX));
+  auto min = number_param(q, "min_position", 0, 0, UINT64_MAX, respond);
+  auto wait = min ? number_param(q, "timeout_ms", k_default_wait_ms, 0, k_max_wait_ms, respond) : std::nullopt;
   if (!wait)
-    return respond(bad_param("timeout_ms", 0, k_max_wait_ms));
+    return;
   bool known = e.read_view(view, key, *min, std::chrono::milliseconds(*wait),
                            [respond, view, key](engine::view_read r) mutable {
                              using st = engine::read_status;
@@ -189,9 +206,9 @@ void get_view_key(engine::engine& e, const std::string& view, const std::string&
 }
 
 void get_view_list(engine::engine& e, const std::string& view, const query& q, respond_fn respond) {
-  auto limit = q.number("limit", k_default_list, 1, k_max_list);
+  auto limit = number_param(q, "limit", k_default_list, 1, k_max_list, respond);
   if (!limit)
-    return respond(bad_param("limit", 1, k_max_list));
+    return;
   auto it = q.params.find("after");
   std::string after = it == q.params.end() ? "" : it->second;
   bool known = e.list_view(view, after, *limit, [respond, view](engine::view_page p) mutable {
@@ -215,12 +232,10 @@ void get_view_list(engine::engine& e, const std::string& view, const query& q, r
 }
 
 void get_events(engine::engine& e, const query& q, respond_fn respond) {
-  auto from = q.number("from", 1, 0, UINT64_MAX);
-  auto limit = q.number("limit", k_default_events, 1, k_max_events);
-  if (!from)
-    return respond(bad_param("from", 0, UINT64_MAX));
+  auto from = number_param(q, "from", 1, 0, UINT64_MAX, respond);
+  auto limit = from ? number_param(q, "limit", k_default_events, 1, k_max_events, respond) : std::nullopt;
   if (!limit)
-    return respond(bad_param("limit", 1, k_max_events));
+    return;
   std::string body;
   auto r = e.log().read(*from, *limit, [&](const log::record& rec) {
     {
@@ -238,12 +253,10 @@ void get_events(engine::engine& e, const query& q, respond_fn respond) {
 // One aggregate's events, in version order, as a JSON array: positions from
 // the engine's index, each record read from the log.
 void get_aggregate_events(engine::engine& e, const std::string& id, const query& q, respond_fn respond) {
-  auto from_version = q.number("from_version", 1, 1, UINT64_MAX);
-  auto limit = q.number("limit", k_default_history, 1, k_max_history);
-  if (!from_version)
-    return respond(bad_param("from_version", 1, UINT64_MAX));
+  auto from_version = number_param(q, "from_version", 1, 1, UINT64_MAX, respond);
+  auto limit = from_version ? number_param(q, "limit", k_default_history, 1, k_max_history, respond) : std::nullopt;
   if (!limit)
-    return respond(bad_param("limit", 1, k_max_history));
+    return;
   size_t total = 0;
   auto positions = e.aggregate_positions(id, *from_version - 1, *limit, total);
   if (total == 0)
