@@ -77,6 +77,8 @@ class aggregate {
   };
 
   const seen_command* find(std::string_view command_id) const;
+  void table_insert(size_t slot);
+  void table_erase(size_t slot);
   seen_command& remember(std::string_view command_id);
 
   const aggregate_type* type_;
@@ -84,7 +86,8 @@ class aggregate {
   std::unique_ptr<aggregate_state> state_;
   uint64_t version_ = 0;
   std::vector<seen_command> window_; ///< ring of the last k_idempotency_window accepted ids
-  std::vector<uint32_t> hashes_;     ///< hash of each window_ id, scanned before comparing strings
+  std::vector<uint32_t> hashes_;     ///< hash of each window_ id
+  std::vector<uint16_t> table_;      ///< window slot + 1 by hash, linear probing, at most half full; 0: empty
   size_t next_ = 0;                  ///< ring slot to overwrite once full
 };
 

@@ -4,6 +4,9 @@
 #include "domain/command_decoder.h"
 
 #include <catch2/catch.hpp>
+
+#include <deque>
+#include <random>
 #include <fmt/format.h>
 
 using namespace sluice;
@@ -113,4 +116,40 @@ TEST_CASE("replaying the log rebuilds state, version and idempotency window", "[
   // A gap or unknown event does not apply.
   CHECK_FALSE(replayed.apply({0, replayed.version() + 2, 0, "account.deposited", "ACC-1", "", f.log_data[1]}));
   CHECK_FALSE(replayed.apply({0, replayed.version() + 1, 0, "account.frozen", "ACC-1", "", ""}));
+}
+
+TEST_CASE("every command id in the window is found, whatever its slot", "[domain][aggregate]") {
+  for (int n : {1, 7, 8, 9, 16, 17, 999, 1000, 1003}) {
+    fixture f;
+    f.send("account.open", R"({"owner":"Ada"})", "open");
+    for (int i = 0; i < n; ++i)
+      REQUIRE(f.send("account.deposit", R"({"amount":1})", fmt::format("d-{}", i)).result == outcome::kind::accepted);
+    INFO("window of " << n);
+    // The window holds the newest 1,000 ids (the open's included while it fits).
+    for (int i = std::max(0, n - 1000); i < n; ++i)
+      CHECK(f.send("account.deposit", R"({"amount":1})", fmt::format("d-{}", i)).result == outcome::kind::duplicate);
+    CHECK(f.send("account.deposit", R"({"amount":1})", "fresh").result == outcome::kind::accepted);
+    if (n > 1000)
+      CHECK(f.send("account.deposit", R"({"amount":1})", "d-0").result == outcome::kind::accepted);
+  }
+}
+
+TEST_CASE("the idempotency window agrees with a reference model under churn", "[domain][aggregate]") {
+  fixture f;
+  std::deque<std::string> reference{"open"};  // accepted ids, oldest first, at most 1,000
+  f.send("account.open", R"({"owner":"Ada"})", "open");
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> pool(0, 1499);  // ids recur while in and after leaving the window
+  for (int i = 0; i < 20'000; ++i) {
+    auto id = fmt::format("c{}", pool(rng));
+    bool known = std::find(reference.begin(), reference.end(), id) != reference.end();
+    auto o = f.send("account.deposit", R"({"amount":1})", id);
+    INFO("command " << i << " id " << id);
+    REQUIRE(o.result == (known ? outcome::kind::duplicate : outcome::kind::accepted));
+    if (!known) {
+      reference.push_back(id);
+      if (reference.size() > 1000)
+        reference.pop_front();
+    }
+  }
 }
