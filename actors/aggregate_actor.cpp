@@ -2,6 +2,8 @@
 
 #include "base/clock.h"
 
+#include <algorithm>
+
 namespace sluice::actors {
 
 void answer(ticket& t, const domain::outcome& o, counters& stats) {
@@ -17,19 +19,46 @@ void answer(ticket& t, const domain::outcome& o, counters& stats) {
   t.answer(std::move(res), stats);
 }
 
+void aggregate_actor_state::settle() {
+  size_t done = 0;
+  for (; done < undurable.size(); ++done) {
+    uint64_t position = undurable[done]->durable_position.load();
+    if (position == 0)
+      break;
+    aggregate->durable(undurable[done]->cmd.command_id, position);
+  }
+  undurable.erase(undurable.begin(), undurable.begin() + static_cast<ptrdiff_t>(done));
+}
+
 void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
+  settle();
   events.clear();
   auto o = aggregate->handle(t->cmd, events);
   switch (o.result) {
     case domain::outcome::kind::accepted: {
-      // Only commands with an id need their durable position back.
-      caf::actor notify = t->cmd.command_id.empty() ? caf::actor{} : self;
+      // The window learns the durable position lazily (settle()); only a
+      // repeat arriving before it is known asks the journal to tell us.
+      caf::actor notify;
+      if (!t->cmd.command_id.empty()) {
+        undurable.push_back(t);
+        notify = self;
+      }
       sink->push({std::move(t), std::move(notify), std::move(o), std::move(events), now_us()});
       events = {};
       return;
     }
     case domain::outcome::kind::duplicate:
       if (o.position == 0) { // the original is not durable yet
+        auto original = std::find_if(undurable.begin(), undurable.end(),
+                                     [&](const ticket_ptr& u) { return u->cmd.command_id == t->cmd.command_id; });
+        if (original == undurable.end())
+          break;  // cannot happen: an id without a position is undurable
+        (*original)->wanted.store(true);
+        if ((*original)->durable_position.load() != 0) {
+          // Became durable meanwhile: the journal may not have seen `wanted`.
+          settle();
+          return handle(std::move(t), self);
+        }
         auto id = t->cmd.command_id;
         parked.emplace(std::move(id), std::move(t));
         return;
@@ -42,7 +71,8 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
 }
 
 void aggregate_actor_state::durable(const std::string& command_id, uint64_t position, const caf::actor& self) {
-  aggregate->durable(command_id, position);
+  settle();
+  aggregate->durable(command_id, position);  // idempotent: settle() may have recorded it already
   auto [first, last] = parked.equal_range(command_id);
   std::vector<ticket_ptr> waiting;
   for (auto it = first; it != last; ++it)

@@ -20,6 +20,13 @@ struct aggregate_actor_state {
   counters* stats = nullptr;
   std::vector<domain::new_event> events; ///< scratch, reused
   std::unordered_multimap<std::string, ticket_ptr> parked; ///< duplicates awaiting the original's durability
+  /// Accepted commands with an id whose durable position the window does not
+  /// have yet, oldest first (the journal makes one aggregate's commands
+  /// durable in order).
+  std::vector<ticket_ptr> undurable;  // a vector: libstdc++'s deque allocates 600 B even when empty
+
+  /// Moves the positions the journal has published into the window.
+  void settle();
 
   /// Decides one command; answers it now unless it goes to the journal or waits.
   void handle(ticket_ptr t, const caf::actor& self);

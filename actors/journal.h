@@ -26,7 +26,7 @@ class journal {
   /// One accepted command's events.
   struct entry {
     ticket_ptr t;
-    caf::actor aggregate; ///< told the durable position when the command has an id
+    caf::actor aggregate; ///< told the durable position when a repeat waits for it
     domain::outcome outcome;
     std::vector<domain::new_event> events;
     int64_t time_us = 0;

@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -29,12 +30,21 @@ struct ticket {
   domain::command cmd;
   engine::command_callback done;
   std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+  /// Accepted: the position of its last event once durable (set by the
+  /// journal, read by its aggregate actor), 0 before.
+  std::atomic<uint64_t> durable_position{0};
+  /// Set by the aggregate when a repeat waits for this command: then the
+  /// journal also tells the aggregate (the common case sends nothing).
+  std::atomic<bool> wanted{false};
 
-  /// Answers the command and records how long it took.
+  /// Answers the command, records how long it took, and lets go of the
+  /// callback (and whatever it holds) at once.
   void answer(engine::command_result res, counters& stats) {
     stats.command_duration.observe(
         static_cast<uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - received).count()));
-    done(std::move(res));
+    auto callback = std::move(done);
+    done = nullptr;
+    callback(std::move(res));
   }
 };
 using ticket_ptr = std::shared_ptr<ticket>;

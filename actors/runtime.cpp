@@ -82,7 +82,10 @@ class runtime final : public engine {
       done(std::move(res));
       return;
     }
-    bus_.push(std::make_shared<ticket>(ticket{std::move(cmd), std::move(done)}));
+    auto t = std::make_shared<ticket>();
+    t->cmd = std::move(cmd);
+    t->done = std::move(done);
+    bus_.push(std::move(t));
   }
 
   bool read_view(std::string_view view, std::string_view key, uint64_t min_position, std::chrono::milliseconds timeout,

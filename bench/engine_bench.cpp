@@ -76,11 +76,13 @@ void wait_views(engine::engine& e) {
   f.wait();
 }
 
-// Deposits spread over `aggregates` accounts (all opened before timing).
+// Deposits spread over `aggregates` accounts (all opened before timing),
+// with a fresh command_id each when `ids` (as sluice-load sends them).
 void BM_EndToEnd(benchmark::State& state) {
   auto mode = state.range(0) ? log::durability::fsync : log::durability::none;
   auto aggregates = static_cast<size_t>(state.range(1));
-  auto dir = bench_dir(fmt::format("e2e-{}-{}", state.range(0), aggregates));
+  bool ids = state.range(2) != 0;
+  auto dir = bench_dir(fmt::format("e2e-{}-{}-{}", state.range(0), aggregates, state.range(2)));
   engine::options o;
   o.data_dir = dir;
   o.durability = mode;
@@ -108,8 +110,15 @@ void BM_EndToEnd(benchmark::State& state) {
         fmt::format(R"({{"type":"account.deposit","aggregate_id":"ACC-{}","payload":{{"amount":1.25}}}})", i)));
 
   size_t i = 0;
+  uint64_t seq = 0;
   for (auto _ : state) {
-    d.submit(deposits[i]);
+    if (ids) {
+      auto c = deposits[i];
+      c.command_id = fmt::format("c-{}", ++seq);
+      d.submit(std::move(c));
+    } else {
+      d.submit(deposits[i]);
+    }
     if (++i == deposits.size())
       i = 0;
   }
@@ -126,11 +135,12 @@ void BM_EndToEnd(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_EndToEnd)
-    ->ArgNames({"fsync", "aggregates"})
-    ->Args({0, 10000})
-    ->Args({0, 100000})
-    ->Args({1, 10000})
-    ->Args({1, 100000})
+    ->ArgNames({"fsync", "aggregates", "ids"})
+    ->Args({0, 10000, 0})
+    ->Args({0, 100000, 0})
+    ->Args({1, 10000, 0})
+    ->Args({1, 100000, 0})
+    ->Args({1, 10000, 1})
     ->UseRealTime()
     ->MinTime(3)
     ->Unit(benchmark::kNanosecond);

@@ -31,6 +31,7 @@ std::string_view trim(std::string_view s) {
 }
 
 constexpr size_t k_max_head = 64 * 1024;
+constexpr size_t k_max_body = 256 << 20;  // bounds the buffer whatever the server claims
 
 } // namespace
 
@@ -104,6 +105,10 @@ response_reader::result response_reader::next(response& out) {
   }
   if (!have_length && status != 204 && status != 304 && status >= 200) {
     error_ = "response without Content-Length";
+    return result::error;
+  }
+  if (content_length > k_max_body) {
+    error_ = "response body larger than 256 MiB";
     return result::error;
   }
   size_t total = head_end + 4 + content_length;

@@ -119,7 +119,6 @@ outcome aggregate::handle(const command& cmd, std::vector<new_event>& out) {
 void aggregate::durable(std::string_view command_id, uint64_t last_position) {
   if (command_id.empty())
     return;
-  // Only the latest occurrence can be pending; search from newest if we ever need speed here.
   if (auto* seen = const_cast<seen_command*>(find(command_id)))
     seen->last_position = last_position;
 }

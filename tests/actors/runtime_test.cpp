@@ -221,3 +221,47 @@ TEST_CASE("each aggregate's event positions are indexed, live and after a restar
   auto e = start(dir.path());
   check(*e);
 }
+
+TEST_CASE("repeats of a command still on its way to the disk all answer with its position", "[actors]") {
+  sluice::testing::temp_dir dir;
+  auto e = sluice::testing::start_engine(dir.path(), log::durability::fsync);
+  constexpr int k_accounts = 50, k_repeats = 8;
+  for (int a = 0; a < k_accounts; ++a)
+    REQUIRE(send(*e, cmd("account.open", fmt::format("A{}", a), R"({"owner":"o"})")).outcome.result == kind::accepted);
+  thread_local domain::command_decoder decoder;
+  std::mutex mu;
+  std::map<std::string, std::vector<engine::command_result>> answers;
+  std::atomic<int> pending{k_accounts * k_repeats};
+  // Every repeat is submitted before any answer is awaited: most arrive
+  // while the original waits for its group commit.
+  for (int r = 0; r < k_repeats; ++r)
+    for (int a = 0; a < k_accounts; ++a) {
+      auto id = fmt::format("dep-{}", a);
+      auto c = decoder.decode(cmd("account.deposit", fmt::format("A{}", a), R"({"amount":1})",
+                                  fmt::format(R"(,"command_id":"{}")", id)));
+      REQUIRE(c);
+      e->submit(std::move(*c), [&, id](engine::command_result res) {
+        std::lock_guard lk(mu);
+        answers[id].push_back(res);
+        --pending;
+      });
+    }
+  for (int i = 0; i < 10'000 && pending.load() > 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  REQUIRE(pending.load() == 0);
+  std::lock_guard lk(mu);
+  for (auto& [id, rs] : answers) {
+    INFO(id);
+    REQUIRE(rs.size() == k_repeats);
+    int accepted = 0;
+    for (auto& r : rs) {
+      accepted += r.outcome.result == kind::accepted;
+      CHECK((r.outcome.result == kind::accepted || r.outcome.result == kind::duplicate));
+      CHECK(r.position == rs.front().position);
+      CHECK(r.position != 0);
+    }
+    CHECK(accepted == 1);
+  }
+  // One event per command id in the log.
+  CHECK(e->log().last_position() == static_cast<uint64_t>(2 * k_accounts));
+}

@@ -45,7 +45,8 @@ TEST_CASE("response reader: what it cannot frame is an error, not a guess") {
   for (std::string_view bad : {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
                                "HTTP/1.1 200 OK\r\n\r\n", "SMTP ready\r\n\r\n",
                                "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
-                               "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n"}) {
+                               "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n",
+                               "HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\n"}) {
     response_reader r;
     response res;
     feed(r, bad);
