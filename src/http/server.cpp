@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <fmt/format.h>
 
 #include <deque>
 #include <thread>
@@ -26,10 +27,13 @@ using tcp = net::ip::tcp;
 
 constexpr logger k_log("http");
 constexpr auto k_write_timeout = std::chrono::seconds(30);
+constexpr size_t k_max_coalesced = 256 << 10;  ///< bytes of answers gathered into one write
 
 // One connection: reads requests (up to `pipeline_depth` ahead of their
-// answers), routes each, and writes the answers in request order, one
-// write at a time. Everything runs on the connection's strand.
+// answers), routes each, and writes the answers in request order: every
+// answer ready at the front of the queue goes out in one write, so
+// pipelined answers share a syscall. Everything runs on the connection's
+// strand.
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket&& socket, engine::engine& e, const limits& l, const stream_limits& sl)
@@ -42,8 +46,27 @@ class session : public std::enable_shared_from_this<session> {
  private:
   struct slot {
     bool ready = false;
-    bhttp::response<bhttp::string_body> res;
+    unsigned version = 11;
+    bool keep_alive = true;
+    reply r;
   };
+
+  // The answer as HTTP/1.x text: the few headers sluice sends, no
+  // serializer and no header map per answer.
+  static void append_response(std::string& out, const slot& s) {
+    auto status = static_cast<bhttp::status>(s.r.status);
+    fmt::format_to(std::back_inserter(out), "HTTP/1.{} {} {}\r\nServer: sluice\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+                   s.version == 10 ? 0 : 1, s.r.status, std::string_view(bhttp::obsolete_reason(status)),
+                   s.r.content_type, s.r.body.size());
+    for (auto& [k, v] : s.r.headers)
+      fmt::format_to(std::back_inserter(out), "{}: {}\r\n", k, v);
+    if (!s.keep_alive && s.version != 10)
+      out += "Connection: close\r\n";
+    else if (s.keep_alive && s.version == 10)
+      out += "Connection: keep-alive\r\n";
+    out += "\r\n";
+    out += s.r.body;
+  }
 
   void do_read() {
     if (reading_ || closing_ || queue_.size() >= limits_.pipeline_depth)
@@ -82,8 +105,8 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     auto s = std::make_shared<slot>();
-    s->res.version(req.version());
-    s->res.keep_alive(req.keep_alive());
+    s->version = req.version();
+    s->keep_alive = req.keep_alive();
     queue_.push_back(s);
     if (!req.keep_alive())
       closing_ = true; // answer what was read, then close
@@ -98,13 +121,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void fill(slot& s, reply r) {
-    s.res.result(static_cast<unsigned>(r.status));
-    s.res.set(bhttp::field::content_type, r.content_type);
-    s.res.set(bhttp::field::server, "sluice");
-    for (auto& [k, v] : r.headers)
-      s.res.set(k, v);
-    s.res.body() = std::move(r.body);
-    s.res.prepare_payload();
+    s.r = std::move(r);
     s.ready = true;
   }
 
@@ -122,8 +139,7 @@ class session : public std::enable_shared_from_this<session> {
               : ec == bhttp::error::header_limit ? error_reply(431, "too_large", "request headers are too large")
                                                  : error_reply(400, "bad_request", "malformed HTTP request: " + ec.message());
     auto s = std::make_shared<slot>();
-    s->res.version(11);
-    s->res.keep_alive(false);
+    s->keep_alive = false;
     fill(*s, std::move(r));
     queue_.push_back(std::move(s));
     do_write();
@@ -133,17 +149,30 @@ class session : public std::enable_shared_from_this<session> {
     if (writing_ || queue_.empty() || !queue_.front()->ready)
       return;
     writing_ = true;
+    out_.clear();
+    in_write_ = 0;
+    keep_after_write_ = true;
+    // Every ready answer at the front, up to the first that closes.
+    for (auto& s : queue_) {
+      if (!s->ready || out_.size() >= k_max_coalesced)
+        break;
+      append_response(out_, *s);
+      ++in_write_;
+      if (!s->keep_alive) {
+        keep_after_write_ = false;
+        break;
+      }
+    }
     stream_.expires_after(k_write_timeout);
-    bhttp::async_write(stream_, queue_.front()->res, beast::bind_front_handler(&session::on_write, shared_from_this()));
+    net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, size_t) {
     writing_ = false;
     if (ec)
       return shutdown();
-    bool keep = queue_.front()->res.keep_alive();
-    queue_.pop_front();
-    if (!keep || (closing_ && queue_.empty() && !reading_))
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(in_write_));
+    if (!keep_after_write_ || (closing_ && queue_.empty() && !reading_))
       return shutdown();
     do_write();
     do_read();
@@ -162,6 +191,9 @@ class session : public std::enable_shared_from_this<session> {
   const limits& limits_;
   const stream_limits& stream_limits_;
   std::deque<std::shared_ptr<slot>> queue_; ///< answers in request order
+  std::string out_;                          ///< the answers being written
+  size_t in_write_ = 0;                      ///< how many of queue_ they are
+  bool keep_after_write_ = true;
   bool reading_ = false, writing_ = false, closing_ = false;
 };
 
