@@ -22,10 +22,11 @@ void answer(ticket& t, const domain::outcome& o, counters& stats) {
 void aggregate_actor_state::settle() {
   size_t done = 0;
   for (; done < undurable.size(); ++done) {
-    uint64_t position = undurable[done]->durable_position.load();
+    auto& u = undurable[done];
+    uint64_t position = u.t->durable_position.load();
     if (position == 0)
       break;
-    aggregate->durable(undurable[done]->cmd.command_id, position);
+    aggregate->durable_at(u.slot, u.version, position);
   }
   undurable.erase(undurable.begin(), undurable.begin() + static_cast<ptrdiff_t>(done));
 }
@@ -40,7 +41,7 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
       // repeat arriving before it is known asks the journal to tell us.
       caf::actor notify;
       if (!t->cmd.command_id.empty()) {
-        undurable.push_back(t);
+        undurable.push_back({t, aggregate->last_slot(), o.version});
         notify = self;
       }
       sink->push({std::move(t), std::move(notify), std::move(o), std::move(events), now_us()});
@@ -50,11 +51,11 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
     case domain::outcome::kind::duplicate:
       if (o.position == 0) { // the original is not durable yet
         auto original = std::find_if(undurable.begin(), undurable.end(),
-                                     [&](const ticket_ptr& u) { return u->cmd.command_id == t->cmd.command_id; });
+                                     [&](const pending& u) { return u.t->cmd.command_id == t->cmd.command_id; });
         if (original == undurable.end())
           break;  // cannot happen: an id without a position is undurable
-        (*original)->wanted.store(true);
-        if ((*original)->durable_position.load() != 0) {
+        original->t->wanted.store(true);
+        if (original->t->durable_position.load() != 0) {
           // Became durable meanwhile: the journal may not have seen `wanted`.
           settle();
           return handle(std::move(t), self);

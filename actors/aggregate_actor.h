@@ -23,7 +23,12 @@ struct aggregate_actor_state {
   /// Accepted commands with an id whose durable position the window does not
   /// have yet, oldest first (the journal makes one aggregate's commands
   /// durable in order).
-  std::vector<ticket_ptr> undurable;  // a vector: libstdc++'s deque allocates 600 B even when empty
+  struct pending {
+    ticket_ptr t;
+    size_t slot;      ///< its entry in the aggregate's window …
+    uint64_t version; ///< … while that entry still has this version
+  };
+  std::vector<pending> undurable;  // a vector: libstdc++'s deque allocates 600 B even when empty
 
   /// Moves the positions the journal has published into the window.
   void settle();

@@ -67,6 +67,7 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id) {
     } else {
       table_insert(window_.size() - 1);
     }
+    last_slot_ = window_.size() - 1;
     return window_.back();
   }
   table_erase(next_);
@@ -74,6 +75,7 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id) {
   slot = {std::string(command_id)};
   hashes_[next_] = h;
   table_insert(next_);
+  last_slot_ = next_;
   next_ = (next_ + 1) % k_idempotency_window;
   return slot;
 }

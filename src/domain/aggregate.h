@@ -52,6 +52,16 @@ class aggregate {
   /// `command_id` once it is durable, so duplicates can answer with it.
   void durable(std::string_view command_id, uint64_t last_position);
 
+  /// Where handle() remembered the last accepted command with an id: with
+  /// its version, enough for durable_at() to find it again without a lookup.
+  size_t last_slot() const { return last_slot_; }
+  /// durable() for the command remembered at `slot` with `version`; nothing
+  /// if the window has moved on from it.
+  void durable_at(size_t slot, uint64_t version, uint64_t last_position) {
+    if (slot < window_.size() && window_[slot].last_version == version)
+      window_[slot].last_position = last_position;
+  }
+
   /// Position recorded by durable() for an accepted command in the window; 0 if none yet.
   uint64_t durable_position(std::string_view command_id) const {
     auto* seen = find(command_id);
@@ -89,6 +99,7 @@ class aggregate {
   std::vector<uint32_t> hashes_;     ///< hash of each window_ id
   std::vector<uint16_t> table_;      ///< window slot + 1 by hash, linear probing, at most half full; 0: empty
   size_t next_ = 0;                  ///< ring slot to overwrite once full
+  size_t last_slot_ = 0;             ///< slot of the latest remember()
 };
 
 } // namespace sluice::domain
