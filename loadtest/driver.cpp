@@ -721,9 +721,15 @@ report run(const options& opt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto now = steady::now();
     bool budget_spent = opt.count && sh.budget.load() <= 0;
-    if (!sh.stopping && (now >= measure_until || budget_spent)) {
+    bool interrupted = opt.interrupt && opt.interrupt->load();
+    if (!sh.stopping && (now >= measure_until || budget_spent || interrupted)) {
       sh.stopping = true;
-      drain_deadline = now + std::chrono::seconds(10);
+      drain_deadline = now + std::chrono::seconds(interrupted ? 2 : 10);
+      if (interrupted && now < measure_until) {
+        // Measure what was sent until now, over the time it took.
+        measure_until = std::max(now, measure_from);
+        sh.measure_until = ns_of(measure_until);
+      }
     }
     if (sh.stopping && (sh.outstanding.load() == 0 || now >= drain_deadline))
       break;
@@ -797,7 +803,7 @@ report run(const options& opt) {
     auto last = std::max(sh.last_answer.load(), ns_of(measure_from) + 1);
     r.seconds = static_cast<double>(last - ns_of(measure_from)) / 1e9;
   } else {
-    r.seconds = opt.duration;
+    r.seconds = std::chrono::duration<double>(measure_until - measure_from).count();
   }
   if (sh.e2e) {
     r.e2e = true;

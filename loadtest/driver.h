@@ -15,6 +15,7 @@
 
 #include "report.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -63,6 +64,9 @@ struct options {
   bool verify = false;
   bool progress = true;             // a line each second on stderr
   std::string run_id;               // random if empty
+  /// When set and it turns true (e.g. on Ctrl-C), the run stops early and
+  /// reports what it measured so far.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 /// Runs the workload and returns what it measured. Throws std::runtime_error

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 
@@ -69,6 +71,19 @@ int main(int argc, char** argv) {
   }
   opt.orders_weight = orders;
   opt.accounts_weight = accounts;
+
+  // Ctrl-C or SIGTERM ends the run early with a report of what was
+  // measured; a second one ends the process at once.
+  static std::atomic<bool> interrupted{false};
+  auto on_signal = [](int sig) {
+    if (interrupted.exchange(true)) {
+      std::signal(sig, SIG_DFL);
+      std::raise(sig);
+    }
+  };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  opt.interrupt = &interrupted;
 
   report r;
   try {

@@ -253,3 +253,25 @@ TEST_CASE("sluice-load: a server that is not there is an error, not a hang") {
   CHECK(r.sections[0].errors.begin()->first.starts_with("connection:"));
   CHECK_FALSE(r.clean());
 }
+
+TEST_CASE("sluice-load: an interrupt ends a long run early with what it measured") {
+  sluice::testing::server_fixture fx;
+  auto o = base_options(fx.server->port());
+  o.duration = 60;
+  std::atomic<bool> stop{false};
+  o.interrupt = &stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    stop = true;
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run(o);
+  stopper.join();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+  CHECK(r.seconds > 0.2);
+  CHECK(r.seconds < 5);
+  auto& s = only_section(r);
+  CHECK(s.requests > 0);
+  CHECK(s.items_ok == s.requests);
+  CHECK(r.unanswered == 0);
+}
