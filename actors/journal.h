@@ -32,7 +32,7 @@ class journal {
     int64_t time_us = 0;
   };
 
-  journal(log::event_log& log, counters& stats, engine::aggregate_index& index)
+  journal(log::event_log& log, counters& stats, engine::history_index& index)
       : log_(log), stats_(stats), index_(index) {}
 
   /// Where drain messages go; set once before the first push.
@@ -60,8 +60,8 @@ class journal {
 
   log::event_log& log_;
   counters& stats_;
-  engine::aggregate_index& index_;
-  std::vector<std::pair<std::string_view, uint64_t>> indexed_;  ///< scratch of complete()
+  engine::history_index& index_;
+  std::vector<std::pair<std::string_view, uint64_t>> indexed_;  ///< scratch of complete(): one type's events
   caf::actor self_;
   std::vector<caf::actor> projections_;
   std::mutex listeners_mu_;

@@ -138,9 +138,15 @@ class runtime final : public engine {
 
   const log::event_log& log() const override { return *log_; }
 
-  std::vector<uint64_t> aggregate_positions(std::string_view id, size_t skip, size_t limit,
-                                            size_t& total) const override {
-    return index_.positions(id, skip, limit, total);
+  std::vector<history_part> aggregate_history(std::string_view id, size_t skip, size_t limit) const override {
+    std::vector<history_part> parts;
+    for (auto* type : index_.types()) {
+      history_part p{type, 0, {}};
+      p.positions = index_.of(type).positions(id, skip, limit, p.total);
+      if (p.total > 0)
+        parts.push_back(std::move(p));
+    }
+    return parts;
   }
 
   bool ready() const override { return ready_.load(); }
@@ -246,7 +252,7 @@ class runtime final : public engine {
                               rec.aggregate_id);
         return false;
       }
-      index_.add(rec.aggregate_id, rec.position);
+      index_.of(type).add(rec.aggregate_id, rec.position);
       batch->add(rec);
       if (batch->size() >= k_recovery_batch) {
         journal_->publish(std::move(batch));
@@ -281,7 +287,7 @@ class runtime final : public engine {
   options opts_;
   std::unique_ptr<log::event_log> log_;
   counters stats_;
-  aggregate_index index_;
+  history_index index_{domain::registry::builtin().types()};
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<journal> journal_;

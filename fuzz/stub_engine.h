@@ -47,10 +47,7 @@ class stub_engine final : public eng::engine {
   uint64_t add_durable_listener(std::function<void()>) override { return 0; }
   void remove_durable_listener(uint64_t) override {}
   const log::event_log& log() const override { return *log_; }
-  std::vector<uint64_t> aggregate_positions(std::string_view, size_t, size_t, size_t& total) const override {
-    total = 0;
-    return {};
-  }
+  std::vector<history_part> aggregate_history(std::string_view, size_t, size_t) const override { return {}; }
   bool ready() const override { return true; }
   bool wait_ready(std::chrono::milliseconds) override { return true; }
   eng::metrics snapshot() const override { return {}; }

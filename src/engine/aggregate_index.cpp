@@ -1,6 +1,8 @@
 #include "engine/aggregate_index.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <utility>
 
 namespace sluice::engine {
 
@@ -51,6 +53,23 @@ std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t ski
   skip = std::min(skip, all.size());
   size_t n = std::min(limit, all.size() - skip);
   return {all.begin() + static_cast<ptrdiff_t>(skip), all.begin() + static_cast<ptrdiff_t>(skip + n)};
+}
+
+history_index::history_index(std::span<const domain::aggregate_type* const> types)
+    : types_(types.begin(), types.end()) {
+  for (size_t i = 0; i < types_.size(); ++i)
+    indexes_.push_back(std::make_unique<aggregate_index>());
+}
+
+aggregate_index& history_index::of(const domain::aggregate_type* type) {
+  return const_cast<aggregate_index&>(std::as_const(*this).of(type));
+}
+
+const aggregate_index& history_index::of(const domain::aggregate_type* type) const {
+  for (size_t i = 0; i < types_.size(); ++i)
+    if (types_[i] == type)
+      return *indexes_[i];
+  std::abort();  // every type comes from the registry the index was made for
 }
 
 } // namespace sluice::engine

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -13,6 +14,10 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+namespace sluice::domain {
+class aggregate_type;
+}
 
 namespace sluice::engine {
 
@@ -41,6 +46,23 @@ class aggregate_index {
   shard& shard_of(std::string_view id) const { return shards_[string_hash{}(id) % k_shards]; }
 
   mutable std::array<shard, k_shards> shards_;
+};
+
+/// One aggregate_index per aggregate type, so that ids two types share
+/// stay apart.
+class history_index {
+ public:
+  explicit history_index(std::span<const domain::aggregate_type* const> types);
+
+  /// The index of `type` (one of those given at construction).
+  aggregate_index& of(const domain::aggregate_type* type);
+  const aggregate_index& of(const domain::aggregate_type* type) const;
+
+  std::span<const domain::aggregate_type* const> types() const { return types_; }
+
+ private:
+  std::vector<const domain::aggregate_type*> types_;
+  std::vector<std::unique_ptr<aggregate_index>> indexes_;
 };
 
 } // namespace sluice::engine

@@ -114,10 +114,16 @@ class engine {
   /// The durable log (reads are thread-safe).
   virtual const log::event_log& log() const = 0;
 
-  /// Positions of the events of aggregate `id` (every type), ascending: up
-  /// to `limit` from the `skip`-th; `total` gets how many it has in all.
-  virtual std::vector<uint64_t> aggregate_positions(std::string_view id, size_t skip, size_t limit,
-                                                    size_t& total) const = 0;
+  /// Where the events of aggregate `id` are, per aggregate type that has
+  /// one with this id (ids are per type): for each, how many events in all
+  /// and the positions of up to `limit` of them from version `skip` + 1 on,
+  /// ascending. Empty if no aggregate has this id.
+  struct history_part {
+    const domain::aggregate_type* type = nullptr;
+    size_t total = 0;
+    std::vector<uint64_t> positions;
+  };
+  virtual std::vector<history_part> aggregate_history(std::string_view id, size_t skip, size_t limit) const = 0;
 
   /// True once recovery has rebuilt every aggregate and view.
   virtual bool ready() const = 0;

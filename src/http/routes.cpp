@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <map>
@@ -257,10 +258,17 @@ void get_aggregate_events(engine::engine& e, const std::string& id, const query&
   auto limit = from_version ? number_param(q, "limit", k_default_history, 1, k_max_history, respond) : std::nullopt;
   if (!limit)
     return;
-  size_t total = 0;
-  auto positions = e.aggregate_positions(id, *from_version - 1, *limit, total);
-  if (total == 0)
+  // Ids are per aggregate type: two aggregates may share one; their events
+  // go out together, in log order.
+  auto parts = e.aggregate_history(id, *from_version - 1, *limit);
+  if (parts.empty())
     return respond(error_reply(404, "not_found", "no aggregate with this id has events"));
+  std::vector<uint64_t> positions;
+  for (auto& p : parts)
+    positions.insert(positions.end(), p.positions.begin(), p.positions.end());
+  std::sort(positions.begin(), positions.end());
+  if (positions.size() > *limit)
+    positions.resize(*limit);
   std::string body;
   codec::json_writer w(body);
   w.begin_array();

@@ -193,19 +193,23 @@ TEST_CASE("listing a view merges its shards in key order", "[actors]") {
 
 TEST_CASE("each aggregate's event positions are indexed, live and after a restart", "[actors]") {
   sluice::testing::temp_dir dir;
-  auto check = [](engine::engine& e) {
-    size_t total = 0;
-    auto p = e.aggregate_positions("O1", 0, 100, total);
-    CHECK(total == 3);
-    CHECK(p == std::vector<uint64_t>{1, 3, 4});
-    p = e.aggregate_positions("A1", 0, 100, total);
-    CHECK(p == std::vector<uint64_t>{2, 5});
-    p = e.aggregate_positions("O1", 1, 1, total);
-    CHECK(p == std::vector<uint64_t>{3});
-    CHECK(total == 3);
-    CHECK(e.aggregate_positions("O1", 7, 10, total).empty());
-    CHECK(e.aggregate_positions("nobody", 0, 10, total).empty());
-    CHECK(total == 0);
+  // One part per aggregate type that has this id.
+  auto history = [](engine::engine& e, std::string_view id, size_t skip, size_t limit) {
+    std::map<std::string, std::pair<size_t, std::vector<uint64_t>>> by_type;
+    for (auto& p : e.aggregate_history(id, skip, limit))
+      by_type[std::string(p.type->name())] = {p.total, p.positions};
+    return by_type;
+  };
+  using parts = std::map<std::string, std::pair<size_t, std::vector<uint64_t>>>;
+  auto check = [&](engine::engine& e) {
+    CHECK(history(e, "O1", 0, 100) == parts{{"order", {3, {1, 3, 4}}}});
+    CHECK(history(e, "A1", 0, 100) == parts{{"account", {2, {2, 5}}}});
+    CHECK(history(e, "O1", 1, 1) == parts{{"order", {3, {3}}}});
+    CHECK(history(e, "O1", 7, 10) == parts{{"order", {3, {}}}});
+    CHECK(history(e, "nobody", 0, 10).empty());
+    // An order and an account may share an id: their versions stay apart.
+    CHECK(history(e, "X", 0, 10) == parts{{"order", {2, {6, 8}}}, {"account", {1, {7}}}});
+    CHECK(history(e, "X", 1, 10) == parts{{"order", {2, {8}}}, {"account", {1, {}}}});
   };
   {
     auto e = start(dir.path());
@@ -214,6 +218,9 @@ TEST_CASE("each aggregate's event positions are indexed, live and after a restar
     REQUIRE(send(*e, cmd("order.add_item", "O1", R"({"product":"p","qty":1,"price":1})")).position == 3);
     REQUIRE(send(*e, cmd("order.confirm", "O1", "{}")).position == 4);
     REQUIRE(send(*e, cmd("account.deposit", "A1", R"({"amount":5})")).position == 5);
+    REQUIRE(send(*e, cmd("order.create", "X", R"({"customer_id":"C"})")).position == 6);
+    REQUIRE(send(*e, cmd("account.open", "X", R"({"owner":"o"})")).position == 7);
+    REQUIRE(send(*e, cmd("order.add_item", "X", R"({"product":"p","qty":1,"price":1})")).position == 8);
     // Rejected: nothing indexed.
     REQUIRE(send(*e, cmd("order.confirm", "O1", "{}")).outcome.result == domain::outcome::kind::rejected);
     check(*e);

@@ -322,4 +322,17 @@ TEST_CASE("an aggregate's history is its events in version order", "[http]") {
   r = c.request("POST", "/v1/aggregates/ORD-1/events", "{}");
   CHECK(r.status == 405);
   CHECK(r.allow == "GET");
+
+  // An account that shares the order's id: both histories, in log order,
+  // each with its own versions.
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"ORD-1","payload":{"owner":"o"}})").status == 200);
+  REQUIRE_FALSE(p.parse(c.request("GET", "/v1/aggregates/ORD-1/events").body).get(events));
+  REQUIRE(events.size() == 3);
+  CHECK(events.at(2)["aggregate_type"].get_string().value() == "account");
+  CHECK(events.at(2)["version"].get_uint64().value() == 1);
+  REQUIRE_FALSE(p.parse(c.request("GET", "/v1/aggregates/ORD-1/events?from_version=2").body).get(events));
+  REQUIRE(events.size() == 1);
+  CHECK(events.at(0)["aggregate_type"].get_string().value() == "order");
+  REQUIRE_FALSE(p.parse(c.request("GET", "/v1/aggregates/ORD-1/events?limit=2").body).get(events));
+  CHECK(events.size() == 2);
 }
