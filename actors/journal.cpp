@@ -57,24 +57,16 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
   }
   auto batch = std::make_shared<views::event_batch>();
   uint64_t position = r->first;
+  indexed_.clear();
   for (auto& e : entries) {
     auto version = e.outcome.version - e.events.size();
-    for (auto& ev : e.events)
+    for (auto& ev : e.events) {
+      indexed_.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, position});
       batch->add({position++, ++version, e.time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
+    }
   }
   // Indexed before anyone hears of it: an acknowledged event is in its history.
-  for (auto* type : index_.types()) {
-    indexed_.clear();
-    position = r->first;
-    for (auto& e : entries) {
-      if (e.t->cmd.type == type)
-        for (size_t i = 0; i < e.events.size(); ++i)
-          indexed_.emplace_back(e.t->cmd.aggregate_id, position + i);
-      position += e.events.size();
-    }
-    if (!indexed_.empty())
-      index_.of(type).add(indexed_);
-  }
+  index_.add(indexed_);
   position = r->first;
   for (auto& e : entries) {
     position += e.events.size();

@@ -61,7 +61,7 @@ class journal {
   log::event_log& log_;
   counters& stats_;
   engine::history_index& index_;
-  std::vector<std::pair<std::string_view, uint64_t>> indexed_;  ///< scratch of complete(): one type's events
+  std::vector<engine::history_index::indexed_event> indexed_;  ///< scratch of complete()
   caf::actor self_;
   std::vector<caf::actor> projections_;
   std::mutex listeners_mu_;

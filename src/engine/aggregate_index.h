@@ -44,6 +44,7 @@ class aggregate_index {
   static constexpr size_t k_shards = 16;
 
   shard& shard_of(std::string_view id) const { return shards_[string_hash{}(id) % k_shards]; }
+  static void insert(shard& s, std::string_view id, uint64_t position);  // s.mu held
 
   mutable std::array<shard, k_shards> shards_;
 };
@@ -53,6 +54,14 @@ class aggregate_index {
 class history_index {
  public:
   explicit history_index(std::span<const domain::aggregate_type* const> types);
+
+  struct indexed_event {
+    const domain::aggregate_type* type;
+    std::string_view id;
+    uint64_t position;
+  };
+  /// Adds a group commit's events, each type's shards locked once.
+  void add(std::span<const indexed_event> events);
 
   /// The index of `type` (one of those given at construction).
   aggregate_index& of(const domain::aggregate_type* type);
