@@ -7,7 +7,7 @@ namespace {
 void answer_read(projection_state& st, read_request& r) {
   engine::view_read res;
   res.position = st.shard->applied();
-  if (auto* e = st.shard->find(r.key)) {
+  if (auto e = st.shard->find(r.key)) {
     res.status = engine::read_status::found;
     res.changed_at = e->changed_at;
     res.value = e->value;
@@ -84,7 +84,7 @@ void projection_state::subscribe(const std::string& key, std::shared_ptr<engine:
       feed->snapshot(std::move(k), e.value, at);
     all_feeds.push_back(feed);
   } else {
-    auto* e = shard->find(key);
+    auto e = shard->find(key);
     feed->snapshot(key, e ? e->value : nullptr, at);
     key_feeds[key].push_back(feed);
   }
@@ -92,18 +92,23 @@ void projection_state::subscribe(const std::string& key, std::shared_ptr<engine:
 }
 
 // Hands each change to the feeds of its key and of "*"; drops closed feeds.
+// A value is rendered only for a key somebody subscribed to, once for all.
 void projection_state::notify() {
   auto live = [](std::vector<std::shared_ptr<engine::view_feed>>& feeds) {
     std::erase_if(feeds, [](auto& f) { return f->closed(); });
   };
   live(all_feeds);
   for (auto& c : changes) {
+    auto it = key_feeds.find(c.key);
+    if (all_feeds.empty() && it == key_feeds.end())
+      continue;
+    auto value = shard->render(c.key);
     for (auto& f : all_feeds)
-      f->change(c.key, c.value, c.position);
-    if (auto it = key_feeds.find(c.key); it != key_feeds.end()) {
+      f->change(std::string(c.key), value, c.position);
+    if (it != key_feeds.end()) {
       live(it->second);
       for (auto& f : it->second)
-        f->change(c.key, c.value, c.position);
+        f->change(std::string(c.key), value, c.position);
       if (it->second.empty())
         key_feeds.erase(it);
     }

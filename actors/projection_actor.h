@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/messages.h"
+#include "base/string_hash.h"
 #include "views/view_shard.h"
 
 #include <map>
@@ -16,7 +17,7 @@ struct projection_state {
   std::multimap<uint64_t, std::pair<uint64_t, read_ptr>> waiting; ///< min_position → (id, read)
   uint64_t next_wait_id = 0;
   std::vector<views::view_change> changes; ///< scratch
-  std::unordered_map<std::string, std::vector<std::shared_ptr<engine::view_feed>>> key_feeds;
+  string_map<std::vector<std::shared_ptr<engine::view_feed>>> key_feeds;
   std::vector<std::shared_ptr<engine::view_feed>> all_feeds; ///< subscribed with "*"
   std::atomic<uint64_t>* applied_out = nullptr;
 

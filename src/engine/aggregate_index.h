@@ -5,6 +5,8 @@
 // rarely meet on a lock.
 #pragma once
 
+#include "base/string_hash.h"
+
 #include <array>
 #include <memory>
 #include <cstdint>
@@ -33,10 +35,6 @@ class aggregate_index {
   std::vector<uint64_t> positions(std::string_view id, size_t skip, size_t limit, size_t& total) const;
 
  private:
-  struct string_hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, std::vector<uint64_t>, string_hash, std::equal_to<>> map;

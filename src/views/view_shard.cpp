@@ -1,31 +1,43 @@
 #include "views/view_shard.h"
 
-#include <unordered_map>
-
 namespace sluice::views {
 
-namespace {
-
-// Remembers the changed keys of one batch and the last position that changed each.
-class collecting_sink final : public key_sink {
+// Stamps each changed key with its position and reports it once per batch.
+class view_shard::stamping_sink final : public key_sink {
  public:
+  stamping_sink(view_shard& shard, std::vector<view_change>& changes, size_t first)
+      : shard_(shard), changes_(changes), first_(first) {}
+
   void changed(std::string_view key) override {
-    auto [it, fresh] = positions_.try_emplace(std::string(key), position);
-    if (fresh)
-      order_.push_back(&it->first);
-    else
-      it->second = position;
+    auto it = shard_.keys_.lower_bound(key);
+    if (it == shard_.keys_.end() || it->first != key)
+      it = shard_.keys_.emplace_hint(it, std::string(key), key_state{});
+    it->second.changed_at = position;
+    if (it->second.round != shard_.round_) {
+      it->second.round = shard_.round_;
+      changes_.push_back({it->first, 0});
+      touched_.push_back(&it->second);
+    }
+  }
+
+  // Positions are final once the whole batch is applied.
+  void finish() {
+    for (size_t i = 0; i < touched_.size(); ++i)
+      changes_[first_ + i].position = touched_[i]->changed_at;
   }
 
   uint64_t position = 0;
-  std::unordered_map<std::string, uint64_t> positions_;
-  std::vector<const std::string*> order_; // first-change order, for stable output
+
+ private:
+  view_shard& shard_;
+  std::vector<view_change>& changes_;
+  size_t first_;
+  std::vector<const key_state*> touched_; // parallel to changes_ from first_ on
 };
 
-} // namespace
-
 void view_shard::apply(const event_batch& batch, std::vector<view_change>& changes) {
-  collecting_sink sink;
+  ++round_;
+  stamping_sink sink(*this, changes, changes.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     auto r = batch[i];
     if (r.position <= applied_)
@@ -34,26 +46,26 @@ void view_shard::apply(const event_batch& batch, std::vector<view_change>& chang
     projector_->apply(r, sink);
   }
   applied_ = std::max(applied_, batch.last_position());
-  for (auto* key : sink.order_) {
-    auto value = std::make_shared<std::string>();
-    {
-      codec::json_writer w(*value);
-      projector_->render(*key, w);
-    }
-    uint64_t at = sink.positions_[*key];
-    entries_.insert_or_assign(*key, entry{value, at});
-    changes.push_back({*key, std::move(value), at});
-  }
+  sink.finish();
 }
 
-const view_shard::entry* view_shard::find(std::string_view key) const {
-  auto it = entries_.find(key);
-  return it == entries_.end() ? nullptr : &it->second;
+std::shared_ptr<const std::string> view_shard::render(std::string_view key) const {
+  auto value = std::make_shared<std::string>();
+  codec::json_writer w(*value);
+  projector_->render(key, w);
+  return value;
+}
+
+std::optional<view_shard::entry> view_shard::find(std::string_view key) const {
+  auto it = keys_.find(key);
+  if (it == keys_.end())
+    return std::nullopt;
+  return entry{render(it->first), it->second.changed_at};
 }
 
 void view_shard::list(std::string_view after, size_t limit, std::vector<std::pair<std::string, entry>>& out) const {
-  for (auto it = entries_.upper_bound(after); it != entries_.end() && limit > 0; ++it, --limit)
-    out.emplace_back(it->first, it->second);
+  for (auto it = keys_.upper_bound(after); it != keys_.end() && limit > 0; ++it, --limit)
+    out.emplace_back(it->first, entry{render(it->first), it->second.changed_at});
 }
 
 } // namespace sluice::views

@@ -1,5 +1,8 @@
-// One shard of one view: a projector's model plus each key's rendered value,
-// the position it reflects, and the changes each batch makes.
+// One shard of one view: a projector's model, the keys it holds in byte
+// order with the position that last changed each, and the changes each batch
+// makes. Values are rendered when asked for (a read, a listing, a
+// subscriber), not on every change: the write path pays for no JSON nobody
+// reads, and the shard holds no second copy of its model as text.
 #pragma once
 
 #include "views/event_batch.h"
@@ -7,15 +10,16 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace sluice::views {
 
-/// A key's new value after a batch; `position` is the last event that changed it.
+/// A key a batch changed; `position` is the last event of the batch that
+/// changed it. `key` stays valid as long as the shard does.
 struct view_change {
-  std::string key;
-  std::shared_ptr<const std::string> value; ///< JSON, shared with readers and subscribers
+  std::string_view key;
   uint64_t position = 0;
 };
 
@@ -23,32 +27,42 @@ struct view_change {
 class view_shard {
  public:
   struct entry {
-    std::shared_ptr<const std::string> value; ///< JSON
+    std::shared_ptr<const std::string> value; ///< JSON, shared with readers and subscribers
     uint64_t changed_at = 0;
   };
 
   explicit view_shard(std::unique_ptr<projector> p) : projector_(std::move(p)) {}
 
-  /// Applies the events of `batch` above applied(), then renders every key
-  /// they changed once and appends one change per key (the latest value of
-  /// the batch: changes within one group commit are conflated).
+  /// Applies the events of `batch` above applied() and appends one change
+  /// per key they changed, in first-change order (changes within one group
+  /// commit are conflated).
   void apply(const event_batch& batch, std::vector<view_change>& changes);
 
   /// Every event up to this position is reflected.
   uint64_t applied() const { return applied_; }
 
-  /// The key's entry, or null if the key does not exist.
-  const entry* find(std::string_view key) const;
+  /// The key's current value, or nothing if the key does not exist.
+  std::optional<entry> find(std::string_view key) const;
+
+  /// The current JSON of `key`, a key this shard reported changed.
+  std::shared_ptr<const std::string> render(std::string_view key) const;
 
   /// Up to `limit` entries with keys after `after` in byte order.
   void list(std::string_view after, size_t limit, std::vector<std::pair<std::string, entry>>& out) const;
 
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return keys_.size(); }
 
  private:
+  class stamping_sink;
+  struct key_state {
+    uint64_t changed_at = 0;
+    uint64_t round = 0; ///< the apply() that last changed it, to report each key once
+  };
+
   std::unique_ptr<projector> projector_;
-  std::map<std::string, entry, std::less<>> entries_;
+  std::map<std::string, key_state, std::less<>> keys_;
   uint64_t applied_ = 0;
+  uint64_t round_ = 0;
 };
 
 } // namespace sluice::views
