@@ -1,10 +1,15 @@
 #include "actors/aggregate_actor.h"
 
 #include "base/clock.h"
+#include "base/logger.h"
 
 #include <algorithm>
 
 namespace sluice::actors {
+
+namespace {
+constexpr logger k_log("aggregate");
+}
 
 void answer(ticket& t, const domain::outcome& o, counters& stats) {
   using kind = domain::outcome::kind;
@@ -33,7 +38,7 @@ void aggregate_actor_state::settle() {
 
 void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
   settle();
-  events.clear();
+  std::vector<domain::new_event> events; // moved into the journal's entry when accepted
   auto o = aggregate->handle(t->cmd, events);
   switch (o.result) {
     case domain::outcome::kind::accepted: {
@@ -45,7 +50,6 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
         notify = self;
       }
       sink->push({std::move(t), std::move(notify), std::move(o), std::move(events), now_us()});
-      events = {};
       return;
     }
     case domain::outcome::kind::duplicate:
@@ -61,7 +65,9 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
           return handle(std::move(t), self);
         }
         auto id = t->cmd.command_id;
-        parked.emplace(std::move(id), std::move(t));
+        if (!parked)
+          parked = std::make_unique<std::unordered_multimap<std::string, ticket_ptr>>();
+        parked->emplace(std::move(id), std::move(t));
         return;
       }
       break;
@@ -74,11 +80,15 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
 void aggregate_actor_state::durable(const std::string& command_id, uint64_t position, const caf::actor& self) {
   settle();
   aggregate->durable(command_id, position);  // idempotent: settle() may have recorded it already
-  auto [first, last] = parked.equal_range(command_id);
+  if (!parked)
+    return;
+  auto [first, last] = parked->equal_range(command_id);
   std::vector<ticket_ptr> waiting;
   for (auto it = first; it != last; ++it)
     waiting.push_back(std::move(it->second));
-  parked.erase(first, last);
+  parked->erase(first, last);
+  if (parked->empty())
+    parked.reset();
   for (auto& t : waiting)
     handle(std::move(t), self);
 }
@@ -89,8 +99,19 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
   st.aggregate.reset(aggregate);
   st.sink = sink;
   st.stats = stats;
-  stats->aggregates_live.fetch_add(1, std::memory_order_relaxed);
-  self->attach_functor([stats] { stats->aggregates_live.fetch_sub(1, std::memory_order_relaxed); });
+  // An exception here is a bug that may have left the state half-changed,
+  // and the router keeps a pointer to the aggregate: stop the process, the
+  // log (which has only durable, whole commands) rebuilds it at the next start.
+  self->set_exception_handler([](caf::scheduled_actor* a, std::exception_ptr& e) -> caf::error {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      k_log.error("aggregate actor {} failed: {}; stopping", a->id(), x.what());
+    } catch (...) {
+      k_log.error("aggregate actor {} failed; stopping", a->id());
+    }
+    std::abort();
+  });
   return {
       [self](ticket_ptr t) { self->state.handle(std::move(t), caf::actor_cast<caf::actor>(self)); },
       [self](durable_atom, const std::string& command_id, uint64_t position) {

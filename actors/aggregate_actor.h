@@ -15,11 +15,12 @@
 namespace sluice::actors {
 
 struct aggregate_actor_state {
+  // Kept small: there is one per live aggregate (CAF's actor is ~1.2 KB of it).
   std::unique_ptr<domain::aggregate> aggregate;
   journal* sink = nullptr;
   counters* stats = nullptr;
-  std::vector<domain::new_event> events; ///< scratch, reused
-  std::unordered_multimap<std::string, ticket_ptr> parked; ///< duplicates awaiting the original's durability
+  /// Duplicates awaiting the original's durability; allocated when one does.
+  std::unique_ptr<std::unordered_multimap<std::string, ticket_ptr>> parked;
   /// Accepted commands with an id whose durable position the window does not
   /// have yet, oldest first (the journal makes one aggregate's commands
   /// durable in order).

@@ -13,6 +13,14 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
   self->state.bus = bus;
   self->state.sink = sink;
   self->state.stats = stats;
+  // Not linked to its aggregates (a link costs ~100 bytes in each of them):
+  // the router stops them itself.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    auto& st = self->state;
+    st.live.for_each([&](caf::actor& a) { self->send_exit(a, m.reason); });
+    st.stats->aggregates_live.fetch_sub(st.live.size(), std::memory_order_relaxed);
+    self->quit(m.reason);
+  });
   return {
       [self](adopt_atom, const dormant_ptr& recovered) { self->state.dormant = std::move(*recovered); },
       [self](drain_atom) {
@@ -20,9 +28,9 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
         size_t n = st.bus->take(st.scratch, k_max_drain);
         for (auto& t : st.scratch) {
           auto* type = t->cmd.type;
-          auto& actors = st.live[type];
-          auto it = actors.find(t->cmd.aggregate_id);
-          if (it == actors.end()) {
+          uint64_t h = actor_table::hash(type, t->cmd.aggregate_id);
+          auto* actor = st.live.find(type, t->cmd.aggregate_id, h);
+          if (!actor) {
             std::unique_ptr<domain::aggregate> state;
             auto& asleep = st.dormant[type];
             if (auto d = asleep.find(t->cmd.aggregate_id); d != asleep.end()) {
@@ -31,11 +39,11 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
             } else {
               state = std::make_unique<domain::aggregate>(*type, t->cmd.aggregate_id);
             }
-            // Linked: when the router stops, its aggregates stop with it.
-            auto a = self->spawn<caf::linked>(aggregate_actor, state.release(), st.sink, st.stats);
-            it = actors.emplace(t->cmd.aggregate_id, std::move(a)).first;
+            auto* a = state.release(); // owned by its actor from here on
+            actor = &st.live.insert(a, self->spawn(aggregate_actor, a, st.sink, st.stats), h);
+            st.stats->aggregates_live.fetch_add(1, std::memory_order_relaxed);
           }
-          self->send(it->second, std::move(t));
+          self->send(*actor, std::move(t));
         }
         st.scratch.clear();
         if (n == k_max_drain || st.bus->idle())

@@ -1,11 +1,14 @@
 // The router: drains the command bus and hands each command to its
 // aggregate's actor, spawning it (from its recovered state, if any) on the
-// aggregate's first command.
+// aggregate's first command. Its aggregates live as long as it does; when
+// it exits, it takes them with it.
 #pragma once
 
+#include "actors/actor_table.h"
 #include "actors/command_bus.h"
 #include "actors/counters.h"
 #include "actors/journal.h"
+#include "base/string_hash.h"
 #include "domain/aggregate.h"
 
 #include <memory>
@@ -14,15 +17,9 @@
 
 namespace sluice::actors {
 
-struct string_hash : std::hash<std::string_view> {
-  using is_transparent = void;
-};
-
 /// Aggregates rebuilt by recovery, by type and id, not yet given an actor.
 using dormant_aggregates =
-    std::unordered_map<const domain::aggregate_type*,
-                       std::unordered_map<std::string, std::unique_ptr<domain::aggregate>, string_hash,
-                                          std::equal_to<>>>;
+    std::unordered_map<const domain::aggregate_type*, string_map<std::unique_ptr<domain::aggregate>>>;
 using dormant_ptr = std::shared_ptr<dormant_aggregates>;
 
 struct router_state {
@@ -30,9 +27,7 @@ struct router_state {
   journal* sink = nullptr;
   counters* stats = nullptr;
   dormant_aggregates dormant;
-  std::unordered_map<const domain::aggregate_type*,
-                     std::unordered_map<std::string, caf::actor, string_hash, std::equal_to<>>>
-      live;
+  actor_table live;
   std::vector<ticket_ptr> scratch;
 
   static inline const char* name = "sluice.router";

@@ -15,68 +15,74 @@ aggregate::aggregate(const aggregate_type& type, std::string id)
 // window slots keyed by the id's hash: a lookup touches a cache line or two
 // where scanning the window touched 4 KB (most lookups miss: a new id).
 const aggregate::seen_command* aggregate::find(std::string_view command_id) const {
-  if (table_.empty())
+  if (!window_)
     return nullptr;
+  auto& w = *window_;
   uint32_t h = checksum32(command_id.data(), command_id.size());
-  size_t mask = table_.size() - 1;
-  for (size_t i = h & mask; table_[i] != 0; i = (i + 1) & mask) {
-    size_t slot = table_[i] - 1u;
-    if (hashes_[slot] == h && window_[slot].id == command_id)
-      return &window_[slot];
+  size_t mask = w.table.size() - 1;
+  for (size_t i = h & mask; w.table[i] != 0; i = (i + 1) & mask) {
+    size_t slot = w.table[i] - 1u;
+    if (w.hashes[slot] == h && w.ring[slot].id == command_id)
+      return &w.ring[slot];
   }
   return nullptr;
 }
 
 void aggregate::table_insert(size_t slot) {
-  size_t mask = table_.size() - 1;
-  size_t i = hashes_[slot] & mask;
-  while (table_[i] != 0)
+  auto& w = *window_;
+  size_t mask = w.table.size() - 1;
+  size_t i = w.hashes[slot] & mask;
+  while (w.table[i] != 0)
     i = (i + 1) & mask;
-  table_[i] = static_cast<uint16_t>(slot + 1);
+  w.table[i] = static_cast<uint16_t>(slot + 1);
 }
 
 // Backward-shift deletion: entries after the hole that may move into it do,
 // so no probe sequence is ever broken by an empty cell.
 void aggregate::table_erase(size_t slot) {
-  size_t mask = table_.size() - 1;
-  size_t hole = hashes_[slot] & mask;
-  while (table_[hole] != slot + 1)
+  auto& w = *window_;
+  size_t mask = w.table.size() - 1;
+  size_t hole = w.hashes[slot] & mask;
+  while (w.table[hole] != slot + 1)
     hole = (hole + 1) & mask;
-  for (size_t j = (hole + 1) & mask; table_[j] != 0; j = (j + 1) & mask) {
-    size_t home = hashes_[table_[j] - 1u] & mask;
+  for (size_t j = (hole + 1) & mask; w.table[j] != 0; j = (j + 1) & mask) {
+    size_t home = w.hashes[w.table[j] - 1u] & mask;
     bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (stays)
       continue;
-    table_[hole] = table_[j];
+    w.table[hole] = w.table[j];
     hole = j;
   }
-  table_[hole] = 0;
+  w.table[hole] = 0;
 }
 
 aggregate::seen_command& aggregate::remember(std::string_view command_id) {
   static_assert(k_idempotency_window < UINT16_MAX, "table_ holds slots as uint16_t");
   uint32_t h = checksum32(command_id.data(), command_id.size());
-  if (window_.size() < k_idempotency_window) {
-    window_.push_back({std::string(command_id)});
-    hashes_.push_back(h);
-    if (window_.size() * 2 > table_.size()) {
+  if (!window_)
+    window_ = std::make_unique<window>();
+  auto& w = *window_;
+  if (w.ring.size() < k_idempotency_window) {
+    w.ring.push_back({std::string(command_id)});
+    w.hashes.push_back(h);
+    if (w.ring.size() * 2 > w.table.size()) {
       // At most half full: rebuild at twice the size.
-      table_.assign(std::max<size_t>(8, std::bit_ceil(window_.size() * 2)), 0);
-      for (size_t slot = 0; slot < window_.size(); ++slot)
+      w.table.assign(std::max<size_t>(8, std::bit_ceil(w.ring.size() * 2)), 0);
+      for (size_t slot = 0; slot < w.ring.size(); ++slot)
         table_insert(slot);
     } else {
-      table_insert(window_.size() - 1);
+      table_insert(w.ring.size() - 1);
     }
-    last_slot_ = window_.size() - 1;
-    return window_.back();
+    last_slot_ = w.ring.size() - 1;
+    return w.ring.back();
   }
-  table_erase(next_);
-  auto& slot = window_[next_];
+  table_erase(w.next);
+  auto& slot = w.ring[w.next];
   slot = {std::string(command_id)};
-  hashes_[next_] = h;
-  table_insert(next_);
-  last_slot_ = next_;
-  next_ = (next_ + 1) % k_idempotency_window;
+  w.hashes[w.next] = h;
+  table_insert(w.next);
+  last_slot_ = w.next;
+  w.next = (w.next + 1) % k_idempotency_window;
   return slot;
 }
 
@@ -144,16 +150,17 @@ bool aggregate::apply(const log::record& r) {
 void aggregate::reset() {
   state_ = type_->make_state();
   version_ = 0;
-  window_.clear();
-  hashes_.clear();
-  table_.clear();
-  next_ = 0;
+  window_.reset();
 }
 
 size_t aggregate::footprint() const {
-  size_t n = sizeof *this + id_.capacity() + window_.capacity() * sizeof(seen_command) +
-             hashes_.capacity() * sizeof(uint32_t) + table_.capacity() * sizeof(uint16_t);
-  for (auto& s : window_)
+  size_t n = sizeof *this + (id_.capacity() > 15 ? id_.capacity() : 0);
+  if (!window_)
+    return n;
+  auto& w = *window_;
+  n += sizeof w + w.ring.capacity() * sizeof(seen_command) + w.hashes.capacity() * sizeof(uint32_t) +
+       w.table.capacity() * sizeof(uint16_t);
+  for (auto& s : w.ring)
     n += s.id.capacity() > 15 ? s.id.capacity() : 0;
   return n;
 }

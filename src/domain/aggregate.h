@@ -58,8 +58,8 @@ class aggregate {
   /// durable() for the command remembered at `slot` with `version`; nothing
   /// if the window has moved on from it.
   void durable_at(size_t slot, uint64_t version, uint64_t last_position) {
-    if (slot < window_.size() && window_[slot].last_version == version)
-      window_[slot].last_position = last_position;
+    if (window_ && slot < window_->ring.size() && window_->ring[slot].last_version == version)
+      window_->ring[slot].last_position = last_position;
   }
 
   /// Position recorded by durable() for an accepted command in the window; 0 if none yet.
@@ -91,15 +91,21 @@ class aggregate {
   void table_erase(size_t slot);
   seen_command& remember(std::string_view command_id);
 
+  // Allocated with the first command id: most aggregates of a client that
+  // sends no ids never need one.
+  struct window {
+    std::vector<seen_command> ring; ///< the last k_idempotency_window accepted ids
+    std::vector<uint32_t> hashes;   ///< hash of each ring id
+    std::vector<uint16_t> table;    ///< ring slot + 1 by hash, linear probing, at most half full; 0: empty
+    size_t next = 0;                ///< ring slot to overwrite once full
+  };
+
   const aggregate_type* type_;
   std::string id_;
   std::unique_ptr<aggregate_state> state_;
   uint64_t version_ = 0;
-  std::vector<seen_command> window_; ///< ring of the last k_idempotency_window accepted ids
-  std::vector<uint32_t> hashes_;     ///< hash of each window_ id
-  std::vector<uint16_t> table_;      ///< window slot + 1 by hash, linear probing, at most half full; 0: empty
-  size_t next_ = 0;                  ///< ring slot to overwrite once full
-  size_t last_slot_ = 0;             ///< slot of the latest remember()
+  std::unique_ptr<window> window_;
+  size_t last_slot_ = 0; ///< slot of the latest remember()
 };
 
 } // namespace sluice::domain

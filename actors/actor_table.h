@@ -1,0 +1,88 @@
+// The router's live aggregate actors by (type, id): open addressing with
+// linear probing, each slot holding the hash, the aggregate (whose id and
+// type never change, so the key is not copied) and the actor. A lookup
+// touches one slot and compares ids only when the hashes match, where a
+// node-based map chased a bucket, a node and a string per probe.
+#pragma once
+
+#include "domain/aggregate.h"
+
+#include <caf/actor.hpp>
+
+#include <bit>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace sluice::actors {
+
+class actor_table {
+ public:
+  static uint64_t hash(const domain::aggregate_type* type, std::string_view id) {
+    // FNV-1a over the id, salted with the type: ids are short, and the low
+    // bits index the table, so every byte must reach them.
+    uint64_t h = 0xcbf29ce484222325ull ^ reinterpret_cast<uintptr_t>(type);
+    for (unsigned char c : id)
+      h = (h ^ c) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+  }
+
+  /// The actor of (type, id) with hash `h`, or null.
+  caf::actor* find(const domain::aggregate_type* type, std::string_view id, uint64_t h) {
+    if (slots_.empty())
+      return nullptr;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask; slots_[i].aggregate; i = (i + 1) & mask) {
+      auto& s = slots_[i];
+      if (s.hash == h && &s.aggregate->type() == type && s.aggregate->id() == id)
+        return &s.actor;
+    }
+    return nullptr;
+  }
+
+  /// Adds the actor of `a` (not yet in the table); `a` must outlive its slot.
+  caf::actor& insert(const domain::aggregate* a, caf::actor actor, uint64_t h) {
+    if ((size_ + 1) * 4 > slots_.size() * 3)
+      grow();
+    ++size_;
+    return place({h, a, std::move(actor)});
+  }
+
+  size_t size() const { return size_; }
+
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& s : slots_)
+      if (s.aggregate)
+        f(s.actor);
+  }
+
+ private:
+  struct slot {
+    uint64_t hash = 0;
+    const domain::aggregate* aggregate = nullptr; ///< null: empty
+    caf::actor actor;
+  };
+
+  caf::actor& place(slot s) {
+    size_t mask = slots_.size() - 1;
+    size_t i = s.hash & mask;
+    while (slots_[i].aggregate)
+      i = (i + 1) & mask;
+    slots_[i] = std::move(s);
+    return slots_[i].actor;
+  }
+
+  void grow() {
+    std::vector<slot> old(std::max<size_t>(64, slots_.size() * 2));
+    old.swap(slots_);
+    for (auto& s : old)
+      if (s.aggregate)
+        place(std::move(s));
+  }
+
+  std::vector<slot> slots_; ///< size: a power of two, at most 3/4 full
+  size_t size_ = 0;
+};
+
+} // namespace sluice::actors
