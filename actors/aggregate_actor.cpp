@@ -1,6 +1,5 @@
 #include "actors/aggregate_actor.h"
 
-#include "base/clock.h"
 #include "base/logger.h"
 
 #include <algorithm>
@@ -49,7 +48,7 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
         undurable.push_back({t, aggregate->last_slot(), o.version});
         notify = self;
       }
-      sink->push({std::move(t), std::move(notify), std::move(o), std::move(events), now_us()});
+      sink->push({std::move(t), std::move(notify), std::move(o), std::move(events)});
       return;
     }
     case domain::outcome::kind::duplicate:

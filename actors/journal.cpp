@@ -1,5 +1,6 @@
 #include "actors/journal.h"
 
+#include "base/clock.h"
 #include "base/logger.h"
 
 namespace sluice::actors {
@@ -24,26 +25,28 @@ bool journal::drain() {
   std::vector<entry> entries;
   {
     std::lock_guard lk(mu_);
-    entries.swap(queue_);
-    if (entries.empty()) {
+    if (queue_.empty()) {
       scheduled_ = false;
       return false;
     }
+    entries.swap(queue_);
   }
-  size_t n = entries.size();
-  if (n > 0) {
-    log::write_batch batch;
-    for (auto& e : entries) {
-      auto version = e.outcome.version - e.events.size();
-      for (auto& ev : e.events)
-        batch.add({0, ++version, e.time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
-    }
-    log_.append(std::move(batch), [this, entries = std::move(entries)](auto r) mutable { complete(entries, r); });
+  // One timestamp per group commit: the events' time is when they are appended.
+  int64_t time_us = now_us();
+  log::write_batch batch;
+  for (auto& e : entries) {
+    auto version = e.outcome.version - e.events.size();
+    for (auto& ev : e.events)
+      batch.add({0, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
   }
+  log_.append(std::move(batch), [this, time_us, entries = std::move(entries)](auto r) mutable {
+    complete(entries, time_us, r);
+  });
   return true; // drain again: the next turn finds more or clears `scheduled_`
 }
 
-void journal::complete(std::vector<entry>& entries, std::expected<log::append_result, log::error> r) {
+void journal::complete(std::vector<entry>& entries, int64_t time_us,
+                       std::expected<log::append_result, log::error> r) {
   if (!r) {
     k_log.error("append failed: {}", r.error().message);
     for (auto& e : entries) {
@@ -62,12 +65,13 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
     auto version = e.outcome.version - e.events.size();
     for (auto& ev : e.events) {
       indexed_.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, position});
-      batch->add({position++, ++version, e.time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
+      batch->add({position++, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
     }
   }
   // Indexed before anyone hears of it: an acknowledged event is in its history.
   index_.add(indexed_);
   position = r->first;
+  auto now = std::chrono::steady_clock::now();
   for (auto& e : entries) {
     position += e.events.size();
     engine::command_result res;
@@ -82,7 +86,7 @@ void journal::complete(std::vector<entry>& entries, std::expected<log::append_re
     }
     stats_.add(stats_.ok);
     stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    e.t->answer(std::move(res), stats_);
+    e.t->answer(std::move(res), stats_, now);
   }
   publish(std::move(batch));
 }

@@ -29,7 +29,6 @@ class journal {
     caf::actor aggregate; ///< told the durable position when a repeat waits for it
     domain::outcome outcome;
     std::vector<domain::new_event> events;
-    int64_t time_us = 0;
   };
 
   journal(log::event_log& log, counters& stats, engine::history_index& index)
@@ -56,7 +55,7 @@ class journal {
   void remove_listener(uint64_t id);
 
  private:
-  void complete(std::vector<entry>& entries, std::expected<log::append_result, log::error> r);
+  void complete(std::vector<entry>& entries, int64_t time_us, std::expected<log::append_result, log::error> r);
 
   log::event_log& log_;
   counters& stats_;

@@ -37,11 +37,12 @@ struct ticket {
   /// journal also tells the aggregate (the common case sends nothing).
   std::atomic<bool> wanted{false};
 
-  /// Answers the command, records how long it took, and lets go of the
+  /// Answers the command, records how long it took (until `now`: the
+  /// journal reads the clock once per group commit), and lets go of the
   /// callback (and whatever it holds) at once.
-  void answer(engine::command_result res, counters& stats) {
-    stats.command_duration.observe(
-        static_cast<uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - received).count()));
+  void answer(engine::command_result res, counters& stats,
+              std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
+    stats.command_duration.observe(static_cast<uint64_t>(std::chrono::nanoseconds(now - received).count()));
     auto callback = std::move(done);
     done = nullptr;
     callback(std::move(res));
