@@ -27,28 +27,39 @@ class actor_table {
     return h ^ (h >> 29);
   }
 
-  /// The actor of (type, id) with hash `h`, or null.
-  caf::actor* find(const domain::aggregate_type* type, std::string_view id, uint64_t h) {
+  struct slot {
+    uint64_t hash = 0;
+    const domain::aggregate* aggregate = nullptr; ///< null: empty
+    caf::actor actor;
+    uint32_t round = 0; ///< the router's drain that last gave it commands …
+    uint32_t chain = 0; ///< … and where in that drain's list its chain is
+  };
+
+  /// The slot of (type, id) with hash `h`, or null.
+  slot* find(const domain::aggregate_type* type, std::string_view id, uint64_t h) {
     if (slots_.empty())
       return nullptr;
     size_t mask = slots_.size() - 1;
     for (size_t i = h & mask; slots_[i].aggregate; i = (i + 1) & mask) {
       auto& s = slots_[i];
       if (s.hash == h && &s.aggregate->type() == type && s.aggregate->id() == id)
-        return &s.actor;
+        return &s;
     }
     return nullptr;
   }
 
   /// Adds the actor of `a` (not yet in the table); `a` must outlive its slot.
-  caf::actor& insert(const domain::aggregate* a, caf::actor actor, uint64_t h) {
-    if ((size_ + 1) * 4 > slots_.size() * 3)
+  slot& insert(const domain::aggregate* a, caf::actor actor, uint64_t h) {
+    if (full())
       grow();
     ++size_;
     return place({h, a, std::move(actor)});
   }
 
   size_t size() const { return size_; }
+
+  /// True if the next insert() moves every slot (pointers into the table die).
+  bool full() const { return (size_ + 1) * 4 > slots_.size() * 3; }
 
   template <class F>
   void for_each(F&& f) {
@@ -58,19 +69,13 @@ class actor_table {
   }
 
  private:
-  struct slot {
-    uint64_t hash = 0;
-    const domain::aggregate* aggregate = nullptr; ///< null: empty
-    caf::actor actor;
-  };
-
-  caf::actor& place(slot s) {
+  slot& place(slot s) {
     size_t mask = slots_.size() - 1;
     size_t i = s.hash & mask;
     while (slots_[i].aggregate)
       i = (i + 1) & mask;
     slots_[i] = std::move(s);
-    return slots_[i].actor;
+    return slots_[i];
   }
 
   void grow() {

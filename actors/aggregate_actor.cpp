@@ -112,7 +112,15 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
     std::abort();
   });
   return {
-      [self](ticket_ptr t) { self->state.handle(std::move(t), caf::actor_cast<caf::actor>(self)); },
+      [self](ticket_ptr t) {
+        // A chain of this aggregate's commands from one router drain, in order.
+        auto me = caf::actor_cast<caf::actor>(self);
+        while (t) {
+          auto next = std::move(t->next);
+          self->state.handle(std::move(t), me);
+          t = std::move(next);
+        }
+      },
       [self](durable_atom, const std::string& command_id, uint64_t position) {
         self->state.durable(command_id, position, caf::actor_cast<caf::actor>(self));
       },

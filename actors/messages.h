@@ -36,6 +36,9 @@ struct ticket {
   /// Set by the aggregate when a repeat waits for this command: then the
   /// journal also tells the aggregate (the common case sends nothing).
   std::atomic<bool> wanted{false};
+  /// The next command for the same aggregate in one router drain: the router
+  /// sends an aggregate one message per drain, not one per command.
+  std::shared_ptr<ticket> next;
 
   /// Answers the command, records how long it took (until `now`: the
   /// journal reads the clock once per group commit), and lets go of the

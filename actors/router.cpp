@@ -26,11 +26,13 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
       [self](drain_atom) {
         auto& st = self->state;
         size_t n = st.bus->take(st.scratch, k_max_drain);
+        if (++st.round == 0) // 0 marks "never"; wraps after 2^32 drains
+          st.round = 1;
         for (auto& t : st.scratch) {
           auto* type = t->cmd.type;
           uint64_t h = actor_table::hash(type, t->cmd.aggregate_id);
-          auto* actor = st.live.find(type, t->cmd.aggregate_id, h);
-          if (!actor) {
+          auto* slot = st.live.find(type, t->cmd.aggregate_id, h);
+          if (!slot) {
             std::unique_ptr<domain::aggregate> state;
             auto& asleep = st.dormant[type];
             if (auto d = asleep.find(t->cmd.aggregate_id); d != asleep.end()) {
@@ -40,11 +42,32 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
               state = std::make_unique<domain::aggregate>(*type, t->cmd.aggregate_id);
             }
             auto* a = state.release(); // owned by its actor from here on
-            actor = &st.live.insert(a, self->spawn(aggregate_actor, a, st.sink, st.stats), h);
+            if (st.live.full()) // it grows: chains must not keep pointers into it
+              for (auto& c : st.chains)
+                c.actor = nullptr;
+            slot = &st.live.insert(a, self->spawn(aggregate_actor, a, st.sink, st.stats), h);
             st.stats->aggregates_live.fetch_add(1, std::memory_order_relaxed);
           }
-          self->send(*actor, std::move(t));
+          if (slot->round == st.round) {
+            auto& c = st.chains[slot->chain];
+            c.actor = &slot->actor;
+            auto* raw = t.get();
+            c.tail->next = std::move(t);
+            c.tail = raw;
+          } else {
+            slot->round = st.round;
+            slot->chain = static_cast<uint32_t>(st.chains.size());
+            auto* raw = t.get();
+            st.chains.push_back({&slot->actor, std::move(t), raw});
+          }
         }
+        for (auto& c : st.chains) {
+          if (!c.actor) // the table grew after the chain started
+            c.actor = &st.live.find(c.head->cmd.type, c.head->cmd.aggregate_id,
+                                    actor_table::hash(c.head->cmd.type, c.head->cmd.aggregate_id))->actor;
+          self->send(*c.actor, std::move(c.head));
+        }
+        st.chains.clear();
         st.scratch.clear();
         if (n == k_max_drain || st.bus->idle())
           self->send(self, drain_atom::value);

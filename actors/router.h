@@ -29,6 +29,14 @@ struct router_state {
   dormant_aggregates dormant;
   actor_table live;
   std::vector<ticket_ptr> scratch;
+  /// This drain's chains: one per aggregate, sent when the drain ends.
+  struct chain {
+    caf::actor* actor; ///< into `live`: valid until its next insert
+    ticket_ptr head;
+    ticket* tail;
+  };
+  std::vector<chain> chains;
+  uint32_t round = 0;
 
   static inline const char* name = "sluice.router";
 };
