@@ -5,7 +5,7 @@
 namespace sluice::actors {
 
 namespace {
-constexpr size_t k_max_drain = 4096; // commands per turn; then yield to the aggregates
+constexpr size_t k_max_drain = 16384; // commands per turn; then yield to the aggregates
 }
 
 caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus* bus, journal* sink,

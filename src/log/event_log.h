@@ -5,9 +5,9 @@
 // own threads and hand them to append(). A writer thread takes every batch
 // waiting, stamps positions and checksums and writes them with one pwritev;
 // a syncer thread makes everything written so far durable with one
-// fdatasync (group commit) while the writer goes on writing the next group,
-// then publishes the new durable end and calls each batch's callback in
-// append order. Readers pread the segments concurrently and never see past
+// fdatasync (group commit; skipped with durability none) while the writer
+// goes on writing the next group, then publishes the new durable end and
+// calls each batch's callback in append order. Readers pread the segments concurrently and never see past
 // the durable end.
 #pragma once
 
@@ -152,7 +152,7 @@ class event_log {
   std::mutex failure_mu_;
   std::string failure_;
 
-  // Groups written and waiting for the syncer (durability fsync only).
+  // Groups written and waiting for the syncer.
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::vector<written> to_sync_;
