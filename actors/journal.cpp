@@ -70,6 +70,8 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us,
   }
   // Indexed before anyone hears of it: an acknowledged event is in its history.
   index_.add(indexed_);
+  if (indexed_.capacity() > 4096) // a burst's scratch is not kept for good
+    indexed_ = {};
   position = r->first;
   auto now = std::chrono::steady_clock::now();
   for (auto& e : entries) {

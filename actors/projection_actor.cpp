@@ -4,6 +4,8 @@ namespace sluice::actors {
 
 namespace {
 
+constexpr size_t k_scratch_kept = 4096;
+
 void answer_read(projection_state& st, read_request& r) {
   engine::view_read res;
   res.position = st.shard->applied();
@@ -23,6 +25,8 @@ void projection_state::apply(const views::event_batch& b) {
   applied_out->store(shard->applied(), std::memory_order_relaxed);
   if (!key_feeds.empty() || !all_feeds.empty())
     notify();
+  if (changes.capacity() > k_scratch_kept) // a burst's scratch is not kept for good
+    changes = {};
   while (!waiting.empty() && waiting.begin()->first <= shard->applied()) {
     auto r = std::move(waiting.begin()->second.second);
     waiting.erase(waiting.begin());

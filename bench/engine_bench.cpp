@@ -3,6 +3,7 @@
 // before the clock starts (decoding is measured in bench_codec).
 #include "domain/command_decoder.h"
 #include "engine/engine.h"
+#include "views/view_shard.h"
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -144,5 +145,66 @@ BENCHMARK(BM_EndToEnd)
     ->UseRealTime()
     ->MinTime(3)
     ->Unit(benchmark::kNanosecond);
+
+// What one live order costs: `orders` orders created with one item each,
+// spread over 1,000 customers, then the heap in use divided by the orders.
+// Counts its actor, state, router slot, history index and the rows of every
+// view it appears in (order_summary, its customer's customer_orders entry).
+void BM_HeapPerOrder(benchmark::State& state) {
+  auto orders = static_cast<size_t>(state.range(0));
+  auto dir = bench_dir(fmt::format("orders-{}", orders));
+  engine::options o;
+  o.data_dir = dir;
+  o.durability = log::durability::none;
+  auto started = engine::start(o);
+  if (!started) {
+    state.SkipWithError(started.error().c_str());
+    return;
+  }
+  auto& e = **started;
+  e.wait_ready(std::chrono::seconds(30));
+  domain::command_decoder decoder;
+  driver d(e, 65536);
+  size_t heap_before = heap_bytes();
+  for (auto _ : state) {
+    for (size_t i = 0; i < orders; ++i) {
+      d.submit(*decoder.decode(fmt::format(
+          R"({{"type":"order.create","aggregate_id":"ORD-{}","payload":{{"customer_id":"C-{}"}}}})", i, i % 1000)));
+      d.submit(*decoder.decode(fmt::format(
+          R"({{"type":"order.add_item","aggregate_id":"ORD-{}","payload":{{"product":"P-{}","qty":1,"price":9.99}}}})",
+          i, i % 50)));
+    }
+    d.wait_all();
+    wait_views(e);
+  }
+  size_t heap_after = heap_bytes();
+  state.counters["failures"] = static_cast<double>(d.failures());
+  auto per_order = [&](size_t before, size_t after) {
+    return static_cast<double>(after > before ? after - before : 0) / static_cast<double>(orders);
+  };
+  state.counters["heap_per_order"] = per_order(heap_before, heap_after);
+  // The read side's share: the same events replayed into a fresh set of
+  // every view's shards, one shard each (as many rows as the engine's two).
+  {
+    size_t views_before = heap_bytes();
+    std::vector<views::view_shard> shards;
+    for (auto& def : views::builtin_views())
+      shards.emplace_back(def.make(0, 1));
+    std::vector<views::view_change> changes;
+    e.log().read(1, SIZE_MAX, [&](const log::record& r) {
+      views::event_batch one;
+      one.add(r);
+      for (auto& s : shards)
+        s.apply(one, changes);
+      changes.clear();
+      return true;
+    });
+    changes.shrink_to_fit();
+    state.counters["views_per_order"] = per_order(views_before, heap_bytes());
+  }
+  e.stop();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_HeapPerOrder)->ArgNames({"orders"})->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 } // namespace

@@ -12,12 +12,13 @@ class view_shard::stamping_sink final : public key_sink {
     auto it = shard_.keys_.lower_bound(key);
     if (it == shard_.keys_.end() || it->first != key)
       it = shard_.keys_.emplace_hint(it, std::string(key), key_state{});
-    it->second.changed_at = position;
-    if (it->second.round != shard_.round_) {
-      it->second.round = shard_.round_;
+    // Positions only grow: a key not yet changed by this batch is older
+    // than its first event.
+    if (it->second.changed_at < first_position) {
       changes_.push_back({it->first, 0});
       touched_.push_back(&it->second);
     }
+    it->second.changed_at = position;
   }
 
   // Positions are final once the whole batch is applied.
@@ -26,6 +27,7 @@ class view_shard::stamping_sink final : public key_sink {
       changes_[first_ + i].position = touched_[i]->changed_at;
   }
 
+  uint64_t first_position = 0; ///< of the batch's first event applied here
   uint64_t position = 0;
 
  private:
@@ -36,12 +38,13 @@ class view_shard::stamping_sink final : public key_sink {
 };
 
 void view_shard::apply(const event_batch& batch, std::vector<view_change>& changes) {
-  ++round_;
   stamping_sink sink(*this, changes, changes.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     auto r = batch[i];
     if (r.position <= applied_)
       continue; // already reflected (a replayed or repeated batch)
+    if (sink.first_position == 0)
+      sink.first_position = r.position;
     sink.position = r.position;
     projector_->apply(r, sink);
   }

@@ -56,13 +56,11 @@ class view_shard {
   class stamping_sink;
   struct key_state {
     uint64_t changed_at = 0;
-    uint64_t round = 0; ///< the apply() that last changed it, to report each key once
   };
 
   std::unique_ptr<projector> projector_;
   std::map<std::string, key_state, std::less<>> keys_;
   uint64_t applied_ = 0;
-  uint64_t round_ = 0;
 };
 
 } // namespace sluice::views
