@@ -1,5 +1,7 @@
 #include "views/view_shard.h"
 
+#include <algorithm>
+
 namespace sluice::views {
 
 // Stamps each changed key with its position and reports it once per batch.
@@ -9,9 +11,11 @@ class view_shard::stamping_sink final : public key_sink {
       : shard_(shard), changes_(changes), first_(first) {}
 
   void changed(std::string_view key) override {
-    auto it = shard_.keys_.lower_bound(key);
-    if (it == shard_.keys_.end() || it->first != key)
-      it = shard_.keys_.emplace_hint(it, std::string(key), key_state{});
+    auto it = shard_.keys_.find(key);
+    if (it == shard_.keys_.end()) {
+      it = shard_.keys_.emplace(std::string(key), key_state{}).first;
+      shard_.fresh_.push_back(&it->first);
+    }
     // Positions only grow: a key not yet changed by this batch is older
     // than its first event.
     if (it->second.changed_at < first_position) {
@@ -66,9 +70,24 @@ std::optional<view_shard::entry> view_shard::find(std::string_view key) const {
   return entry{render(it->first), it->second.changed_at};
 }
 
+void view_shard::sort_keys() const {
+  if (fresh_.empty())
+    return;
+  auto less = [](const std::string* a, const std::string* b) { return *a < *b; };
+  std::sort(fresh_.begin(), fresh_.end(), less);
+  size_t old = sorted_.size();
+  sorted_.insert(sorted_.end(), fresh_.begin(), fresh_.end());
+  std::inplace_merge(sorted_.begin(), sorted_.begin() + static_cast<ptrdiff_t>(old), sorted_.end(), less);
+  fresh_.clear();
+  fresh_.shrink_to_fit();
+}
+
 void view_shard::list(std::string_view after, size_t limit, std::vector<std::pair<std::string, entry>>& out) const {
-  for (auto it = keys_.upper_bound(after); it != keys_.end() && limit > 0; ++it, --limit)
-    out.emplace_back(it->first, entry{render(it->first), it->second.changed_at});
+  sort_keys();
+  auto it = std::upper_bound(sorted_.begin(), sorted_.end(), after,
+                             [](std::string_view a, const std::string* k) { return a < *k; });
+  for (; it != sorted_.end() && limit > 0; ++it, --limit)
+    out.emplace_back(**it, entry{render(**it), keys_.find(**it)->second.changed_at});
 }
 
 } // namespace sluice::views

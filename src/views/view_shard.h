@@ -5,10 +5,10 @@
 // reads, and the shard holds no second copy of its model as text.
 #pragma once
 
+#include "base/string_hash.h"
 #include "views/event_batch.h"
 #include "views/projector.h"
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,9 +57,16 @@ class view_shard {
   struct key_state {
     uint64_t changed_at = 0;
   };
+  using key_map = string_map<key_state>;
+
+  /// Brings `sorted_` up to date with the keys added since it last was.
+  void sort_keys() const;
 
   std::unique_ptr<projector> projector_;
-  std::map<std::string, key_state, std::less<>> keys_;
+  key_map keys_; ///< a hash map: every event finds its key here, listings are rarer
+  // Keys in byte order for listings, kept lazily: new keys wait in `fresh_`
+  // and are merged in by the next listing. Nodes of `keys_` never move.
+  mutable std::vector<const std::string*> sorted_, fresh_;
   uint64_t applied_ = 0;
 };
 

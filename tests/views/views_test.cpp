@@ -199,3 +199,29 @@ TEST_CASE("every key lives in exactly one shard", "[views]") {
     CHECK(total == (std::string_view(name) == "order_summary" ? 200u : 17u));
   }
 }
+
+TEST_CASE("a listing stays in byte order as keys arrive between listings", "[views]") {
+  world w;
+  sharded_view balance("account_balance", 1);
+  auto& shard = balance.shards[0];
+  auto keys = [&](std::string_view after, size_t limit) {
+    std::vector<std::pair<std::string, view_shard::entry>> out;
+    shard.list(after, limit, out);
+    std::vector<std::string> k;
+    for (auto& [key, e] : out)
+      k.push_back(key);
+    return k;
+  };
+  for (auto id : {"ACC-5", "ACC-1", "ACC-9"})
+    w.run(cmd("account.open", id, R"({"owner":"o"})"));
+  balance.apply(w.take());
+  CHECK(keys("", 10) == std::vector<std::string>{"ACC-1", "ACC-5", "ACC-9"});
+  for (auto id : {"ACC-7", "ACC-0", "ACC-3"})
+    w.run(cmd("account.open", id, R"({"owner":"o"})"));
+  w.run(cmd("account.deposit", "ACC-5", R"({"amount":1})"));
+  balance.apply(w.take());
+  CHECK(keys("", 10) == std::vector<std::string>{"ACC-0", "ACC-1", "ACC-3", "ACC-5", "ACC-7", "ACC-9"});
+  CHECK(keys("ACC-3", 2) == std::vector<std::string>{"ACC-5", "ACC-7"});
+  CHECK(keys("ACC-9", 2).empty());
+  CHECK(shard.size() == 6);
+}
