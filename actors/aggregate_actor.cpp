@@ -37,7 +37,7 @@ void aggregate_actor_state::settle() {
 
 void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
   settle();
-  std::vector<domain::new_event> events; // moved into the journal's entry when accepted
+  domain::event_list events; // moved into the journal's entry when accepted
   auto o = aggregate->handle(t->cmd, events);
   switch (o.result) {
     case domain::outcome::kind::accepted: {

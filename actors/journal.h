@@ -28,7 +28,7 @@ class journal {
     ticket_ptr t;
     caf::actor aggregate; ///< told the durable position when a repeat waits for it
     domain::outcome outcome;
-    std::vector<domain::new_event> events;
+    domain::event_list events;
   };
 
   journal(log::event_log& log, counters& stats, engine::history_index& index)

@@ -44,7 +44,7 @@ void BM_EventEncode(benchmark::State& state) {
   auto cmd = decoder.decode(k_add_item);
   auto& type = *cmd->type;
   auto st = type.make_state();
-  std::vector<domain::new_event> events;
+  domain::event_list events;
   // Make the order exist so that add_item is accepted.
   auto create = decoder.decode(R"({"type":"order.create","aggregate_id":"O","payload":{"customer_id":"C-1"}})");
   type.decide(*st, create->kind, create->payload, events);

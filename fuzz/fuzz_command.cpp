@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cmd->type == nullptr || cmd->aggregate_id.empty())
     std::abort();
   domain::aggregate agg(*cmd->type, cmd->aggregate_id);
-  std::vector<domain::new_event> events;
+  domain::event_list events;
   uint64_t position = 0;
   for (int round = 0; round < 2; ++round) {
     events.clear();

@@ -56,7 +56,7 @@ class stub_engine final : public eng::engine {
  private:
   std::unique_ptr<log::event_log> log_;
   std::map<std::pair<const domain::aggregate_type*, std::string>, std::unique_ptr<domain::aggregate>> aggregates_;
-  std::vector<domain::new_event> events_;
+  domain::event_list events_;
   uint64_t position_ = 0;
 };
 

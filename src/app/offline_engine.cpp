@@ -68,7 +68,7 @@ bool offline_engine::run(std::istream& in, std::ostream& out, size_t chunk_lines
 
   std::string line;
   std::vector<pending> chunk;
-  std::vector<domain::new_event> events;
+  domain::event_list events;
   bool more = true;
   while (more) {
     chunk.clear();

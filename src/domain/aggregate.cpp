@@ -86,7 +86,7 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id) {
   return slot;
 }
 
-outcome aggregate::handle(const command& cmd, std::vector<new_event>& out) {
+outcome aggregate::handle(const command& cmd, event_list& out) {
   outcome o;
   if (!cmd.command_id.empty())
     if (auto* seen = find(cmd.command_id)) {

@@ -46,7 +46,7 @@ class aggregate {
   /// version at once, so the next command sees them (pipelining); the caller
   /// makes them durable, calls durable(), and must reset() and replay if
   /// that fails. Other outcomes change nothing.
-  outcome handle(const command& cmd, std::vector<new_event>& out);
+  outcome handle(const command& cmd, event_list& out);
 
   /// Records the log position of the last event of the accepted command
   /// `command_id` once it is durable, so duplicates can answer with it.

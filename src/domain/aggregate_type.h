@@ -61,7 +61,7 @@ class aggregate_type {
   /// appends one or more events to `out`. Rejected: `out` is unchanged.
   /// Does not change `state`; the caller evolves it by the events.
   virtual decision decide(const aggregate_state& state, uint16_t kind, std::string_view payload,
-                          std::vector<new_event>& out) const = 0;
+                          event_list& out) const = 0;
 
   /// Applies one event. False if `event_type` is not this type's or `data`
   /// does not decode (a log written by another build).

@@ -30,7 +30,7 @@ struct type_list {};
 /// Collects the events a decide function emits, in binary form.
 class event_sink {
  public:
-  explicit event_sink(std::vector<new_event>& out) : out_(out) {}
+  explicit event_sink(event_list& out) : out_(out) {}
 
   template <class Event>
   void emit(const Event& e) {
@@ -40,7 +40,7 @@ class event_sink {
   }
 
  private:
-  std::vector<new_event>& out_;
+  event_list& out_;
 };
 
 namespace detail {
@@ -82,7 +82,7 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
   }
 
   decision decide(const aggregate_state& state, uint16_t kind, std::string_view payload,
-                  std::vector<new_event>& out) const override {
+                  event_list& out) const override {
     if (kind >= sizeof...(Cs))
       return std::unexpected("unknown command kind");
     auto before = out.size();
@@ -131,7 +131,7 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
   }
 
   template <class C>
-  static decision decide_one(const state_type& s, std::string_view payload, std::vector<new_event>& out) {
+  static decision decide_one(const state_type& s, std::string_view payload, event_list& out) {
     C c;
     if (!codec::decode_binary(payload, c))
       return std::unexpected("corrupt command payload");
@@ -161,7 +161,7 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
   static constexpr std::array<std::string_view, sizeof...(Es)> event_names_{Es::name...};
 
   using decode_fn = std::expected<void, std::string> (*)(const simdjson::dom::object&, std::string&);
-  using decide_fn = decision (*)(const state_type&, std::string_view, std::vector<new_event>&);
+  using decide_fn = decision (*)(const state_type&, std::string_view, event_list&);
   using evolve_fn = bool (*)(state_type&, std::string_view);
   using write_fn = bool (*)(std::string_view, codec::json_writer&);
 

@@ -1,6 +1,8 @@
 // A decoded command and a decided event, as they travel through the engine.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,5 +28,9 @@ struct new_event {
   std::string_view type; ///< static storage: the event type's name
   std::string data;      ///< binary fields of the event's payload type
 };
+
+/// The events one command decides: almost always one, kept inline so that
+/// an accepted command does not allocate for its list.
+using event_list = boost::container::small_vector<new_event, 1>;
 
 } // namespace sluice::domain

@@ -17,7 +17,7 @@ namespace {
 struct fixture {
   command_decoder decoder;
   aggregate acc{account::type(), "ACC-1"};
-  std::vector<new_event> events;
+  event_list events;
   std::vector<std::string> log_data; // what an engine would append, to replay
   std::vector<std::string> log_types, log_ids;
 
@@ -158,7 +158,7 @@ TEST_CASE("durable_at records a position by slot and version, and only while the
   fixture f;
   f.send("account.open", R"({"owner":"Ada"})");
 
-  std::vector<new_event> events;
+  event_list events;
   command_decoder decoder;
   auto cmd = decoder.decode(R"({"type":"account.deposit","aggregate_id":"ACC-1","command_id":"x","payload":{"amount":1}})");
   REQUIRE(cmd);

@@ -39,14 +39,14 @@ class aggregate_harness {
   }
 
   const aggregate_state& state() const { return *state_; }
-  const std::vector<new_event>& events() const { return events_; }
+  const event_list& events() const { return events_; }
   const std::string& last_message() const { return last_message_; }
 
  private:
   const aggregate_type& type_;
   std::unique_ptr<aggregate_state> state_;
   command_decoder decoder_;
-  std::vector<new_event> events_;
+  event_list events_;
   std::string last_message_;
 };
 

@@ -20,7 +20,7 @@ class world {
     auto cmd = decoder_.decode(json);
     REQUIRE(cmd);
     auto& a = aggregates_.try_emplace(cmd->aggregate_id, *cmd->type, cmd->aggregate_id).first->second;
-    std::vector<domain::new_event> events;
+    domain::event_list events;
     auto o = a.handle(*cmd, events);
     REQUIRE(o.result == domain::outcome::kind::accepted);
     auto version = o.version - events.size();
