@@ -7,8 +7,17 @@
 namespace sluice::actors {
 
 namespace {
+
 constexpr logger k_log("aggregate");
+
+// Accepted entries of one message, per scheduler thread (actors of one
+// thread run one at a time).
+std::vector<journal::entry>& accepted_scratch() {
+  thread_local std::vector<journal::entry> scratch;
+  return scratch;
 }
+
+} // namespace
 
 void answer(ticket& t, const domain::outcome& o, counters& stats) {
   using kind = domain::outcome::kind;
@@ -35,7 +44,7 @@ void aggregate_actor_state::settle() {
   undurable.erase(undurable.begin(), undurable.begin() + static_cast<ptrdiff_t>(done));
 }
 
-void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
+void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self, std::vector<journal::entry>& accepted) {
   settle();
   domain::event_list events; // moved into the journal's entry when accepted
   auto o = aggregate->handle(t->cmd, events);
@@ -48,7 +57,7 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
         undurable.push_back({t, aggregate->last_slot(), o.version});
         notify = self;
       }
-      sink->push({std::move(t), std::move(notify), std::move(o), std::move(events)});
+      accepted.push_back({std::move(t), std::move(notify), std::move(o), std::move(events)});
       return;
     }
     case domain::outcome::kind::duplicate:
@@ -61,7 +70,7 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
         if (original->t->durable_position.load() != 0) {
           // Became durable meanwhile: the journal may not have seen `wanted`.
           settle();
-          return handle(std::move(t), self);
+          return handle(std::move(t), self, accepted);
         }
         auto id = t->cmd.command_id;
         if (!parked)
@@ -76,7 +85,8 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self) {
   answer(*t, o, *stats);
 }
 
-void aggregate_actor_state::durable(const std::string& command_id, uint64_t position, const caf::actor& self) {
+void aggregate_actor_state::durable(const std::string& command_id, uint64_t position, const caf::actor& self,
+                                    std::vector<journal::entry>& accepted) {
   settle();
   aggregate->durable(command_id, position);  // idempotent: settle() may have recorded it already
   if (!parked)
@@ -89,7 +99,7 @@ void aggregate_actor_state::durable(const std::string& command_id, uint64_t posi
   if (parked->empty())
     parked.reset();
   for (auto& t : waiting)
-    handle(std::move(t), self);
+    handle(std::move(t), self, accepted);
 }
 
 caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, domain::aggregate* aggregate,
@@ -113,16 +123,21 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
   });
   return {
       [self](ticket_ptr t) {
-        // A chain of this aggregate's commands from one router drain, in order.
+        // A chain of this aggregate's commands from one router drain, in
+        // order; what it accepts goes to the journal in one push.
         auto me = caf::actor_cast<caf::actor>(self);
+        auto& accepted = accepted_scratch();
         while (t) {
           auto next = std::move(t->next);
-          self->state.handle(std::move(t), me);
+          self->state.handle(std::move(t), me, accepted);
           t = std::move(next);
         }
+        self->state.sink->push(accepted);
       },
       [self](durable_atom, const std::string& command_id, uint64_t position) {
-        self->state.durable(command_id, position, caf::actor_cast<caf::actor>(self));
+        auto& accepted = accepted_scratch();
+        self->state.durable(command_id, position, caf::actor_cast<caf::actor>(self), accepted);
+        self->state.sink->push(accepted);
       },
   };
 }

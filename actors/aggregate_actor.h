@@ -34,10 +34,12 @@ struct aggregate_actor_state {
   /// Moves the positions the journal has published into the window.
   void settle();
 
-  /// Decides one command; answers it now unless it goes to the journal or waits.
-  void handle(ticket_ptr t, const caf::actor& self);
-  /// The original of `command_id` is durable at `position`.
-  void durable(const std::string& command_id, uint64_t position, const caf::actor& self);
+  /// Decides one command; answers it now unless it waits or is accepted
+  /// (then appended to `accepted`, for the journal).
+  void handle(ticket_ptr t, const caf::actor& self, std::vector<journal::entry>& accepted);
+  /// The original of `command_id` is durable at `position`: repeats waiting for it are decided.
+  void durable(const std::string& command_id, uint64_t position, const caf::actor& self,
+               std::vector<journal::entry>& accepted);
 
   static inline const char* name = "sluice.aggregate";
 };

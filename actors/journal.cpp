@@ -9,14 +9,20 @@ namespace {
 constexpr logger k_log("journal");
 } // namespace
 
-void journal::push(entry e) {
+void journal::push(std::vector<entry>& entries) {
+  if (entries.empty())
+    return;
   bool wake;
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(std::move(e));
+    if (queue_.empty())
+      queue_.swap(entries);
+    else
+      queue_.insert(queue_.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
     wake = !scheduled_;
     scheduled_ = true;
   }
+  entries.clear();
   if (wake)
     caf::anon_send(self_, drain_atom::value);
 }

@@ -40,8 +40,9 @@ class journal {
     projections_ = std::move(projections);
   }
 
-  /// Thread-safe; entries of one aggregate stay in push order.
-  void push(entry e);
+  /// Moves `entries` (left empty) to the queue. Thread-safe; entries of
+  /// one aggregate stay in push order.
+  void push(std::vector<entry>& entries);
 
   /// Moves queued entries into one log append. Returns true if the queue
   /// may hold more (the caller drains again). Journal actor only.
