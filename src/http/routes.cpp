@@ -129,11 +129,16 @@ void post_command(engine::engine& e, std::string&& body, respond_fn respond) {
 // Every non-empty line is one command; answers come back in line order.
 void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_fn respond) {
   struct gather {
-    std::vector<std::string> lines;
+    std::vector<std::string> ids;   // of each line's aggregate, for its answer
+    std::vector<std::string> lines; // answers
     std::atomic<size_t> pending{1}; // one extra, released after submitting
     respond_fn respond;
     void finish() {
+      size_t size = 0;
+      for (auto& line : lines)
+        size += line.size() + 1;
       std::string out;
+      out.reserve(size);
       for (auto& line : lines)
         out.append(line).push_back('\n');
       respond({200, "application/x-ndjson", std::move(out), {}});
@@ -155,6 +160,7 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
     return;
   }
   g->lines.resize(inputs.size());
+  g->ids.resize(inputs.size());
   g->pending.fetch_add(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     auto cmd = decode_in(body, inputs[i]);
@@ -168,9 +174,10 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
         g->finish();
       continue;
     }
-    auto id = cmd->aggregate_id;
-    e.submit(std::move(*cmd), [g, i, id = std::move(id)](engine::command_result r) {
-      g->lines[i] = command_reply(id, r, true).body;
+    g->ids[i] = cmd->aggregate_id;
+    // Small enough (24 bytes) for move_only_function to hold without allocating.
+    e.submit(std::move(*cmd), [g, i](engine::command_result r) {
+      g->lines[i] = command_reply(g->ids[i], r, true).body;
       if (g->pending.fetch_sub(1) == 1)
         g->finish();
     });
