@@ -1,5 +1,6 @@
 #include "views/order_views.h"
 
+#include "base/string_hash.h"
 #include "codec/fields.h"
 #include "domain/account.h"
 #include "domain/order.h"
@@ -15,6 +16,15 @@ namespace account = domain::account;
 
 namespace {
 
+// The row of `key`, found without building a string (ids are often longer
+// than the short-string buffer); made on first use.
+template <class Row>
+Row& row(string_map<Row>& rows, std::string_view key) {
+  if (auto it = rows.find(key); it != rows.end())
+    return it->second;
+  return rows.emplace(std::string(key), Row{}).first->second;
+}
+
 bool of_type(const log::record& r, std::string_view aggregate_type) {
   return r.type.size() > aggregate_type.size() && r.type[aggregate_type.size()] == '.' &&
          r.type.starts_with(aggregate_type);
@@ -28,7 +38,7 @@ class order_summary final : public projector {
   void apply(const log::record& r, key_sink& changed) override {
     if (!of_type(r, "order") || shard_of(r.aggregate_id, shards_) != shard_)
       return;
-    auto& entry = rows_[std::string(r.aggregate_id)];
+    auto& entry = row(rows_, r.aggregate_id);
     if (order::apply_event(entry.state, r.type, r.data)) {
       entry.version = r.version;
       changed.changed(r.aggregate_id);
@@ -36,7 +46,7 @@ class order_summary final : public projector {
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
-    auto& entry = rows_.at(std::string(key));
+    auto& entry = rows_.find(key)->second;
     w.begin_object().key("order_id").string(key).key("customer_id").string(entry.state.customer_id);
     w.key("status").string(order::to_string(entry.state.status));
     w.key("item_count").integer(entry.state.item_count).key("total").money(entry.state.total_cents);
@@ -49,7 +59,7 @@ class order_summary final : public projector {
     uint64_t version = 0;
   };
   uint32_t shard_, shards_;
-  std::unordered_map<std::string, row_type> rows_;
+  string_map<row_type> rows_;
 };
 
 // Sharded by customer: a shard follows only the orders its customers created.
@@ -67,14 +77,14 @@ class customer_orders final : public projector {
           shard_of(e.customer_id, shards_) != shard_)
         return;
       it = orders_.emplace(std::string(r.aggregate_id), order_row{}).first;
-      customers_[e.customer_id].push_back(&it->first);
+      row(customers_, e.customer_id).push_back(&it->first);
     }
     if (order::apply_event(it->second.state, r.type, r.data))
       changed.changed(it->second.state.customer_id);
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
-    auto& ids = customers_.at(std::string(key));
+    auto& ids = customers_.find(key)->second;
     w.begin_object().key("customer_id").string(key).key("order_count").uinteger(ids.size());
     w.key("orders").begin_array();
     for (auto* id : ids) {
@@ -89,12 +99,9 @@ class customer_orders final : public projector {
   struct order_row {
     order::state state;
   };
-  struct hash : std::hash<std::string_view> {
-    using is_transparent = void;
-  };
   uint32_t shard_, shards_;
-  std::unordered_map<std::string, order_row, hash, std::equal_to<>> orders_; // node-based: ids stay put
-  std::unordered_map<std::string, std::vector<const std::string*>> customers_;
+  string_map<order_row> orders_; // node-based: ids stay put
+  string_map<std::vector<const std::string*>> customers_;
 };
 
 // One key, "all", kept by the shard it hashes to like any key. Totals come
@@ -143,7 +150,7 @@ class account_balance final : public projector {
   void apply(const log::record& r, key_sink& changed) override {
     if (!of_type(r, "account") || shard_of(r.aggregate_id, shards_) != shard_)
       return;
-    auto& entry = rows_[std::string(r.aggregate_id)];
+    auto& entry = row(rows_, r.aggregate_id);
     if (account::apply_event(entry.state, r.type, r.data)) {
       entry.version = r.version;
       changed.changed(r.aggregate_id);
@@ -151,7 +158,7 @@ class account_balance final : public projector {
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
-    auto& entry = rows_.at(std::string(key));
+    auto& entry = rows_.find(key)->second;
     w.begin_object().key("account_id").string(key).key("owner").string(entry.state.owner);
     w.key("status").string(account::to_string(entry.state.status)).key("balance").money(entry.state.balance_cents);
     w.key("version").uinteger(entry.version).end_object();
@@ -163,7 +170,7 @@ class account_balance final : public projector {
     uint64_t version = 0;
   };
   uint32_t shard_, shards_;
-  std::unordered_map<std::string, row_type> rows_;
+  string_map<row_type> rows_;
 };
 
 } // namespace
