@@ -72,7 +72,7 @@ void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self, std::ve
           settle();
           return handle(std::move(t), self, accepted);
         }
-        auto id = t->cmd.command_id;
+        auto id = std::string(t->cmd.command_id);
         if (!parked)
           parked = std::make_unique<std::unordered_multimap<std::string, ticket_ptr>>();
         parked->emplace(std::move(id), std::move(t));

@@ -90,7 +90,7 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us,
       // seq_cst), so a waiting repeat is never missed by both sides.
       e.t->durable_position.store(res.position);
       if (e.t->wanted.load())
-        caf::anon_send(e.aggregate, durable_atom::value, e.t->cmd.command_id, res.position);
+        caf::anon_send(e.aggregate, durable_atom::value, std::string(e.t->cmd.command_id), res.position);
     }
     stats_.add(stats_.ok);
     stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);

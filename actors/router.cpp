@@ -25,11 +25,11 @@ void chain(router_ptr self) {
     if (!slot) {
       std::unique_ptr<domain::aggregate> state;
       auto& asleep = st.dormant[type];
-      if (auto d = asleep.find(t->cmd.aggregate_id); d != asleep.end()) {
+      if (auto d = asleep.find(t->cmd.aggregate_id.view()); d != asleep.end()) {
         state = std::move(d->second);
         asleep.erase(d);
       } else {
-        state = std::make_unique<domain::aggregate>(*type, t->cmd.aggregate_id);
+        state = std::make_unique<domain::aggregate>(*type, std::string(t->cmd.aggregate_id));
       }
       auto* a = state.release(); // owned by its actor from here on
       if (st.live.full())        // it grows: chains must not keep pointers into it

@@ -1,6 +1,8 @@
 // A decoded command and a decided event, as they travel through the engine.
 #pragma once
 
+#include "base/short_string.h"
+
 #include <boost/container/small_vector.hpp>
 
 #include <cstdint>
@@ -17,8 +19,8 @@ class aggregate_type;
 struct command {
   const aggregate_type* type = nullptr; ///< never null once decoded
   uint16_t kind = 0;                    ///< index into type->command_names()
-  std::string aggregate_id;
-  std::string command_id;               ///< empty: no idempotency key
+  short_string aggregate_id;
+  short_string command_id;              ///< empty: no idempotency key
   std::optional<uint64_t> expected_version;
   std::string payload;                  ///< binary fields of the command's payload type
 };

@@ -76,7 +76,7 @@ std::optional<uint64_t> number_param(const query& q, std::string_view name, uint
 }
 
 // The answer to a command, single or as a batch line.
-reply command_reply(const std::string& aggregate_id, const engine::command_result& r, bool batch_line) {
+reply command_reply(std::string_view aggregate_id, const engine::command_result& r, bool batch_line) {
   std::string body;
   codec::json_writer w(body);
   using status = engine::command_status;

@@ -19,13 +19,14 @@ class world {
   void run(const std::string& json) {
     auto cmd = decoder_.decode(json);
     REQUIRE(cmd);
-    auto& a = aggregates_.try_emplace(cmd->aggregate_id, *cmd->type, cmd->aggregate_id).first->second;
+    std::string id(cmd->aggregate_id);
+    auto& a = aggregates_.try_emplace(id, *cmd->type, id).first->second;
     domain::event_list events;
     auto o = a.handle(*cmd, events);
     REQUIRE(o.result == domain::outcome::kind::accepted);
     auto version = o.version - events.size();
     for (auto& e : events)
-      batch_.add({++position_, ++version, 0, e.type, cmd->aggregate_id, cmd->command_id, e.data});
+      batch_.add({++position_, ++version, 0, e.type, cmd->aggregate_id.view(), cmd->command_id.view(), e.data});
   }
 
   event_batch take() { return std::exchange(batch_, event_batch{}); }
