@@ -2,13 +2,14 @@
 
 #include "base/logger.h"
 
-#include <algorithm>
-
 namespace sluice::actors {
 
 namespace {
 
 constexpr logger k_log("aggregate");
+
+// How often parked repeats look again: about one group commit.
+constexpr auto k_recheck = std::chrono::milliseconds(1);
 
 // Accepted entries of one message, per scheduler thread (actors of one
 // thread run one at a time).
@@ -32,74 +33,41 @@ void answer(ticket& t, const domain::outcome& o, counters& stats) {
   t.answer(std::move(res), stats);
 }
 
-void aggregate_actor_state::settle() {
-  size_t done = 0;
-  for (; done < undurable.size(); ++done) {
-    auto& u = undurable[done];
-    uint64_t position = u.t->durable_position.load();
-    if (position == 0)
-      break;
-    aggregate->durable_at(u.slot, u.version, position);
-  }
-  undurable.erase(undurable.begin(), undurable.begin() + static_cast<ptrdiff_t>(done));
-}
-
-void aggregate_actor_state::handle(ticket_ptr t, const caf::actor& self, std::vector<journal::entry>& accepted) {
-  settle();
+void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& accepted) {
   domain::event_list events; // moved into the journal's entry when accepted
   auto o = aggregate->handle(t->cmd, events);
   switch (o.result) {
-    case domain::outcome::kind::accepted: {
-      // The window learns the durable position lazily (settle()); only a
-      // repeat arriving before it is known asks the journal to tell us.
-      caf::actor notify;
-      if (!t->cmd.command_id.empty()) {
-        undurable.push_back({t, aggregate->last_slot(), o.version});
-        notify = self;
-      }
-      accepted.push_back({std::move(t), std::move(notify), std::move(o), std::move(events)});
+    case domain::outcome::kind::accepted:
+      accepted.push_back({std::move(t), std::move(o), std::move(events)});
       return;
-    }
     case domain::outcome::kind::duplicate:
-      if (o.position == 0) { // the original is not durable yet
-        auto original = std::find_if(undurable.begin(), undurable.end(),
-                                     [&](const pending& u) { return u.t->cmd.command_id == t->cmd.command_id; });
-        if (original == undurable.end())
-          break;  // cannot happen: an id without a position is undurable
-        original->t->wanted.store(true);
-        if (original->t->durable_position.load() != 0) {
-          // Became durable meanwhile: the journal may not have seen `wanted`.
-          settle();
-          return handle(std::move(t), self, accepted);
+      if (o.position == 0) {
+        // The window knows the original's last version; the history index
+        // has its position once it is durable (indexed before its answer).
+        o.position = sink->durable_position(aggregate->type(), aggregate->id(), o.version);
+        if (o.position == 0 && !sink->failed()) {
+          if (!parked)
+            parked = std::make_unique<std::vector<ticket_ptr>>();
+          parked->push_back(std::move(t));
+          return;
         }
-        auto id = std::string(t->cmd.command_id);
-        if (!parked)
-          parked = std::make_unique<std::unordered_multimap<std::string, ticket_ptr>>();
-        parked->emplace(std::move(id), std::move(t));
-        return;
+        if (o.position != 0)
+          aggregate->durable(t->cmd.command_id, o.position);
+        // A failed log never makes it durable: the repeat fails like it.
+        else {
+          stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
+          engine::command_result res;
+          res.status = engine::command_status::failed;
+          res.message = "the event log failed; restart the server to recover from the log";
+          t->answer(std::move(res), *stats);
+          return;
+        }
       }
       break;
     case domain::outcome::kind::conflict:
     case domain::outcome::kind::rejected: break;
   }
   answer(*t, o, *stats);
-}
-
-void aggregate_actor_state::durable(const std::string& command_id, uint64_t position, const caf::actor& self,
-                                    std::vector<journal::entry>& accepted) {
-  settle();
-  aggregate->durable(command_id, position);  // idempotent: settle() may have recorded it already
-  if (!parked)
-    return;
-  auto [first, last] = parked->equal_range(command_id);
-  std::vector<ticket_ptr> waiting;
-  for (auto it = first; it != last; ++it)
-    waiting.push_back(std::move(it->second));
-  parked->erase(first, last);
-  if (parked->empty())
-    parked.reset();
-  for (auto& t : waiting)
-    handle(std::move(t), self, accepted);
 }
 
 caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, domain::aggregate* aggregate,
@@ -121,23 +89,31 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
     }
     std::abort();
   });
+  // Decides `t` and the commands chained to it, in order; what they accept
+  // goes to the journal in one push; a first parked repeat schedules a recheck.
+  auto run = [self](ticket_ptr t) {
+    auto& state = self->state;
+    bool had_parked = state.parked && !state.parked->empty();
+    auto& accepted = accepted_scratch();
+    while (t) {
+      auto next = std::move(t->next);
+      state.handle(std::move(t), accepted);
+      t = std::move(next);
+    }
+    state.sink->push(accepted);
+    if (!had_parked && state.parked && !state.parked->empty())
+      self->delayed_send(self, k_recheck, recheck_atom::value);
+  };
   return {
-      [self](ticket_ptr t) {
-        // A chain of this aggregate's commands from one router drain, in
-        // order; what it accepts goes to the journal in one push.
-        auto me = caf::actor_cast<caf::actor>(self);
-        auto& accepted = accepted_scratch();
-        while (t) {
-          auto next = std::move(t->next);
-          self->state.handle(std::move(t), me, accepted);
-          t = std::move(next);
-        }
-        self->state.sink->push(accepted);
-      },
-      [self](durable_atom, const std::string& command_id, uint64_t position) {
-        auto& accepted = accepted_scratch();
-        self->state.durable(command_id, position, caf::actor_cast<caf::actor>(self), accepted);
-        self->state.sink->push(accepted);
+      [run](ticket_ptr t) { run(std::move(t)); },
+      [self, run](recheck_atom) {
+        // Parked repeats in arrival order, chained like a router drain.
+        auto waiting = std::move(*self->state.parked);
+        self->state.parked.reset();
+        for (size_t i = 1; i < waiting.size(); ++i)
+          waiting[i - 1]->next = waiting[i];
+        if (!waiting.empty())
+          run(std::move(waiting.front()));
       },
   };
 }

@@ -85,13 +85,6 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us,
     engine::command_result res;
     res.outcome = e.outcome;
     res.position = position - 1;
-    if (!e.t->cmd.command_id.empty()) {
-      // Dekker-style with the aggregate's park(): store, then look (both
-      // seq_cst), so a waiting repeat is never missed by both sides.
-      e.t->durable_position.store(res.position);
-      if (e.t->wanted.load())
-        caf::anon_send(e.aggregate, durable_atom::value, std::string(e.t->cmd.command_id), res.position);
-    }
     stats_.add(stats_.ok);
     stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
     e.t->answer(std::move(res), stats_, now);

@@ -26,7 +26,6 @@ class journal {
   /// One accepted command's events.
   struct entry {
     ticket_ptr t;
-    caf::actor aggregate; ///< told the durable position when a repeat waits for it
     domain::outcome outcome;
     domain::event_list events;
   };
@@ -47,6 +46,15 @@ class journal {
   /// Moves queued entries into one log append. Returns true if the queue
   /// may hold more (the caller drains again). Journal actor only.
   bool drain();
+
+  /// The position of event `version` of aggregate (`type`, `id`) once it
+  /// is durable (indexed before its command is answered), else 0. Thread-safe.
+  uint64_t durable_position(const domain::aggregate_type& type, std::string_view id, uint64_t version) const {
+    return index_.of(&type).position(id, version);
+  }
+
+  /// True once the log refuses appends (nothing more becomes durable).
+  bool failed() const { return log_.failed(); }
 
   /// Publishes recovered events to the projections (recovery only).
   void publish(batch_ptr b);

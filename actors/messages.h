@@ -17,7 +17,7 @@
 namespace sluice::actors {
 
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-using durable_atom = caf::atom_constant<caf::atom("durable")>;
+using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
 using apply_atom = caf::atom_constant<caf::atom("apply")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
@@ -30,12 +30,6 @@ struct ticket {
   domain::command cmd;
   engine::command_callback done;
   std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
-  /// Accepted: the position of its last event once durable (set by the
-  /// journal, read by its aggregate actor), 0 before.
-  std::atomic<uint64_t> durable_position{0};
-  /// Set by the aggregate when a repeat waits for this command: then the
-  /// journal also tells the aggregate (the common case sends nothing).
-  std::atomic<bool> wanted{false};
   /// The next command for the same aggregate in one router drain: the router
   /// sends an aggregate one message per drain, not one per command.
   std::shared_ptr<ticket> next;

@@ -73,7 +73,6 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id) {
     } else {
       table_insert(w.ring.size() - 1);
     }
-    last_slot_ = w.ring.size() - 1;
     return w.ring.back();
   }
   table_erase(w.next);
@@ -81,7 +80,6 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id) {
   slot = {std::string(command_id)};
   w.hashes[w.next] = h;
   table_insert(w.next);
-  last_slot_ = w.next;
   w.next = (w.next + 1) % k_idempotency_window;
   return slot;
 }

@@ -52,16 +52,6 @@ class aggregate {
   /// `command_id` once it is durable, so duplicates can answer with it.
   void durable(std::string_view command_id, uint64_t last_position);
 
-  /// Where handle() remembered the last accepted command with an id: with
-  /// its version, enough for durable_at() to find it again without a lookup.
-  size_t last_slot() const { return last_slot_; }
-  /// durable() for the command remembered at `slot` with `version`; nothing
-  /// if the window has moved on from it.
-  void durable_at(size_t slot, uint64_t version, uint64_t last_position) {
-    if (window_ && slot < window_->ring.size() && window_->ring[slot].last_version == version)
-      window_->ring[slot].last_position = last_position;
-  }
-
   /// Position recorded by durable() for an accepted command in the window; 0 if none yet.
   uint64_t durable_position(std::string_view command_id) const {
     auto* seen = find(command_id);
@@ -105,7 +95,6 @@ class aggregate {
   std::unique_ptr<aggregate_state> state_;
   uint64_t version_ = 0;
   std::unique_ptr<window> window_;
-  size_t last_slot_ = 0; ///< slot of the latest remember()
 };
 
 } // namespace sluice::domain

@@ -45,6 +45,15 @@ void aggregate_index::add(std::span<const std::pair<std::string_view, uint64_t>>
   }
 }
 
+uint64_t aggregate_index::position(std::string_view id, uint64_t version) const {
+  auto& s = shard_of(id);
+  std::lock_guard lk(s.mu);
+  auto it = s.map.find(id);
+  if (it == s.map.end() || version == 0 || version > it->second.size())
+    return 0;
+  return it->second[version - 1];
+}
+
 std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit,
                                                  size_t& total) const {
   auto& s = shard_of(id);

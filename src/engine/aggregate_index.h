@@ -34,6 +34,9 @@ class aggregate_index {
   /// many there are in all.
   std::vector<uint64_t> positions(std::string_view id, size_t skip, size_t limit, size_t& total) const;
 
+  /// The position of event `version` (1-based) of `id`, or 0 if not indexed.
+  uint64_t position(std::string_view id, uint64_t version) const;
+
  private:
   struct shard {
     mutable std::mutex mu;

@@ -153,28 +153,3 @@ TEST_CASE("the idempotency window agrees with a reference model under churn", "[
     }
   }
 }
-
-TEST_CASE("durable_at records a position by slot and version, and only while the slot holds it", "[domain][aggregate]") {
-  fixture f;
-  f.send("account.open", R"({"owner":"Ada"})");
-
-  event_list events;
-  command_decoder decoder;
-  auto cmd = decoder.decode(R"({"type":"account.deposit","aggregate_id":"ACC-1","command_id":"x","payload":{"amount":1}})");
-  REQUIRE(cmd);
-  auto o = f.acc.handle(*cmd, events);
-  REQUIRE(o.result == outcome::kind::accepted);
-  size_t slot = f.acc.last_slot();
-  f.acc.durable_at(slot, o.version + 1, 41);  // not its version: ignored
-  CHECK(f.acc.durable_position("x") == 0);
-  f.acc.durable_at(slot, o.version, 42);
-  CHECK(f.acc.durable_position("x") == 42);
-  // Once 1,000 newer ids pushed it out, its slot holds another command.
-  for (int i = 0; i < 1000; ++i)
-    REQUIRE(f.send("account.deposit", R"({"amount":1})", fmt::format("y{}", i)).result == outcome::kind::accepted);
-  auto before = f.acc.durable_position("y999");  // the command now in x's slot
-  REQUIRE(before != 0);
-  f.acc.durable_at(slot, o.version, before + 1000);
-  CHECK(f.acc.durable_position("x") == 0);
-  CHECK(f.acc.durable_position("y999") == before);
-}
