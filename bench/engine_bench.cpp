@@ -69,6 +69,21 @@ class driver {
   std::atomic<uint64_t> last_position_{0};
 };
 
+// A ready engine on `dir`, or null after telling the benchmark why not.
+std::unique_ptr<engine::engine> start_engine(benchmark::State& state, const std::filesystem::path& dir,
+                                             log::durability mode) {
+  engine::options o;
+  o.data_dir = dir;
+  o.durability = mode;
+  auto started = engine::start(o);
+  if (!started) {
+    state.SkipWithError(started.error().c_str());
+    return nullptr;
+  }
+  (*started)->wait_ready(std::chrono::seconds(30));
+  return std::move(*started);
+}
+
 void wait_views(engine::engine& e) {
   std::promise<void> p;
   auto f = p.get_future();
@@ -84,16 +99,10 @@ void BM_EndToEnd(benchmark::State& state) {
   auto aggregates = static_cast<size_t>(state.range(1));
   bool ids = state.range(2) != 0;
   auto dir = bench_dir(fmt::format("e2e-{}-{}-{}", state.range(0), aggregates, state.range(2)));
-  engine::options o;
-  o.data_dir = dir;
-  o.durability = mode;
-  auto started = engine::start(o);
-  if (!started) {
-    state.SkipWithError(started.error().c_str());
+  auto started = start_engine(state, dir, mode);
+  if (!started)
     return;
-  }
-  auto& e = **started;
-  e.wait_ready(std::chrono::seconds(30));
+  auto& e = *started;
   domain::command_decoder decoder;
   driver d(e, 65536);
 
@@ -153,16 +162,10 @@ BENCHMARK(BM_EndToEnd)
 void BM_HeapPerOrder(benchmark::State& state) {
   auto orders = static_cast<size_t>(state.range(0));
   auto dir = bench_dir(fmt::format("orders-{}", orders));
-  engine::options o;
-  o.data_dir = dir;
-  o.durability = log::durability::none;
-  auto started = engine::start(o);
-  if (!started) {
-    state.SkipWithError(started.error().c_str());
+  auto started = start_engine(state, dir, log::durability::none);
+  if (!started)
     return;
-  }
-  auto& e = **started;
-  e.wait_ready(std::chrono::seconds(30));
+  auto& e = *started;
   domain::command_decoder decoder;
   driver d(e, 65536);
   size_t heap_before = heap_bytes();
