@@ -83,12 +83,13 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us,
   for (auto& e : entries) {
     position += e.events.size();
     engine::command_result res;
-    res.outcome = e.outcome;
+    res.outcome = std::move(e.outcome);
     res.position = position - 1;
-    stats_.add(stats_.ok);
-    stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
     e.t->answer(std::move(res), stats_, now);
   }
+  // Counted once per group: these counters are shared with every producer.
+  stats_.ok.fetch_add(entries.size(), std::memory_order_relaxed);
+  stats_.in_flight.fetch_sub(static_cast<int64_t>(entries.size()), std::memory_order_relaxed);
   publish(std::move(batch));
 }
 

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (cmd->type == nullptr || cmd->aggregate_id.empty())
     std::abort();
-  domain::aggregate agg(*cmd->type, cmd->aggregate_id);
+  domain::aggregate agg(*cmd->type, std::string(cmd->aggregate_id));
   domain::event_list events;
   uint64_t position = 0;
   for (int round = 0; round < 2; ++round) {

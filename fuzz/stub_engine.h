@@ -16,12 +16,12 @@ class stub_engine final : public eng::engine {
   explicit stub_engine(std::unique_ptr<log::event_log> log) : log_(std::move(log)) {}
 
   void submit(domain::command cmd, eng::command_callback done) override {
-    auto key = std::make_pair(cmd.type, cmd.aggregate_id);
+    auto key = std::make_pair(cmd.type, std::string(cmd.aggregate_id));
     auto it = aggregates_.find(key);
     if (it == aggregates_.end()) {
       if (aggregates_.size() > 1000)
         aggregates_.clear();  // bounded, whatever the input
-      it = aggregates_.emplace(key, std::make_unique<domain::aggregate>(*cmd.type, cmd.aggregate_id)).first;
+      it = aggregates_.emplace(key, std::make_unique<domain::aggregate>(*cmd.type, std::string(cmd.aggregate_id))).first;
     }
     events_.clear();
     eng::command_result r;
