@@ -26,7 +26,7 @@ struct outcome {
   };
   kind result = kind::rejected;
   uint64_t version = 0;
-  uint64_t position = 0; ///< duplicate: position of the original's last event (0 while it is not durable yet)
+  uint64_t position = 0; ///< duplicate: position of the original's last event (0 until durable() recorded it)
   uint32_t events = 0;   ///< accepted/duplicate: number of events
   std::string message;
 };
