@@ -107,6 +107,8 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
   return {
       [run](ticket_ptr t) { run(std::move(t)); },
       [self, run](recheck_atom) {
+        if (!self->state.parked)
+          return;
         // Parked repeats in arrival order, chained like a router drain.
         auto waiting = std::move(*self->state.parked);
         self->state.parked.reset();

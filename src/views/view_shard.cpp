@@ -14,7 +14,7 @@ class view_shard::stamping_sink final : public key_sink {
     auto it = shard_.keys_.find(key);
     if (it == shard_.keys_.end()) {
       it = shard_.keys_.emplace(std::string(key), key_state{}).first;
-      shard_.fresh_.push_back(&it->first);
+      shard_.fresh_.push_back(&*it);
     }
     // Positions only grow: a key not yet changed by this batch is older
     // than its first event.
@@ -73,7 +73,7 @@ std::optional<view_shard::entry> view_shard::find(std::string_view key) const {
 void view_shard::sort_keys() const {
   if (fresh_.empty())
     return;
-  auto less = [](const std::string* a, const std::string* b) { return *a < *b; };
+  auto less = [](const key_map::value_type* a, const key_map::value_type* b) { return a->first < b->first; };
   std::sort(fresh_.begin(), fresh_.end(), less);
   size_t old = sorted_.size();
   sorted_.insert(sorted_.end(), fresh_.begin(), fresh_.end());
@@ -85,9 +85,9 @@ void view_shard::sort_keys() const {
 void view_shard::list(std::string_view after, size_t limit, std::vector<std::pair<std::string, entry>>& out) const {
   sort_keys();
   auto it = std::upper_bound(sorted_.begin(), sorted_.end(), after,
-                             [](std::string_view a, const std::string* k) { return a < *k; });
+                             [](std::string_view a, const key_map::value_type* k) { return a < k->first; });
   for (; it != sorted_.end() && limit > 0; ++it, --limit)
-    out.emplace_back(**it, entry{render(**it), keys_.find(**it)->second.changed_at});
+    out.emplace_back((*it)->first, entry{render((*it)->first), (*it)->second.changed_at});
 }
 
 } // namespace sluice::views

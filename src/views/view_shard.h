@@ -66,7 +66,7 @@ class view_shard {
   key_map keys_; ///< a hash map: every event finds its key here, listings are rarer
   // Keys in byte order for listings, kept lazily: new keys wait in `fresh_`
   // and are merged in by the next listing. Nodes of `keys_` never move.
-  mutable std::vector<const std::string*> sorted_, fresh_;
+  mutable std::vector<const key_map::value_type*> sorted_, fresh_;
   uint64_t applied_ = 0;
 };
 
