@@ -11,19 +11,26 @@ namespace sluice::domain {
 aggregate::aggregate(const aggregate_type& type, std::string id)
     : type_(&type), id_(std::move(id)), state_(type.make_state()) {}
 
-// The window's ids are found through `table_`, an open-addressing table of
+// The window's ids are found through `table`, an open-addressing table of
 // window slots keyed by the id's hash: a lookup touches a cache line or two
 // where scanning the window touched 4 KB (most lookups miss: a new id).
+namespace {
+constexpr uint32_t k_tag_mask = 0xffff0000u;
+size_t home_of(uint32_t tagged, size_t mask) { return (tagged >> 16) & mask; }
+} // namespace
+
 const aggregate::seen_command* aggregate::find(std::string_view command_id) const {
   if (!window_)
     return nullptr;
   auto& w = *window_;
-  uint32_t h = checksum32(command_id.data(), command_id.size());
+  uint32_t tag = checksum32(command_id.data(), command_id.size()) & k_tag_mask;
   size_t mask = w.table.size() - 1;
-  for (size_t i = h & mask; w.table[i] != 0; i = (i + 1) & mask) {
-    size_t slot = w.table[i] - 1u;
-    if (w.hashes[slot] == h && w.ring[slot].id == command_id)
-      return &w.ring[slot];
+  for (size_t i = home_of(tag, mask); w.table[i] != 0; i = (i + 1) & mask) {
+    if ((w.table[i] & k_tag_mask) != tag)
+      continue;
+    auto& seen = w.ring[(w.table[i] & 0xffffu) - 1u];
+    if (seen.id == command_id)
+      return &seen;
   }
   return nullptr;
 }
@@ -31,10 +38,11 @@ const aggregate::seen_command* aggregate::find(std::string_view command_id) cons
 void aggregate::table_insert(size_t slot) {
   auto& w = *window_;
   size_t mask = w.table.size() - 1;
-  size_t i = w.hashes[slot] & mask;
+  uint32_t entry = (w.ring[slot].hash & k_tag_mask) | static_cast<uint32_t>(slot + 1);
+  size_t i = home_of(entry, mask);
   while (w.table[i] != 0)
     i = (i + 1) & mask;
-  w.table[i] = static_cast<uint16_t>(slot + 1);
+  w.table[i] = entry;
 }
 
 // Backward-shift deletion: entries after the hole that may move into it do,
@@ -42,11 +50,12 @@ void aggregate::table_insert(size_t slot) {
 void aggregate::table_erase(size_t slot) {
   auto& w = *window_;
   size_t mask = w.table.size() - 1;
-  size_t hole = w.hashes[slot] & mask;
-  while (w.table[hole] != slot + 1)
+  uint32_t entry = (w.ring[slot].hash & k_tag_mask) | static_cast<uint32_t>(slot + 1);
+  size_t hole = home_of(entry, mask);
+  while (w.table[hole] != entry)
     hole = (hole + 1) & mask;
   for (size_t j = (hole + 1) & mask; w.table[j] != 0; j = (j + 1) & mask) {
-    size_t home = w.hashes[w.table[j] - 1u] & mask;
+    size_t home = home_of(w.table[j], mask);
     bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (stays)
       continue;
@@ -57,14 +66,14 @@ void aggregate::table_erase(size_t slot) {
 }
 
 aggregate::seen_command& aggregate::remember(std::string_view command_id) {
-  static_assert(k_idempotency_window < UINT16_MAX, "table_ holds slots as uint16_t");
+  static_assert(k_idempotency_window < UINT16_MAX, "table entries hold slots in 16 bits");
   uint32_t h = checksum32(command_id.data(), command_id.size());
   if (!window_)
     window_ = std::make_unique<window>();
   auto& w = *window_;
   if (w.ring.size() < k_idempotency_window) {
-    w.ring.push_back({std::string(command_id)});
-    w.hashes.push_back(h);
+    w.ring.push_back({command_id});
+    w.ring.back().hash = h;
     if (w.ring.size() * 2 > w.table.size()) {
       // At most half full: rebuild at twice the size.
       w.table.assign(std::max<size_t>(8, std::bit_ceil(w.ring.size() * 2)), 0);
@@ -77,8 +86,10 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id) {
   }
   table_erase(w.next);
   auto& slot = w.ring[w.next];
-  slot = {std::string(command_id)};
-  w.hashes[w.next] = h;
+  slot.id.assign(command_id);
+  slot.last_version = slot.last_position = 0;
+  slot.events = 0;
+  slot.hash = h;
   table_insert(w.next);
   w.next = (w.next + 1) % k_idempotency_window;
   return slot;
@@ -156,10 +167,9 @@ size_t aggregate::footprint() const {
   if (!window_)
     return n;
   auto& w = *window_;
-  n += sizeof w + w.ring.capacity() * sizeof(seen_command) + w.hashes.capacity() * sizeof(uint32_t) +
-       w.table.capacity() * sizeof(uint16_t);
+  n += sizeof w + w.ring.capacity() * sizeof(seen_command) + w.table.capacity() * sizeof(uint32_t);
   for (auto& s : w.ring)
-    n += s.id.capacity() > 15 ? s.id.capacity() : 0;
+    n += s.id.size() > short_string::k_inline ? s.id.size() : 0;
   return n;
 }
 

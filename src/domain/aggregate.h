@@ -3,6 +3,7 @@
 // runtime hosts one per live aggregate; recovery and tests drive it directly.
 #pragma once
 
+#include "base/short_string.h"
 #include "domain/aggregate_type.h"
 #include "log/record.h"
 
@@ -70,10 +71,11 @@ class aggregate {
 
  private:
   struct seen_command {
-    std::string id;
+    short_string id; ///< inline up to 40 bytes: no allocation per command
     uint64_t last_version = 0;
     uint64_t last_position = 0;
     uint32_t events = 0;
+    uint32_t hash = 0;
   };
 
   const seen_command* find(std::string_view command_id) const;
@@ -85,9 +87,12 @@ class aggregate {
   // sends no ids never need one.
   struct window {
     std::vector<seen_command> ring; ///< the last k_idempotency_window accepted ids
-    std::vector<uint32_t> hashes;   ///< hash of each ring id
-    std::vector<uint16_t> table;    ///< ring slot + 1 by hash, linear probing, at most half full; 0: empty
-    size_t next = 0;                ///< ring slot to overwrite once full
+    /// By hash, linear probing, at most half full; 0: empty. An entry is
+    /// (hash >> 16) << 16 | (ring slot + 1): its upper half places it and
+    /// screens lookups, so a miss (a new id, the usual case) and the
+    /// shifting of an erase read the table alone.
+    std::vector<uint32_t> table;
+    size_t next = 0; ///< ring slot to overwrite once full
   };
 
   const aggregate_type* type_;
