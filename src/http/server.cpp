@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <deque>
+#include <mutex>
 #include <thread>
 
 namespace sluice::http {
@@ -29,18 +30,60 @@ constexpr logger k_log("http");
 constexpr auto k_write_timeout = std::chrono::seconds(30);
 constexpr size_t k_max_coalesced = 256 << 10;  ///< bytes of answers gathered into one write
 
+class session;
+
+// One I/O thread with an io_context of its own: its connections need no
+// strand, and answers computed on other threads reach it through `inbox`,
+// which wakes the thread once per burst rather than once per answer.
+class io_worker {
+ public:
+  struct answer {
+    std::shared_ptr<session> to;
+    size_t slot;
+    reply r;
+  };
+
+  net::io_context ioc{1}; // one thread runs it
+
+  /// Thread-safe.
+  void deliver(answer a) {
+    bool wake;
+    {
+      std::lock_guard lk(mu_);
+      inbox_.push_back(std::move(a));
+      wake = !scheduled_;
+      scheduled_ = true;
+    }
+    if (wake)
+      net::post(ioc, [this] { drain(); });
+  }
+
+ private:
+  void drain();
+
+  std::mutex mu_;
+  std::vector<answer> inbox_;
+  std::vector<answer> draining_; // kept: its capacity is reused
+  bool scheduled_ = false;
+};
+
 // One connection: reads requests (up to `pipeline_depth` ahead of their
 // answers), routes each, and writes the answers in request order: every
 // answer ready at the front of the queue goes out in one write, so
-// pipelined answers share a syscall. Everything runs on the connection's
-// strand.
+// pipelined answers share a syscall. Everything runs on its I/O thread.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, engine::engine& e, const limits& l, const stream_limits& sl)
-      : stream_(std::move(socket)), engine_(e), limits_(l), stream_limits_(sl) {}
+  session(tcp::socket&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl)
+      : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+  /// Fills the answer to request `seq` (counted from the connection's first). I/O thread only.
+  void answered(size_t seq, reply r) {
+    fill(queue_[seq - answered_base_], std::move(r));
+    do_write();
   }
 
  private:
@@ -104,18 +147,16 @@ class session : public std::enable_shared_from_this<session> {
       start_stream_session(std::move(stream_), std::move(req), engine_, stream_limits_);
       return;
     }
-    auto s = std::make_shared<slot>();
-    s->version = req.version();
-    s->keep_alive = req.keep_alive();
-    queue_.push_back(s);
+    auto& s = queue_.emplace_back();
+    s.version = req.version();
+    s.keep_alive = req.keep_alive();
+    size_t seq = answered_base_ + queue_.size() - 1;
     if (!req.keep_alive())
       closing_ = true; // answer what was read, then close
     route(engine_, limits_, req.method_string(), req.target(), std::move(req.body()),
-          [self = shared_from_this(), s](reply r) {
-            net::post(self->stream_.get_executor(), [self, s, r = std::move(r)]() mutable {
-              self->fill(*s, std::move(r));
-              self->do_write();
-            });
+          [self = shared_from_this(), seq](reply r) mutable {
+            auto& home = self->home_;
+            home.deliver({std::move(self), seq, std::move(r)});
           });
     do_read();
   }
@@ -138,15 +179,14 @@ class session : public std::enable_shared_from_this<session> {
     reply r = ec == bhttp::error::body_limit     ? error_reply(413, "too_large", "request body is too large")
               : ec == bhttp::error::header_limit ? error_reply(431, "too_large", "request headers are too large")
                                                  : error_reply(400, "bad_request", "malformed HTTP request: " + ec.message());
-    auto s = std::make_shared<slot>();
-    s->keep_alive = false;
-    fill(*s, std::move(r));
-    queue_.push_back(std::move(s));
+    auto& s = queue_.emplace_back();
+    s.keep_alive = false;
+    fill(s, std::move(r));
     do_write();
   }
 
   void do_write() {
-    if (writing_ || queue_.empty() || !queue_.front()->ready)
+    if (writing_ || queue_.empty() || !queue_.front().ready)
       return;
     writing_ = true;
     out_.clear();
@@ -154,11 +194,11 @@ class session : public std::enable_shared_from_this<session> {
     keep_after_write_ = true;
     // Every ready answer at the front, up to the first that closes.
     for (auto& s : queue_) {
-      if (!s->ready || out_.size() >= k_max_coalesced)
+      if (!s.ready || out_.size() >= k_max_coalesced)
         break;
-      append_response(out_, *s);
+      append_response(out_, s);
       ++in_write_;
-      if (!s->keep_alive) {
+      if (!s.keep_alive) {
         keep_after_write_ = false;
         break;
       }
@@ -172,6 +212,7 @@ class session : public std::enable_shared_from_this<session> {
     if (ec)
       return shutdown();
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(in_write_));
+    answered_base_ += in_write_;
     if (!keep_after_write_ || (closing_ && queue_.empty() && !reading_))
       return shutdown();
     do_write();
@@ -185,30 +226,48 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   beast::tcp_stream stream_;
+  io_worker& home_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   engine::engine& engine_;
   const limits& limits_;
   const stream_limits& stream_limits_;
-  std::deque<std::shared_ptr<slot>> queue_; ///< answers in request order
+  std::deque<slot> queue_;   ///< answers in request order
+  size_t answered_base_ = 0; ///< sequence number of queue_.front()
   std::string out_;                          ///< the answers being written
   size_t in_write_ = 0;                      ///< how many of queue_ they are
   bool keep_after_write_ = true;
   bool reading_ = false, writing_ = false, closing_ = false;
 };
 
+void io_worker::drain() {
+  {
+    std::lock_guard lk(mu_);
+    draining_.swap(inbox_);
+    scheduled_ = false;
+  }
+  for (auto& a : draining_)
+    a.to->answered(a.slot, std::move(a.r));
+  draining_.clear();
+}
+
 } // namespace
 
 struct server::impl {
-  impl(engine::engine& e, server_options o) : engine(e), opts(std::move(o)), ioc(static_cast<int>(opts.io_threads)) {}
+  impl(engine::engine& e, server_options o) : engine(e), opts(std::move(o)) {
+    for (unsigned i = 0; i < std::max(1u, opts.io_threads); ++i)
+      workers.push_back(std::make_unique<io_worker>());
+  }
 
+  // Connections go to the I/O threads in turn; the acceptor lives on the first.
   void do_accept() {
-    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    auto& home = *workers[next_worker++ % workers.size()];
+    acceptor->async_accept(home.ioc, [this, &home](beast::error_code ec, tcp::socket socket) {
       if (!ec) {
         // Answers and stream messages are small and latency-bound: no Nagle.
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<session>(std::move(socket), engine, opts.limits, opts.stream)->run();
+        std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream)->run();
       }
       else if (ec == net::error::operation_aborted)
         return;
@@ -221,7 +280,8 @@ struct server::impl {
 
   engine::engine& engine;
   server_options opts;
-  net::io_context ioc;
+  std::vector<std::unique_ptr<io_worker>> workers;
+  size_t next_worker = 0;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   uint16_t port = 0;
@@ -238,7 +298,7 @@ std::expected<void, std::string> server::start() {
   if (ec)
     return std::unexpected("bad listen address '" + m.opts.address + "': " + ec.message());
   tcp::endpoint endpoint{address, m.opts.port};
-  m.acceptor.emplace(m.ioc);
+  m.acceptor.emplace(m.workers.front()->ioc);
   if (m.acceptor->open(endpoint.protocol(), ec); ec)
     return std::unexpected("open: " + ec.message());
   m.acceptor->set_option(net::socket_base::reuse_address(true), ec);
@@ -248,8 +308,11 @@ std::expected<void, std::string> server::start() {
     return std::unexpected("listen: " + ec.message());
   m.port = m.acceptor->local_endpoint().port();
   m.do_accept();
-  for (unsigned i = 0; i < std::max(1u, m.opts.io_threads); ++i)
-    m.threads.emplace_back([&m] { m.ioc.run(); });
+  for (auto& w : m.workers)
+    m.threads.emplace_back([&ioc = w->ioc] {
+      auto guard = net::make_work_guard(ioc); // a thread without connections waits for one
+      ioc.run();
+    });
   return {};
 }
 
@@ -258,7 +321,7 @@ uint16_t server::port() const { return impl_->port; }
 void server::stop_accepting() {
   auto& m = *impl_;
   if (m.acceptor)
-    net::post(m.ioc, [&m] {
+    net::post(m.workers.front()->ioc, [&m] {
       beast::error_code ec;
       m.acceptor->close(ec);
     });
@@ -268,7 +331,8 @@ void server::stop() {
   auto& m = *impl_;
   if (m.threads.empty())
     return;
-  m.ioc.stop();
+  for (auto& w : m.workers)
+    w->ioc.stop();
   for (auto& t : m.threads)
     t.join();
   m.threads.clear();
