@@ -121,7 +121,7 @@ void post_command(engine::engine& e, std::string&& body, respond_fn respond) {
     return;
   }
   auto id = cmd->aggregate_id;
-  e.submit(std::move(*cmd), [respond = std::move(respond), id = std::move(id)](engine::command_result r) {
+  e.submit(std::move(*cmd), [respond = std::move(respond), id = std::move(id)](engine::command_result r) mutable {
     respond(command_reply(id, r, false));
   });
 }
@@ -192,25 +192,28 @@ void get_view_key(engine::engine& e, const std::string& view, const std::string&
   auto wait = min ? number_param(q, "timeout_ms", k_default_wait_ms, 0, k_max_wait_ms, respond) : std::nullopt;
   if (!wait)
     return;
+  // Shared: the callback may answer, or (unknown view) this function.
+  auto shared = std::make_shared<respond_fn>(std::move(respond));
   bool known = e.read_view(view, key, *min, std::chrono::milliseconds(*wait),
-                           [respond, view, key](engine::view_read r) mutable {
+                           [shared, view, key](engine::view_read r) {
+                             auto& answer = *shared;
                              using st = engine::read_status;
                              if (r.status == st::timeout)
-                               return respond(error_reply(504, "timeout",
+                               return answer(error_reply(504, "timeout",
                                                           fmt::format("view {} has not reached the position yet "
                                                                       "(at {})", view, r.position)));
                              if (r.status == st::not_found)
-                               return respond(error_reply(404, "not_found", fmt::format("no key '{}' in view {}",
+                               return answer(error_reply(404, "not_found", fmt::format("no key '{}' in view {}",
                                                                                         key, view)));
                              std::string body;
                              codec::json_writer w(body);
                              w.begin_object().key("view").string(view).key("key").string(key);
                              w.key("position").uinteger(r.position).key("changed_at").uinteger(r.changed_at);
                              w.key("value").raw(*r.value).end_object();
-                             respond(json_reply(200, std::move(body)));
+                             answer(json_reply(200, std::move(body)));
                            });
   if (!known)
-    respond(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
+    (*shared)(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
 }
 
 void get_view_list(engine::engine& e, const std::string& view, const query& q, respond_fn respond) {
@@ -219,7 +222,9 @@ void get_view_list(engine::engine& e, const std::string& view, const query& q, r
     return;
   auto it = q.params.find("after");
   std::string after = it == q.params.end() ? "" : it->second;
-  bool known = e.list_view(view, after, *limit, [respond, view](engine::view_page p) mutable {
+  auto shared = std::make_shared<respond_fn>(std::move(respond));
+  bool known = e.list_view(view, after, *limit, [shared, view](engine::view_page p) {
+    auto& answer = *shared;
     std::string body;
     codec::json_writer w(body);
     w.begin_object().key("view").string(view).key("position").uinteger(p.position).key("items").begin_array();
@@ -233,10 +238,10 @@ void get_view_list(engine::engine& e, const std::string& view, const query& q, r
     else
       w.null();
     w.end_object();
-    respond(json_reply(200, std::move(body)));
+    answer(json_reply(200, std::move(body)));
   });
   if (!known)
-    respond(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
+    (*shared)(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
 }
 
 void get_events(engine::engine& e, const query& q, respond_fn respond) {

@@ -24,13 +24,13 @@ struct limits {
 /// A response: status, content type, body and extra headers.
 struct reply {
   int status = 200;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json"; ///< always a string literal
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// Called once with the reply, from any thread.
-using respond_fn = std::function<void(reply)>;
+using respond_fn = std::move_only_function<void(reply)>;
 
 /// The body limit for a request line, decided before the body is read.
 size_t body_limit(std::string_view method, std::string_view target, const limits& l);
