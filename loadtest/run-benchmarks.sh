@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the end-to-end numbers of bench/RESULTS.md on this machine:
 #   1. the ceiling: nginx answering a canned 200, driven by wrk and by
-#      sluice-load in the same run (needs Debian's nginx and wrk);
+#      sluice-load in the same run, and by sluice-load pipelining 16 deep
+#      (needs Debian's nginx and wrk);
 #   2. every sluice-load workload against a fresh `sluice serve` (fsync).
 # Usage: loadtest/run-benchmarks.sh [build dir, default build] [seconds, default 10]
 # Reports (text and --json) go to $OUT (default /tmp/sluice-bench).
@@ -25,6 +26,10 @@ if command -v nginx >/dev/null && command -v wrk >/dev/null; then
     "$LOAD" query --url http://127.0.0.1:8081 --no-setup -c 64 -t $t -d "$SECS" --quiet --json "$OUT/nginx-t$t.json" \
       | grep '^queries' | sed 's/^/sluice-load: /'
   done
+  # The ceiling for pipelined requests (compare with ingest -p 16).
+  echo "== nginx canned 200, 64 connections, pipelined 16 deep, 1 thread"
+  "$LOAD" query --url http://127.0.0.1:8081 --no-setup -c 64 -t 1 -p 16 -d "$SECS" --quiet --json "$OUT/nginx-p16.json" \
+    | grep '^queries' | sed 's/^/sluice-load: /'
   kill "$(cat /tmp/sluice-nginx-canned.pid)"
   trap - EXIT
 else
