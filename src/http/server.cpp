@@ -25,6 +25,10 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
+// The I/O thread's own executor type, not any_io_executor: no type-erased
+// executor copied and destroyed in every asynchronous step.
+using executor = net::io_context::executor_type;
+using http_stream = beast::basic_stream<tcp, executor, beast::unlimited_rate_policy>;
 
 constexpr logger k_log("http");
 constexpr auto k_write_timeout = std::chrono::seconds(30);
@@ -73,7 +77,7 @@ class io_worker {
 // pipelined answers share a syscall. Everything runs on its I/O thread.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl)
+  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl)
       : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl) {}
 
   void run() {
@@ -144,7 +148,8 @@ class session : public std::enable_shared_from_this<session> {
     auto req = parser_->release();
     if (beast::websocket::is_upgrade(req) && req.target() == "/v1/stream" && queue_.empty()) {
       // The connection becomes a stream session; this session ends here.
-      start_stream_session(std::move(stream_), std::move(req), engine_, stream_limits_);
+      start_stream_session(beast::tcp_stream(tcp::socket(stream_.release_socket())), std::move(req), engine_,
+                           stream_limits_);
       return;
     }
     auto& s = queue_.emplace_back();
@@ -225,7 +230,7 @@ class session : public std::enable_shared_from_this<session> {
     stream_.close();
   }
 
-  beast::tcp_stream stream_;
+  http_stream stream_;
   io_worker& home_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -262,7 +267,7 @@ struct server::impl {
   // Connections go to the I/O threads in turn; the acceptor lives on the first.
   void do_accept() {
     auto& home = *workers[next_worker++ % workers.size()];
-    acceptor->async_accept(home.ioc, [this, &home](beast::error_code ec, tcp::socket socket) {
+    acceptor->async_accept(home.ioc.get_executor(), [this, &home](beast::error_code ec, http_stream::socket_type socket) {
       if (!ec) {
         // Answers and stream messages are small and latency-bound: no Nagle.
         beast::error_code ignored;
