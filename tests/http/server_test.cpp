@@ -141,6 +141,45 @@ TEST_CASE("pipelined requests are answered in order on one connection", "[http]"
   CHECK(c.receive().body == R"({"ok":true})");
 }
 
+TEST_CASE("connections on every I/O thread get all their answers, in order, whichever thread computed them",
+          "[http]") {
+  // Answers come three ways: from the log's syncer (accepted), from an
+  // aggregate (rejected), or inline on the I/O thread (bad JSON, health);
+  // all must land in their connection's queue in request order.
+  fixture f;
+  constexpr int k_connections = 6, k_requests = 200;
+  std::vector<std::thread> clients;
+  std::atomic<int> wrong{0};
+  for (int c = 0; c < k_connections; ++c)
+    clients.emplace_back([&, c] {
+      auto client = f.client();
+      for (int i = 0; i < k_requests; ++i) {
+        if (i % 10 == 3)
+          client.send("POST", "/v1/commands", "{not json");
+        else if (i % 10 == 7)
+          client.send("GET", "/healthz");
+        else if (i % 10 == 5) // more than the empty account T{c}-0 holds: rejected, naming the amount
+          client.send("POST", "/v1/commands",
+                      fmt::format(R"({{"type":"account.withdraw","aggregate_id":"T{}-0","payload":{{"amount":{}.{:02}}}}})", c, i, c));
+        else
+          client.send("POST", "/v1/commands",
+                      fmt::format(R"({{"type":"account.open","aggregate_id":"T{}-{}","payload":{{"owner":"o"}}}})", c, i));
+      }
+      for (int i = 0; i < k_requests; ++i) {
+        auto r = client.receive();
+        bool ok = i % 10 == 3   ? r.status == 400
+                  : i % 10 == 7 ? r.status == 200 && r.body == R"({"ok":true})"
+                  : i % 10 == 5 ? r.status == 422 && r.body.find(fmt::format("less than {}.{:02}", i, c)) != std::string::npos
+                                : r.status == 200 && r.body.find(fmt::format(R"("aggregate_id":"T{}-{}")", c, i)) != std::string::npos;
+        if (!ok && wrong++ == 0)
+          UNSCOPED_INFO("connection " << c << ", request " << i << ": " << r.status << " " << r.body);
+      }
+    });
+  for (auto& t : clients)
+    t.join();
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("oversize bodies and headers get 413/431 and the connection closes", "[http]") {
   http::limits l;
   l.command_body_bytes = 1000;
