@@ -75,31 +75,36 @@ std::optional<uint64_t> number_param(const query& q, std::string_view name, uint
   return v;
 }
 
-// The answer to a command, single or as a batch line.
-reply command_reply(std::string_view aggregate_id, const engine::command_result& r, bool batch_line) {
-  std::string body;
-  codec::json_writer w(body);
+// Writes the answer to a command, single or as a batch line; returns its HTTP status.
+int write_command_answer(codec::json_writer& w, std::string_view aggregate_id, const engine::command_result& r,
+                         bool batch_line) {
   using status = engine::command_status;
   switch (r.status) {
-    case status::done: {
-      int code = api::http_status(r.outcome);
+    case status::done:
       api::write_command_result(w, aggregate_id, r.outcome, r.position, batch_line);
-      return json_reply(code, std::move(body));
-    }
-    case status::overloaded: {
+      return api::http_status(r.outcome);
+    case status::overloaded:
       api::write_error(w, 503, "overloaded", r.message, batch_line);
-      auto rep = json_reply(503, std::move(body));
-      rep.headers.emplace_back("Retry-After", "1");
-      return rep;
-    }
+      return 503;
     case status::not_ready:
       api::write_error(w, 503, "not_ready", r.message, batch_line);
-      return json_reply(503, std::move(body));
+      return 503;
     case status::failed:
-      api::write_error(w, 500, "internal", r.message, batch_line);
-      return json_reply(500, std::move(body));
+      break;
   }
-  return error_reply(500, "internal", "unknown outcome");
+  api::write_error(w, 500, "internal", r.status == status::failed ? r.message : "unknown outcome", batch_line);
+  return 500;
+}
+
+// The answer to a single command.
+reply command_reply(std::string_view aggregate_id, const engine::command_result& r) {
+  std::string body;
+  codec::json_writer w(body);
+  int status = write_command_answer(w, aggregate_id, r, false);
+  auto rep = json_reply(status, std::move(body));
+  if (r.status == engine::command_status::overloaded)
+    rep.headers.emplace_back("Retry-After", "1");
+  return rep;
 }
 
 thread_local domain::command_decoder t_decoder;
@@ -122,25 +127,34 @@ void post_command(engine::engine& e, std::string&& body, respond_fn respond) {
   }
   auto id = cmd->aggregate_id;
   e.submit(std::move(*cmd), [respond = std::move(respond), id = std::move(id)](engine::command_result r) mutable {
-    respond(command_reply(id, r, false));
+    respond(command_reply(id, r));
   });
 }
 
 // Every non-empty line is one command; answers come back in line order.
+// Each line's outcome is kept as it arrives and the whole answer rendered
+// once, by whoever delivers the last: no string per line.
 void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_fn respond) {
+  struct line {
+    short_string aggregate_id;
+    engine::command_result result;
+    std::string rendered; ///< a line that failed to decode: its error, already written
+  };
   struct gather {
-    std::vector<std::string> ids;   // of each line's aggregate, for its answer
-    std::vector<std::string> lines; // answers
+    std::vector<line> lines;
     std::atomic<size_t> pending{1}; // one extra, released after submitting
     respond_fn respond;
     void finish() {
-      size_t size = 0;
-      for (auto& line : lines)
-        size += line.size() + 1;
       std::string out;
-      out.reserve(size);
-      for (auto& line : lines)
-        out.append(line).push_back('\n');
+      out.reserve(lines.size() * 96);
+      for (auto& ln : lines) {
+        if (ln.rendered.empty()) {
+          codec::json_writer w(out); // one per line: each line is a top-level value
+          write_command_answer(w, ln.aggregate_id, ln.result, true);
+        } else
+          out += ln.rendered;
+        out.push_back('\n');
+      }
       respond({200, "application/x-ndjson", std::move(out), {}});
     }
   };
@@ -150,34 +164,31 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
   std::vector<std::string_view> inputs;
   for (std::string_view rest = body; !rest.empty();) {
     auto nl = rest.find('\n');
-    auto line = rest.substr(0, nl);
+    auto text = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    if (line.find_first_not_of(" \t\r") != std::string_view::npos)
-      inputs.push_back(line);
+    if (text.find_first_not_of(" \t\r") != std::string_view::npos)
+      inputs.push_back(text);
   }
   if (inputs.size() > l.batch_lines) {
     g->respond(error_reply(413, "too_large", fmt::format("a batch holds at most {} commands", l.batch_lines)));
     return;
   }
   g->lines.resize(inputs.size());
-  g->ids.resize(inputs.size());
   g->pending.fetch_add(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     auto cmd = decode_in(body, inputs[i]);
     if (!cmd) {
-      std::string line;
-      codec::json_writer w(line);
+      codec::json_writer w(g->lines[i].rendered);
       api::write_error(w, domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
                        cmd.error().message, true);
-      g->lines[i] = std::move(line);
       if (g->pending.fetch_sub(1) == 1)
         g->finish();
       continue;
     }
-    g->ids[i] = cmd->aggregate_id;
+    g->lines[i].aggregate_id = cmd->aggregate_id;
     // Small enough (24 bytes) for move_only_function to hold without allocating.
     e.submit(std::move(*cmd), [g, i](engine::command_result r) {
-      g->lines[i] = command_reply(g->ids[i], r, true).body;
+      g->lines[i].result = std::move(r);
       if (g->pending.fetch_sub(1) == 1)
         g->finish();
     });
