@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -95,6 +96,10 @@ TEST_CASE("SIGTERM stops the server cleanly and a restart keeps everything", "[h
   std::string text((std::istreambuf_iterator<char>(banner)), {});
   CHECK(text.find(fmt::format("sluice listening on http://127.0.0.1:{}", port)) != std::string::npos);
   CHECK(text.find("durability: fsync") != std::string::npos);
+  // Without --threads the actor workers take the cores the 2 I/O threads leave.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  CHECK(text.find(fmt::format("threads: {} actor, 2 I/O", std::max(1u, cores - std::min(cores, 2u)))) !=
+        std::string::npos);
   server_process s(data, port);
   http_client c(port);
   auto v = c.request("GET", "/v1/views/account_balance/ACC-0?min_position=2");
