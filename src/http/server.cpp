@@ -37,13 +37,13 @@ constexpr size_t k_max_coalesced = 256 << 10;  ///< bytes of answers gathered in
 class session;
 
 // One I/O thread with an io_context of its own: its connections need no
-// strand, and answers computed on other threads reach it through `inbox`,
+// strand, and answers computed on other threads reach it through an inbox,
 // which wakes the thread once per burst rather than once per answer.
 class io_worker {
  public:
   struct answer {
     std::shared_ptr<session> to;
-    size_t slot;
+    size_t seq; ///< which of the connection's requests it answers
     reply r;
   };
 
@@ -252,7 +252,7 @@ void io_worker::drain() {
     scheduled_ = false;
   }
   for (auto& a : draining_)
-    a.to->answered(a.slot, std::move(a.r));
+    a.to->answered(a.seq, std::move(a.r));
   draining_.clear();
 }
 
