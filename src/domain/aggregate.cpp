@@ -19,11 +19,15 @@ constexpr uint32_t k_tag_mask = 0xffff0000u;
 size_t home_of(uint32_t tagged, size_t mask) { return (tagged >> 16) & mask; }
 } // namespace
 
-const aggregate::seen_command* aggregate::find(std::string_view command_id) const {
+uint32_t aggregate::id_hash(std::string_view command_id) {
+  return checksum32(command_id.data(), command_id.size());
+}
+
+const aggregate::seen_command* aggregate::find(std::string_view command_id, uint32_t hash) const {
   if (!window_)
     return nullptr;
   auto& w = *window_;
-  uint32_t tag = checksum32(command_id.data(), command_id.size()) & k_tag_mask;
+  uint32_t tag = hash & k_tag_mask;
   size_t mask = w.table.size() - 1;
   for (size_t i = home_of(tag, mask); w.table[i] != 0; i = (i + 1) & mask) {
     if ((w.table[i] & k_tag_mask) != tag)
@@ -65,9 +69,8 @@ void aggregate::table_erase(size_t slot) {
   w.table[hole] = 0;
 }
 
-aggregate::seen_command& aggregate::remember(std::string_view command_id) {
+aggregate::seen_command& aggregate::remember(std::string_view command_id, uint32_t h) {
   static_assert(k_idempotency_window < UINT16_MAX, "table entries hold slots in 16 bits");
-  uint32_t h = checksum32(command_id.data(), command_id.size());
   if (!window_)
     window_ = std::make_unique<window>();
   auto& w = *window_;
@@ -97,8 +100,9 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id) {
 
 outcome aggregate::handle(const command& cmd, event_list& out) {
   outcome o;
+  uint32_t hash = cmd.command_id.empty() ? 0 : id_hash(cmd.command_id);
   if (!cmd.command_id.empty())
-    if (auto* seen = find(cmd.command_id)) {
+    if (auto* seen = find(cmd.command_id, hash)) {
       o.result = outcome::kind::duplicate;
       o.version = seen->last_version;
       o.position = seen->last_position;
@@ -126,7 +130,7 @@ outcome aggregate::handle(const command& cmd, event_list& out) {
   o.version = version_;
   o.events = static_cast<uint32_t>(out.size() - first);
   if (!cmd.command_id.empty()) {
-    auto& seen = remember(cmd.command_id);
+    auto& seen = remember(cmd.command_id, hash);
     seen.last_version = version_;
     seen.events = o.events;
   }
@@ -136,7 +140,7 @@ outcome aggregate::handle(const command& cmd, event_list& out) {
 void aggregate::durable(std::string_view command_id, uint64_t last_position) {
   if (command_id.empty())
     return;
-  if (auto* seen = const_cast<seen_command*>(find(command_id)))
+  if (auto* seen = const_cast<seen_command*>(find(command_id, id_hash(command_id))))
     seen->last_position = last_position;
 }
 
@@ -146,9 +150,10 @@ bool aggregate::apply(const log::record& r) {
   version_ = r.version;
   if (!r.command_id.empty()) {
     // Consecutive records of one command extend its entry.
-    auto* seen = const_cast<seen_command*>(find(r.command_id));
+    uint32_t hash = id_hash(r.command_id);
+    auto* seen = const_cast<seen_command*>(find(r.command_id, hash));
     if (!seen || seen->last_version + 1 != r.version)
-      seen = &remember(r.command_id);
+      seen = &remember(r.command_id, hash);
     seen->last_version = r.version;
     seen->last_position = r.position;
     ++seen->events;

@@ -55,7 +55,7 @@ class aggregate {
 
   /// Position recorded by durable() for an accepted command in the window; 0 if none yet.
   uint64_t durable_position(std::string_view command_id) const {
-    auto* seen = find(command_id);
+    auto* seen = find(command_id, id_hash(command_id));
     return seen ? seen->last_position : 0;
   }
 
@@ -78,10 +78,13 @@ class aggregate {
     uint32_t hash = 0;
   };
 
-  const seen_command* find(std::string_view command_id) const;
+  static uint32_t id_hash(std::string_view command_id);
+  // Both take the id's id_hash(): a command that is looked up and then
+  // remembered hashes its id once.
+  const seen_command* find(std::string_view command_id, uint32_t hash) const;
   void table_insert(size_t slot);
   void table_erase(size_t slot);
-  seen_command& remember(std::string_view command_id);
+  seen_command& remember(std::string_view command_id, uint32_t hash);
 
   // Allocated with the first command id: most aggregates of a client that
   // sends no ids never need one.

@@ -90,9 +90,10 @@ int write_command_answer(codec::json_writer& w, std::string_view aggregate_id, c
       api::write_error(w, 503, "not_ready", r.message, batch_line);
       return 503;
     case status::failed:
-      break;
+      api::write_error(w, 500, "internal", r.message, batch_line);
+      return 500;
   }
-  api::write_error(w, 500, "internal", r.status == status::failed ? r.message : "unknown outcome", batch_line);
+  api::write_error(w, 500, "internal", "unknown outcome", batch_line);
   return 500;
 }
 
