@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <future>
 #include <optional>
 
@@ -22,6 +24,18 @@ namespace sluice::log {
 namespace {
 
 constexpr logger k_log("log");
+
+// Zeros ahead of the writer: requested when it is within half the distance,
+// written in chunks (each one write and one sync). The distance grows with
+// the segment, so a short-lived log writes little.
+constexpr uint64_t k_page = 4096;
+constexpr uint64_t k_zero_chunk = 2 << 20;
+constexpr uint64_t k_zero_ahead_min = 1 << 20;
+constexpr uint64_t k_zero_ahead_max = 8 << 20;
+
+constexpr uint64_t align_up(uint64_t x) { return (x + k_page - 1) / k_page * k_page; }
+
+uint64_t zero_ahead(uint64_t end) { return std::clamp(end, k_zero_ahead_min, k_zero_ahead_max); }
 
 // Writes all of `iov` at `offset`, resuming after short writes.
 std::expected<void, error> write_all(int fd, std::vector<iovec>& iov, uint64_t offset,
@@ -59,6 +73,8 @@ std::expected<std::unique_ptr<event_log>, error> event_log::open(const options& 
     return std::unexpected(r.error());
   log->writer_ = std::thread([l = log.get()] { l->run_writer(); });
   log->syncer_ = std::thread([l = log.get()] { l->run_syncer(); });
+  if (opts.mode == durability::fsync)
+    log->preparer_ = std::thread([l = log.get()] { l->run_preparer(); });
   return log;
 }
 
@@ -81,6 +97,14 @@ void event_log::close() {
     writer_.join();
   if (syncer_.joinable() && syncer_.get_id() != std::this_thread::get_id())
     syncer_.join();
+  if (preparer_.joinable()) {
+    {
+      std::lock_guard lk(zero_mu_);
+      zero_stop_ = true;
+    }
+    zero_cv_.notify_all();
+    preparer_.join();
+  }
 }
 
 void event_log::append(write_batch batch, append_callback done) {
@@ -117,6 +141,7 @@ std::expected<void, error> event_log::start_segment(uint64_t base) {
   if (::fdatasync(fd) != 0 || ::fsync(dir_fd_) != 0)
     return std::unexpected(io_error("sync", path, errno));
   seg->size.store(header.size());
+  seg->zeroed.store(header.size());
   std::unique_lock lk(segments_mu_);
   segments_.push_back(std::move(seg));
   return {};
@@ -265,11 +290,73 @@ std::expected<void, error> event_log::write_group(written& w) {
   if (!last_record)
     return {};
   stamp_record(last_record, position - 1, true);
-  if (auto r = write_all(write_seg_->fd, iov, write_offset_, write_seg_->path); !r)
+  if (auto r = write_at_end(iov, at); !r)
     return r;
   write_offset_ = at;
   next_position_ = position;
   return {};
+}
+
+std::expected<void, error> event_log::write_at_end(std::vector<iovec>& iov, uint64_t end) {
+  segment& seg = *write_seg_;
+  uint64_t zeroed = seg.zeroed.load(std::memory_order_acquire);
+  uint64_t cap = align_up(std::max<uint64_t>(opts_.segment_bytes, 1));
+  if (!preparer_.joinable() || (end <= zeroed && (zeroed >= cap || end + zero_ahead(end) / 2 <= zeroed)))
+    return write_all(seg.fd, iov, write_offset_, seg.path);
+  {
+    std::unique_lock lk(zero_mu_);
+    if (end > zeroed) // past the zeros: wait out a chunk being written, then claim the bytes
+      zero_cv_.wait(lk, [&] { return !zeroing_; });
+    if (end > zeroed || zero_seg_ != write_seg_) {
+      zero_seg_ = write_seg_;
+      writer_end_ = end;
+    }
+    zero_want_ = std::min(cap, align_up(end + zero_ahead(end)));
+    zero_cv_.notify_all();
+  }
+  return write_all(seg.fd, iov, write_offset_, seg.path);
+}
+
+void event_log::run_preparer() {
+  // Buffered, so the zeroed pages stay in the page cache: the writer's
+  // partial-page writes then never read them back from the disk.
+  const std::string zeros(k_zero_chunk, '\0');
+  std::unique_lock lk(zero_mu_);
+  for (;;) {
+    uint64_t from = 0, to = 0;
+    zero_cv_.wait(lk, [&] {
+      if (zero_stop_ || !zero_seg_)
+        return zero_stop_;
+      from = align_up(std::max(zero_seg_->zeroed.load(std::memory_order_relaxed), writer_end_));
+      to = std::min(zero_want_, from + k_zero_chunk);
+      return from < to;
+    });
+    if (zero_stop_)
+      break;
+    auto seg = zero_seg_;
+    zeroing_ = true;
+    lk.unlock();
+    int err = 0;
+    for (uint64_t at = from; !err && at < to;) {
+      ssize_t n = ::pwrite(seg->fd, zeros.data(), to - at, static_cast<off_t>(at));
+      if (n >= 0)
+        at += static_cast<uint64_t>(n);
+      else if (errno != EINTR)
+        err = errno;
+    }
+    if (!err && ::fdatasync(seg->fd) != 0)
+      err = errno;
+    lk.lock();
+    zeroing_ = false;
+    zero_cv_.notify_all();
+    if (err) {
+      // Not fatal: the writer appends as it would without zeros ahead.
+      k_log.warn("writing zeros ahead in {}: {}; going on without", seg->path.string(), std::strerror(err));
+      break;
+    }
+    seg->zeroed.store(to, std::memory_order_release);
+  }
+  zero_stop_ = true; // for good: the writer never waits on zeroing_ again
 }
 
 void event_log::publish(written& w) {

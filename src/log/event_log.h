@@ -8,7 +8,9 @@
 // fdatasync (group commit; skipped with durability none) while the writer
 // goes on writing the next group, then publishes the new durable end and
 // calls each batch's callback in append order. Readers pread the segments concurrently and never see past
-// the durable end.
+// the durable end. With fsync, a preparer thread writes zeros ahead of the
+// writer, so a group commit overwrites blocks the file already has and its
+// fdatasync flushes data only, with no metadata (size, extents) to commit.
 #pragma once
 
 #include "base/duration_histogram.h"
@@ -28,6 +30,8 @@
 #include <shared_mutex>
 #include <thread>
 #include <vector>
+
+struct iovec;
 
 namespace sluice::log {
 
@@ -133,6 +137,8 @@ class event_log {
   void publish(written& w);
   void fail(std::vector<pending>& group, const error& e);
   void set_failed(const error& e);
+  std::expected<void, error> write_at_end(std::vector<iovec>& iov, uint64_t end);
+  void run_preparer();
 
   options opts_;
   recovery_report report_;
@@ -158,6 +164,18 @@ class event_log {
   std::vector<written> to_sync_;
   bool writer_done_ = false;
   std::thread syncer_;
+
+  // Zeros ahead of the writer (fsync mode). The preparer writes zeros from
+  // max(zeroed, writer_end_) up; the writer goes past a segment's `zeroed`
+  // only after claiming the bytes in writer_end_, never while zeroing_.
+  std::mutex zero_mu_;
+  std::condition_variable zero_cv_;
+  std::shared_ptr<segment> zero_seg_; // the segment being written
+  uint64_t writer_end_ = 0;           // of zero_seg_: the writer's bytes end here
+  uint64_t zero_want_ = 0;            // of zero_seg_: zeros wanted up to here
+  bool zeroing_ = false;              // the preparer is writing zeros
+  bool zero_stop_ = false;
+  std::thread preparer_;
 
   // Queue of appends for the next group commit.
   std::mutex queue_mu_;

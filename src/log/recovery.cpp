@@ -55,6 +55,25 @@ std::expected<bool, error> commit_after(int fd, const std::filesystem::path& fil
   return false;
 }
 
+// True if bytes [from, end) of the file are all zero: zeros written ahead of
+// the writer (event_log.h), not a torn tail.
+std::expected<bool, error> all_zero(int fd, const std::filesystem::path& file, uint64_t from, uint64_t end) {
+  std::string buf(std::min<uint64_t>(end - from, 1 << 20), '\0');
+  while (from < end) {
+    ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), end - from), static_cast<off_t>(from));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return std::unexpected(io_error("read", file, errno));
+    if (n == 0)
+      return true; // the file is shorter than stat said: nothing more to look at
+    if (std::any_of(buf.data(), buf.data() + n, [](char c) { return c != 0; }))
+      return false;
+    from += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
 } // namespace
 
 std::expected<void, error> event_log::recover() {
@@ -114,6 +133,7 @@ std::expected<void, error> event_log::recover() {
     }
 
     segment_reader reader(fd, format::k_segment_header_size, file_size);
+    uint64_t end = file_size; // of the records
     for (;;) {
       uint64_t at = reader.offset();
       auto p = reader.next(path);
@@ -125,8 +145,13 @@ std::expected<void, error> event_log::recover() {
         ++report_.records;
         continue;
       }
-      if (p->status == parse_status::truncated && p->size == 0 && at == file_size)
-        break; // clean end
+      auto zeros = all_zero(fd, path, at, file_size);
+      if (!zeros)
+        return std::unexpected(zeros.error());
+      if (*zeros) { // clean end, or zeros written ahead: kept for the writer
+        end = at;
+        break;
+      }
       if (!last)
         return std::unexpected(corrupt(path, at, "damaged record"));
       auto later = commit_after(fd, path, at + 1, file_size, expected - 1);
@@ -138,10 +163,11 @@ std::expected<void, error> event_log::recover() {
       report_.truncated_bytes += file_size - at;
       if (::ftruncate(fd, static_cast<off_t>(at)) != 0 || ::fdatasync(fd) != 0)
         return std::unexpected(io_error("truncate", path, errno));
-      file_size = at;
+      file_size = end = at;
       break;
     }
-    seg->size.store(file_size);
+    seg->size.store(end);
+    seg->zeroed.store(file_size);
     seg->last_position.store(expected > seg->base ? expected - 1 : 0);
     segments_.push_back(std::move(seg));
   }

@@ -29,6 +29,9 @@ struct event_log::segment {
   const std::filesystem::path path;
   const int fd;                        ///< read-write; readers use pread
   std::atomic<uint64_t> size{0};       ///< durable bytes, header included
+  /// Bytes [0, zeroed) are on disk (records or zeros): writing there changes
+  /// no file metadata. Past it only under event_log::zero_mu_ (see there).
+  std::atomic<uint64_t> zeroed{0};
   std::atomic<uint64_t> last_position{0}; ///< 0 while it holds no record
 
   // Guarded by event_log::segments_mu_.

@@ -1,11 +1,16 @@
 #include "log/event_log.h"
 
+#include "log/format.h"
+#include "log/segment.h"
 #include "log_helpers.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -89,15 +94,17 @@ TEST_CASE("a reopened log continues where it ended", "[log]") {
 
 TEST_CASE("segments roll over at the size limit and positions continue across them", "[log]") {
   temp_dir dir;
+  auto mode = GENERATE(durability::fsync, durability::none);
   {
-    auto log = open_log(dir.path(), durability::none, 4096);
+    auto log = open_log(dir.path(), mode, 4096);
     for (uint64_t i = 0; i < 200; i += 4)
       REQUIRE(log->append_and_wait(batch_of(i, 4)));
   }
   size_t files = std::distance(std::filesystem::directory_iterator(dir.path()), {});
   CHECK(files > 3);
-  auto log = open_log(dir.path(), durability::none, 4096);
+  auto log = open_log(dir.path(), mode, 4096);
   CHECK(log->recovery().segments == files);
+  CHECK(log->recovery().truncated_bytes == 0);
   auto all = read_all(*log);
   REQUIRE(all.size() == 200);
   for (uint64_t i = 0; i < 200; ++i)
@@ -186,6 +193,72 @@ TEST_CASE("concurrent appenders share group commits and every batch is intact", 
       expected.position = pos + j;
       CHECK(all[pos + j - 1] == expected);
     }
+}
+
+TEST_CASE("with fsync, zeros are written ahead of the records and appended over", "[log]") {
+  temp_dir dir;
+  auto file = dir.path() / segment_file_name(1);
+  uint64_t records_end = 0;
+  {
+    auto log = open_log(dir.path(), durability::fsync);
+    REQUIRE(log->append_and_wait(batch_of(0, 10)));
+    // The preparer runs on its own thread: wait for it (bounded).
+    for (int i = 0; i < 1000 && std::filesystem::file_size(file) < (1u << 20); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(std::filesystem::file_size(file) >= (1u << 20));
+  }
+  auto size = std::filesystem::file_size(file);
+  {
+    auto log = open_log(dir.path(), durability::fsync);
+    CHECK(log->recovery().truncated_bytes == 0);
+    CHECK(read_all(*log).size() == 10);
+    REQUIRE(log->append_and_wait(batch_of(10, 10)));
+  }
+  // The second append went over the zeros: the file did not grow for it.
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  CHECK(bytes.size() == size);
+  auto log = open_log(dir.path(), durability::none);
+  auto all = read_all(*log);
+  REQUIRE(all.size() == 20);
+  for (uint64_t i = 0; i < 20; ++i)
+    CHECK(all[i].command_id == sample(i).command_id);
+  for (size_t o = format::k_segment_header_size; o < bytes.size();) {
+    auto p = parse_record(bytes.data() + o, bytes.size() - o);
+    if (p.status != parse_status::ok) {
+      records_end = o;
+      break;
+    }
+    o += p.size;
+  }
+  CHECK(records_end < (1u << 20));
+  CHECK(bytes.find_first_not_of('\0', records_end) == std::string::npos);
+}
+
+TEST_CASE("zeros written ahead never land on records (fsync, small segments, concurrent appends)", "[log]") {
+  temp_dir dir;
+  constexpr int threads = 6, batches = 200, per_batch = 7;
+  {
+    auto log = open_log(dir.path(), durability::fsync, 16 << 10);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&, t] {
+        for (int b = 0; b < batches; ++b)
+          if (!log->append_and_wait(batch_of(static_cast<uint64_t>((t * batches + b) * per_batch), per_batch)))
+            ++failures;
+      });
+    for (auto& t : ts)
+      t.join();
+    REQUIRE(failures == 0);
+  }
+  auto log = open_log(dir.path(), durability::fsync, 16 << 10);
+  CHECK(log->recovery().truncated_bytes == 0);
+  CHECK(log->recovery().segments > 10);
+  auto all = read_all(*log);
+  REQUIRE(all.size() == threads * batches * per_batch);
+  for (uint64_t i = 0; i < all.size(); ++i)
+    CHECK(all[i].position == i + 1);
 }
 
 TEST_CASE("readers never see past the durable end while appends run", "[log]") {

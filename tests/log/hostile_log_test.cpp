@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <tuple>
 
 using namespace sluice::log;
 using namespace sluice::log::testing;
@@ -26,6 +27,20 @@ std::string slurp(const std::filesystem::path& p) {
 void spit(const std::filesystem::path& p, std::string_view bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// File offsets of the whole records of a segment, and where they end.
+std::pair<std::vector<size_t>, size_t> record_starts(const std::string& bytes) {
+  std::vector<size_t> starts;
+  size_t o = format::k_segment_header_size;
+  while (o < bytes.size()) {
+    auto p = parse_record(bytes.data() + o, bytes.size() - o);
+    if (p.status != parse_status::ok)
+      break;
+    starts.push_back(o);
+    o += p.size;
+  }
+  return {starts, o};
 }
 
 // A one-segment log of 9 records written as 6 group commits of 1,1,2,1,3,1.
@@ -48,13 +63,12 @@ struct small_log {
       records = read_all(*log);
     }
     bytes = slurp(dir.path() / segment_file_name(1));
-    for (size_t o = format::k_segment_header_size; o < bytes.size();) {
-      starts.push_back(o);
-      auto p = parse_record(bytes.data() + o, bytes.size() - o);
-      REQUIRE(p.status == parse_status::ok);
-      o += p.size;
-    }
+    size_t end = 0;
+    std::tie(starts, end) = record_starts(bytes);
     REQUIRE(starts.size() == 9);
+    // Past the records: zeros the log may have written ahead (fsync mode).
+    REQUIRE(bytes.find_first_not_of('\0', end) == std::string::npos);
+    bytes.resize(end);
   }
 
   size_t whole_records_within(size_t length) const {
@@ -136,16 +150,72 @@ TEST_CASE("a flipped byte is cut as a torn tail only in the last record, else re
   }
 }
 
-TEST_CASE("zeros or garbage after the last record are cut with the tail", "[log][hostile]") {
+TEST_CASE("zeros after the last record are kept for appends; garbage is cut", "[log][hostile]") {
   auto& f = fixture();
-  for (std::string tail : {std::string(4096, '\0'), std::string("garbage that is not a record"),
-                           std::string(1, static_cast<char>(format::k_record_magic))}) {
+  auto file = [](const temp_dir& d) { return d.path() / segment_file_name(1); };
+  SECTION("zeros: room written ahead, appended over") {
     temp_dir dir;
-    spit(dir.path() / segment_file_name(1), f.bytes + tail);
+    spit(file(dir), f.bytes + std::string(8192, '\0'));
+    {
+      auto log = open_log(dir.path());
+      CHECK(read_all(*log).size() == 9);
+      CHECK(log->recovery().truncated_bytes == 0);
+      write_batch b;
+      REQUIRE(b.add(view(sample(9))));
+      auto a = log->append_and_wait(std::move(b));
+      REQUIRE(a);
+      CHECK(a->first == 10);
+    }
+    // The record went over the zeros, right after the others.
+    CHECK(std::filesystem::file_size(file(dir)) == f.bytes.size() + 8192);
     auto log = open_log(dir.path());
-    CHECK(read_all(*log).size() == 9);
-    CHECK(log->recovery().truncated_bytes == tail.size());
-    CHECK(std::filesystem::file_size(dir.path() / segment_file_name(1)) == f.bytes.size());
+    CHECK(log->recovery().truncated_bytes == 0);
+    auto all = read_all(*log);
+    REQUIRE(all.size() == 10);
+    CHECK(all[8] == f.records[8]);
+    CHECK(all[9].command_id == sample(9).command_id);
+  }
+  SECTION("anything else is a torn tail, cut") {
+    for (std::string tail : {std::string("garbage that is not a record"),
+                             std::string(1, static_cast<char>(format::k_record_magic)),
+                             std::string(4096, '\0') + "x"}) {
+      temp_dir dir;
+      spit(file(dir), f.bytes + tail);
+      auto log = open_log(dir.path());
+      CHECK(read_all(*log).size() == 9);
+      CHECK(log->recovery().truncated_bytes == tail.size());
+      CHECK(std::filesystem::file_size(file(dir)) == f.bytes.size());
+    }
+  }
+}
+
+TEST_CASE("zeros end a sealed segment cleanly, but not in place of its records", "[log][hostile]") {
+  temp_dir dir;
+  {
+    auto log = open_log(dir.path(), durability::none, 256);
+    for (uint64_t i = 0; i < 30; ++i) {
+      write_batch b;
+      REQUIRE(b.add(view(sample(i))));
+      REQUIRE(log->append_and_wait(std::move(b)));
+    }
+  }
+  auto first = dir.path() / segment_file_name(1);
+  auto bytes = slurp(first);
+  SECTION("after its records") {
+    spit(first, bytes + std::string(4096, '\0'));
+    auto log = open_log(dir.path(), durability::none, 256);
+    CHECK(read_all(*log).size() == 30);
+    CHECK(log->recovery().truncated_bytes == 0);
+  }
+  SECTION("instead of its last record") {
+    auto [starts, end] = record_starts(bytes);
+    REQUIRE(end == bytes.size());
+    std::fill(bytes.begin() + static_cast<ptrdiff_t>(starts.back()), bytes.end(), '\0');
+    spit(first, bytes);
+    auto r = event_log::open({dir.path(), durability::none, 256});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::corrupt);
+    CHECK_THAT(r.error().message, Catch::Contains("a segment is missing"));
   }
 }
 
