@@ -77,23 +77,50 @@ BENCHMARK(BM_LogAppendFsync)->Arg(1)->Arg(16)->Arg(256)->Arg(4096)->UseRealTime(
 void BM_LogAppendNone(benchmark::State& state) { append(state, log::durability::none); }
 BENCHMARK(BM_LogAppendNone)->Arg(1)->Arg(16)->Arg(256)->Arg(4096)->UseRealTime();
 
-// Raw limit 1: how many 4 KiB write + fdatasync rounds the disk does per second.
+// One record at a time, waiting for each: the latency of a durable append
+// with nothing to group it with (compare with the raw rounds below).
+void BM_LogAppendAndWait(benchmark::State& state) {
+  auto dir = bench_dir("append-wait");
+  auto log = std::move(*log::event_log::open({dir, log::durability::fsync}));
+  const auto templ = make_batch(1);
+  for (auto _ : state)
+    if (!log->append_and_wait(templ))
+      state.SkipWithError("append failed");
+  state.SetItemsProcessed(state.iterations());
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_LogAppendAndWait)->UseRealTime();
+
+// Raw limit 1: how many 4 KiB write + fdatasync rounds the disk does per
+// second, appending (arg 0: each sync also commits the file's new size) or
+// over blocks written before (arg 1: data only, as the log's zeros ahead give).
 void BM_DiskFdatasync4K(benchmark::State& state) {
   auto dir = bench_dir("raw-sync");
   int fd = ::open((dir / "f").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
   std::string block(4096, 'x');
+  const off_t written = state.range(0) ? 256 << 20 : 0;
+  if (written) {
+    std::string zeros(1 << 20, '\0');
+    for (off_t o = 0; o < written; o += static_cast<off_t>(zeros.size()))
+      if (::pwrite(fd, zeros.data(), zeros.size(), o) != static_cast<ssize_t>(zeros.size()))
+        state.SkipWithError("write failed");
+    ::fdatasync(fd);
+  }
   off_t off = 0;
   for (auto _ : state) {
     if (::pwrite(fd, block.data(), block.size(), off) != 4096 || ::fdatasync(fd) != 0)
       state.SkipWithError("write/fdatasync failed");
     off += 4096;
+    if (written && off == written)
+      off = 0;
   }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * 4096);
   ::close(fd);
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_DiskFdatasync4K)->UseRealTime();
+BENCHMARK(BM_DiskFdatasync4K)->ArgName("overwrite")->Arg(0)->Arg(1)->UseRealTime();
 
 // Raw limit 2: sequential write bandwidth, 1 MiB writes with one fdatasync per 64 MiB.
 void BM_DiskSequentialWrite(benchmark::State& state) {
