@@ -43,6 +43,24 @@ std::pair<std::vector<size_t>, size_t> record_starts(const std::string& bytes) {
   return {starts, o};
 }
 
+// 30 records appended one at a time into 256-byte segments (several files).
+void write_small_segments(const std::filesystem::path& dir) {
+  auto log = open_log(dir, durability::none, 256);
+  for (uint64_t i = 0; i < 30; ++i) {
+    write_batch b;
+    REQUIRE(b.add(view(sample(i))));
+    REQUIRE(log->append_and_wait(std::move(b)));
+  }
+}
+
+// Opening `dir` (256-byte segments) fails as corrupt, naming `what`.
+void require_corrupt(const std::filesystem::path& dir, const std::string& what) {
+  auto r = event_log::open({dir, durability::none, 256});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::corrupt);
+  CHECK_THAT(r.error().message, Catch::Contains(what));
+}
+
 // A one-segment log of 9 records written as 6 group commits of 1,1,2,1,3,1.
 struct small_log {
   std::string bytes;
@@ -191,14 +209,7 @@ TEST_CASE("zeros after the last record are kept for appends; garbage is cut", "[
 
 TEST_CASE("zeros end a sealed segment cleanly, but not in place of its records", "[log][hostile]") {
   temp_dir dir;
-  {
-    auto log = open_log(dir.path(), durability::none, 256);
-    for (uint64_t i = 0; i < 30; ++i) {
-      write_batch b;
-      REQUIRE(b.add(view(sample(i))));
-      REQUIRE(log->append_and_wait(std::move(b)));
-    }
-  }
+  write_small_segments(dir.path());
   auto first = dir.path() / segment_file_name(1);
   auto bytes = slurp(first);
   SECTION("after its records") {
@@ -212,53 +223,30 @@ TEST_CASE("zeros end a sealed segment cleanly, but not in place of its records",
     REQUIRE(end == bytes.size());
     std::fill(bytes.begin() + static_cast<ptrdiff_t>(starts.back()), bytes.end(), '\0');
     spit(first, bytes);
-    auto r = event_log::open({dir.path(), durability::none, 256});
-    REQUIRE_FALSE(r);
-    CHECK(r.error().code == errc::corrupt);
-    CHECK_THAT(r.error().message, Catch::Contains("a segment is missing"));
+    require_corrupt(dir.path(), "a segment is missing");
   }
 }
 
 TEST_CASE("damage in a sealed segment is reported even at its end", "[log][hostile]") {
   temp_dir dir;
-  {
-    auto log = open_log(dir.path(), durability::none, 256);
-    for (uint64_t i = 0; i < 30; ++i) {
-      write_batch b;
-      REQUIRE(b.add(view(sample(i))));
-      REQUIRE(log->append_and_wait(std::move(b)));
-    }
-  }
+  write_small_segments(dir.path());
   auto first = dir.path() / segment_file_name(1);
   auto bytes = slurp(first);
   bytes.back() = static_cast<char>(bytes.back() ^ 0x55);
   spit(first, bytes);
-  auto r = event_log::open({dir.path(), durability::none, 256});
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == errc::corrupt);
-  CHECK_THAT(r.error().message, Catch::Contains(first.string()));
+  require_corrupt(dir.path(), first.string());
 }
 
 TEST_CASE("a missing middle segment is reported, not skipped", "[log][hostile]") {
   temp_dir dir;
-  {
-    auto log = open_log(dir.path(), durability::none, 256);
-    for (uint64_t i = 0; i < 30; ++i) {
-      write_batch b;
-      REQUIRE(b.add(view(sample(i))));
-      REQUIRE(log->append_and_wait(std::move(b)));
-    }
-  }
+  write_small_segments(dir.path());
   std::vector<std::filesystem::path> files;
   for (auto& e : std::filesystem::directory_iterator(dir.path()))
     files.push_back(e.path());
   std::sort(files.begin(), files.end());
   REQUIRE(files.size() >= 3);
   std::filesystem::remove(files[1]);
-  auto r = event_log::open({dir.path(), durability::none, 256});
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == errc::corrupt);
-  CHECK_THAT(r.error().message, Catch::Contains("a segment is missing"));
+  require_corrupt(dir.path(), "a segment is missing");
 }
 
 TEST_CASE("a last segment torn while being created is removed", "[log][hostile]") {
