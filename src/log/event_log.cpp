@@ -7,6 +7,8 @@
 #include "log/segment_file.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <fmt/format.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -36,6 +38,17 @@ constexpr uint64_t k_zero_ahead_max = 8 << 20;
 constexpr uint64_t align_up(uint64_t x) { return (x + k_page - 1) / k_page * k_page; }
 
 uint64_t zero_ahead(uint64_t end) { return std::clamp(end, k_zero_ahead_min, k_zero_ahead_max); }
+
+// Whether writing over a file's blocks spares a sync the metadata work of
+// appending. Not where every write allocates anew (btrfs copies on write)
+// or a sync writes nothing (tmpfs): there zeros ahead only double the writes.
+bool overwrites_in_place(const std::filesystem::path& dir) {
+  struct statfs fs;
+  if (::statfs(dir.c_str(), &fs) != 0)
+    return true;
+  auto type = static_cast<unsigned long>(fs.f_type);
+  return type != BTRFS_SUPER_MAGIC && type != TMPFS_MAGIC && type != RAMFS_MAGIC;
+}
 
 // Writes all of `iov` at `offset`, resuming after short writes.
 std::expected<void, error> write_all(int fd, std::vector<iovec>& iov, uint64_t offset,
@@ -71,10 +84,11 @@ std::expected<std::unique_ptr<event_log>, error> event_log::open(const options& 
   std::unique_ptr<event_log> log(new event_log(opts));
   if (auto r = log->recover(); !r)
     return std::unexpected(r.error());
+  log->zeros_ahead_ = opts.mode == durability::fsync && overwrites_in_place(opts.dir);
+  if (log->zeros_ahead_)
+    log->preparer_ = std::thread([l = log.get()] { l->run_preparer(); });
   log->writer_ = std::thread([l = log.get()] { l->run_writer(); });
   log->syncer_ = std::thread([l = log.get()] { l->run_syncer(); });
-  if (opts.mode == durability::fsync)
-    log->preparer_ = std::thread([l = log.get()] { l->run_preparer(); });
   return log;
 }
 
@@ -301,7 +315,7 @@ std::expected<void, error> event_log::write_at_end(std::vector<iovec>& iov, uint
   segment& seg = *write_seg_;
   uint64_t zeroed = seg.zeroed.load(std::memory_order_acquire);
   uint64_t cap = align_up(std::max<uint64_t>(opts_.segment_bytes, 1));
-  if (!preparer_.joinable() || (end <= zeroed && (zeroed >= cap || end + zero_ahead(end) / 2 <= zeroed)))
+  if (!zeros_ahead_ || (end <= zeroed && (zeroed >= cap || end + zero_ahead(end) / 2 <= zeroed)))
     return write_all(seg.fd, iov, write_offset_, seg.path);
   {
     std::unique_lock lk(zero_mu_);

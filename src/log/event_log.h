@@ -10,7 +10,8 @@
 // calls each batch's callback in append order. Readers pread the segments concurrently and never see past
 // the durable end. With fsync, a preparer thread writes zeros ahead of the
 // writer, so a group commit overwrites blocks the file already has and its
-// fdatasync flushes data only, with no metadata (size, extents) to commit.
+// fdatasync flushes data only, with no metadata (size, extents) to commit
+// (not on btrfs or tmpfs, where that gains nothing).
 #pragma once
 
 #include "base/duration_histogram.h"
@@ -107,6 +108,10 @@ class event_log {
   /// Counters for metrics. Thread-safe.
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
   uint64_t appended_records() const { return appended_.load(std::memory_order_relaxed); }
+  /// True if zeros are written ahead of the records (fsync mode, on a file
+  /// system that overwrites in place; docs/log-format.md).
+  bool zeros_ahead() const { return zeros_ahead_; }
+
   /// How long each group commit's fdatasync took.
   const duration_histogram& sync_durations() const { return sync_durations_; }
 
@@ -175,6 +180,7 @@ class event_log {
   uint64_t zero_want_ = 0;            // of zero_seg_: zeros wanted up to here
   bool zeroing_ = false;              // the preparer is writing zeros
   bool zero_stop_ = false;
+  bool zeros_ahead_ = false;          // set before the threads start, then fixed
   std::thread preparer_;
 
   // Queue of appends for the next group commit.

@@ -1,4 +1,4 @@
-// A fresh directory under the system temp dir, removed with its contents.
+// A fresh directory under the system temp dir (or `base`), removed with its contents.
 #pragma once
 
 #include <unistd.h>
@@ -11,10 +11,9 @@ namespace sluice::testing {
 
 class temp_dir {
  public:
-  temp_dir() {
+  explicit temp_dir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("sluice-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    path_ = base / ("sluice-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~temp_dir() {
