@@ -122,16 +122,21 @@ void event_log::close() {
 }
 
 void event_log::append(write_batch batch, append_callback done) {
+  bool queued = false, first = false;
   {
     std::lock_guard lk(queue_mu_);
     if (!closing_) {
       queue_.push_back({std::move(batch), std::move(done)});
-      if (queue_.size() == 1)
-        queue_cv_.notify_one();
-      return;
+      queued = true;
+      first = queue_.size() == 1;
     }
   }
-  done(std::unexpected(error{errc::closed, "event log is closed"}));
+  if (!queued)
+    return done(std::unexpected(error{errc::closed, "event log is closed"}));
+  // Woken outside the lock: a writer woken inside it would block on the
+  // mutex at once, a second sleep and wake-up.
+  if (first)
+    queue_cv_.notify_one();
 }
 
 std::expected<append_result, error> event_log::append_and_wait(write_batch batch) {
