@@ -3,6 +3,7 @@
 
 #include "log/event_log.h"
 
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +16,15 @@ namespace sluice::log {
 /// A record is indexed at least every this many bytes, so a read from any
 /// position scans at most this much before its first record.
 inline constexpr uint64_t k_index_interval = 64 << 10;
+
+/// Writes all of `iov` at `offset`, resuming after short writes; `iov` is
+/// consumed. An io_error naming `file` on failure.
+std::expected<void, error> write_all(int fd, std::vector<iovec>& iov, uint64_t offset,
+                                     const std::filesystem::path& file);
+
+/// True if the file system of `dir` writes over a file's blocks in place, so
+/// that zeros written ahead spare a sync the metadata work of appending.
+bool overwrites_in_place(const std::filesystem::path& dir);
 
 struct event_log::segment {
   segment(uint64_t b, std::filesystem::path p, int f) : base(b), path(std::move(p)), fd(f) {}
