@@ -25,6 +25,23 @@ error corrupt(const std::filesystem::path& file, uint64_t offset, std::string_vi
                                      file.string(), offset, what)};
 }
 
+// Reads up to `size` bytes at `offset`; fewer only at the end of the file.
+std::expected<size_t, error> read_at(int fd, const std::filesystem::path& file, char* buf, size_t size,
+                                     uint64_t offset) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, buf + got, size - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return std::unexpected(io_error("read", file, errno));
+    if (n == 0)
+      break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
 // A bad record at `from` is a torn tail unless a valid record that closed a
 // group commit lies after it: that commit was acknowledged, so the damage is
 // before the tail. Power loss can persist a commit's pages out of order;
@@ -34,17 +51,10 @@ std::expected<bool, error> commit_after(int fd, const std::filesystem::path& fil
   if (from >= end)
     return false;
   std::string region(end - from, '\0');
-  size_t got = 0;
-  while (got < region.size()) {
-    ssize_t n = ::pread(fd, region.data() + got, region.size() - got, static_cast<off_t>(from + got));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return std::unexpected(io_error("read", file, errno));
-    if (n == 0)
-      break;
-    got += static_cast<size_t>(n);
-  }
+  auto read = read_at(fd, file, region.data(), region.size(), from);
+  if (!read)
+    return std::unexpected(read.error());
+  size_t got = *read;
   for (size_t o = 0; o + format::k_record_header_size <= got; ++o) {
     if (static_cast<uint8_t>(region[o + format::k_off_magic]) != format::k_record_magic)
       continue;
@@ -60,16 +70,14 @@ std::expected<bool, error> commit_after(int fd, const std::filesystem::path& fil
 std::expected<bool, error> all_zero(int fd, const std::filesystem::path& file, uint64_t from, uint64_t end) {
   std::string buf(std::min<uint64_t>(end - from, 1 << 20), '\0');
   while (from < end) {
-    ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), end - from), static_cast<off_t>(from));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return std::unexpected(io_error("read", file, errno));
-    if (n == 0)
-      return true; // the file is shorter than stat said: nothing more to look at
-    if (std::any_of(buf.data(), buf.data() + n, [](char c) { return c != 0; }))
+    auto n = read_at(fd, file, buf.data(), std::min<uint64_t>(buf.size(), end - from), from);
+    if (!n)
+      return std::unexpected(n.error());
+    if (std::any_of(buf.data(), buf.data() + *n, [](char c) { return c != 0; }))
       return false;
-    from += static_cast<uint64_t>(n);
+    if (*n < std::min<uint64_t>(buf.size(), end - from))
+      return true; // the file is shorter than stat said: nothing more to look at
+    from += *n;
   }
   return true;
 }

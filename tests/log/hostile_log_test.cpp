@@ -29,20 +29,6 @@ void spit(const std::filesystem::path& p, std::string_view bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// File offsets of the whole records of a segment, and where they end.
-std::pair<std::vector<size_t>, size_t> record_starts(const std::string& bytes) {
-  std::vector<size_t> starts;
-  size_t o = format::k_segment_header_size;
-  while (o < bytes.size()) {
-    auto p = parse_record(bytes.data() + o, bytes.size() - o);
-    if (p.status != parse_status::ok)
-      break;
-    starts.push_back(o);
-    o += p.size;
-  }
-  return {starts, o};
-}
-
 // 30 records appended one at a time into 256-byte segments (several files).
 void write_small_segments(const std::filesystem::path& dir) {
   auto log = open_log(dir, durability::none, 256);

@@ -2,11 +2,14 @@
 #pragma once
 
 #include "log/event_log.h"
+#include "log/format.h"
+#include "log/segment.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sluice::log::testing {
@@ -52,6 +55,20 @@ inline std::unique_ptr<event_log> open_log(const std::filesystem::path& dir, dur
   INFO((r ? "" : r.error().message));
   REQUIRE(r);
   return std::move(*r);
+}
+
+/// File offsets of the whole records of a segment file's bytes, and where they end.
+inline std::pair<std::vector<size_t>, size_t> record_starts(const std::string& bytes) {
+  std::vector<size_t> starts;
+  size_t o = format::k_segment_header_size;
+  while (o < bytes.size()) {
+    auto p = parse_record(bytes.data() + o, bytes.size() - o);
+    if (p.status != parse_status::ok)
+      break;
+    starts.push_back(o);
+    o += p.size;
+  }
+  return {starts, o};
 }
 
 } // namespace sluice::log::testing
