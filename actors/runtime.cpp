@@ -5,6 +5,7 @@
 #include "actors/journal.h"
 #include "actors/projection_actor.h"
 #include "actors/router.h"
+#include "actors/scheduler.h"
 #include "base/logger.h"
 #include "domain/registry.h"
 #include "engine/engine.h"
@@ -34,7 +35,7 @@ class runtime final : public engine {
     log_ = std::move(*log);
 
     cfg_.set("scheduler.max-threads", opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency()));
-    cfg_.set("scheduler.policy", caf::atom("sharing"));
+    use_scheduler(cfg_);
     system_ = std::make_unique<caf::actor_system>(cfg_);
     journal_ = std::make_unique<journal>(*log_, stats_, index_);
 
