@@ -7,6 +7,7 @@
 #include "actors/router.h"
 #include "actors/scheduler.h"
 #include "base/logger.h"
+#include "base/thread_name.h"
 #include "domain/registry.h"
 #include "engine/engine.h"
 #include "views/projector.h"
@@ -55,7 +56,10 @@ class runtime final : public engine {
     router_ = system_->spawn(router_actor, &bus_, journal_.get(), &stats_);
     bus_.bind(router_);
 
-    recovery_ = std::thread([this] { recover(); });
+    recovery_ = std::thread([this] {
+      name_this_thread("sluice.recover");
+      recover();
+    });
     return {};
   }
 

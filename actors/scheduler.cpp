@@ -1,13 +1,13 @@
 #include "actors/scheduler.h"
 
+#include "base/thread_name.h"
+
 #include <caf/actor_system.hpp>
 #include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/logger.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
-
-#include <pthread.h>
 
 #include <condition_variable>
 #include <deque>
@@ -102,14 +102,14 @@ class coordinator final : public caf::scheduler::abstract_coordinator {
     for (auto& w : workers_)
       threads_.emplace_back([this, w = w.get()] {
         caf::logger::set_current_actor_system(&system());
-        pthread_setname_np(pthread_self(), "sluice.actors");
+        name_this_thread("sluice.actors");
         system().thread_started();
         w->run();
         system().thread_terminates();
       });
     timer_ = std::thread([this] {
       caf::logger::set_current_actor_system(&system());
-      pthread_setname_np(pthread_self(), "sluice.clock");
+      name_this_thread("sluice.clock");
       system().thread_started();
       clock_.run_dispatch_loop();
       system().thread_terminates();

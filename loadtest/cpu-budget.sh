@@ -15,16 +15,23 @@ OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
+# "name ticks" per thread, summed by thread name (sluice names each kind).
+thread_ticks() {
+  for t in /proc/"$1"/task/*; do echo "$(cat "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done |
+    awk '{s[$1] += $2} END {for (n in s) print n, s[n]}' | sort
+}
 hz=$(getconf CLK_TCK)
 
 # measure NAME PID URL ARGS…: one run of sluice-load against PID's server.
 measure() {
   local name="$1" pid="$2" url="$3"; shift 3
-  local before after ops driver
+  local before after ops
   before=$(cpu_ticks "$pid")
+  thread_ticks "$pid" > "$OUT/threads.before"
   TIMEFORMAT='%U %S'
   { time "$LOAD" "$@" --url "$url" -d "$SECS" -w 0 --quiet > "$OUT/report" 2>&1; } 2> "$OUT/time"
   after=$(cpu_ticks "$pid")
+  thread_ticks "$pid" > "$OUT/threads.after"
   # Batches count commands; everything else counts requests.
   ops=$(grep -o '[0-9]* commands,' "$OUT/report" | grep -o '[0-9]*' || true)
   [ -n "$ops" ] || ops=$(grep -o '[0-9]* requests' "$OUT/report" | head -1 | grep -o '[0-9]*')
@@ -32,6 +39,10 @@ measure() {
   awk -v n="$name" -v ops="$ops" -v s="$SECS" -v t="$((after - before))" -v hz="$hz" -v du="$du" -v ds="$ds" 'BEGIN {
     printf "%-26s %9.0f /s   server %6.2f us   driver %5.2f us   per request (or command)\n",
       n, ops / s, t / hz * 1e6 / ops, (du + ds) * 1e6 / ops }'
+  # Threads that took more than 1 % of the total, by name.
+  join "$OUT/threads.before" "$OUT/threads.after" |
+    awk -v ops="$ops" -v hz="$hz" -v t="$((after - before))" '$3 - $2 > t / 100 {
+      printf "    %-16s %6.2f us\n", $1, ($3 - $2) / hz * 1e6 / ops }'
 }
 
 echo "nproc $(nproc), $(date -u +%F), ${SECS}s per run"

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include "base/logger.h"
+#include "base/thread_name.h"
 #include "http/stream_session.h"
 
 #include <boost/asio/dispatch.hpp>
@@ -315,6 +316,7 @@ std::expected<void, std::string> server::start() {
   m.do_accept();
   for (auto& w : m.workers)
     m.threads.emplace_back([&ioc = w->ioc] {
+      name_this_thread("sluice.io");
       auto guard = net::make_work_guard(ioc); // a thread without connections waits for one
       ioc.run();
     });

@@ -2,6 +2,7 @@
 
 #include "base/bytes.h"
 #include "base/logger.h"
+#include "base/thread_name.h"
 #include "log/format.h"
 #include "log/segment.h"
 #include "log/segment_file.h"
@@ -58,9 +59,18 @@ std::expected<std::unique_ptr<event_log>, error> event_log::open(const options& 
     return std::unexpected(r.error());
   log->zeros_ahead_ = opts.mode == durability::fsync && overwrites_in_place(opts.dir);
   if (log->zeros_ahead_)
-    log->preparer_ = std::thread([l = log.get()] { l->run_preparer(); });
-  log->writer_ = std::thread([l = log.get()] { l->run_writer(); });
-  log->syncer_ = std::thread([l = log.get()] { l->run_syncer(); });
+    log->preparer_ = std::thread([l = log.get()] {
+      name_this_thread("sluice.zeros");
+      l->run_preparer();
+    });
+  log->writer_ = std::thread([l = log.get()] {
+    name_this_thread("sluice.writer");
+    l->run_writer();
+  });
+  log->syncer_ = std::thread([l = log.get()] {
+    name_this_thread("sluice.syncer");
+    l->run_syncer();
+  });
   return log;
 }
 

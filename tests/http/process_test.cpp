@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -67,6 +68,18 @@ class server_process {
 
   uint16_t port() const { return port_; }
 
+  /// The names of the server's threads (/proc/<pid>/task/*/comm).
+  std::multiset<std::string> thread_names() const {
+    std::multiset<std::string> names;
+    for (auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid_))) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      names.insert(name);
+    }
+    return names;
+  }
+
  private:
   pid_t pid_ = -1;
   uint16_t port_;
@@ -101,6 +114,13 @@ TEST_CASE("SIGTERM stops the server cleanly and a restart keeps everything", "[h
   CHECK(text.find(fmt::format("threads: {} actor, 2 I/O", std::max(1u, cores - std::min(cores, 2u)))) !=
         std::string::npos);
   server_process s(data, port);
+  // Each thread says what it runs (top -H, perf): two I/O threads, the
+  // actor workers, the log's writer and syncer.
+  auto names = s.thread_names();
+  CHECK(names.count("sluice.io") == 2);
+  CHECK(names.count("sluice.actors") == std::max(1u, cores - std::min(cores, 2u)));
+  CHECK(names.count("sluice.writer") == 1);
+  CHECK(names.count("sluice.syncer") == 1);
   http_client c(port);
   auto v = c.request("GET", "/v1/views/account_balance/ACC-0?min_position=2");
   CHECK(v.status == 200);
