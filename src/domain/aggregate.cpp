@@ -24,15 +24,14 @@ uint32_t aggregate::id_hash(std::string_view command_id) {
 }
 
 const aggregate::seen_command* aggregate::find(std::string_view command_id, uint32_t hash) const {
-  if (!window_)
+  if (!table_)
     return nullptr;
-  auto& w = *window_;
   uint32_t tag = hash & k_tag_mask;
-  size_t mask = w.table.size() - 1;
-  for (size_t i = home_of(tag, mask); w.table[i] != 0; i = (i + 1) & mask) {
-    if ((w.table[i] & k_tag_mask) != tag)
+  size_t mask = table_mask_;
+  for (size_t i = home_of(tag, mask); table_[i] != 0; i = (i + 1) & mask) {
+    if ((table_[i] & k_tag_mask) != tag)
       continue;
-    auto& seen = w.ring[(w.table[i] & 0xffffu) - 1u];
+    auto& seen = window_->ring[(table_[i] & 0xffffu) - 1u];
     if (seen.id == command_id)
       return &seen;
   }
@@ -40,33 +39,31 @@ const aggregate::seen_command* aggregate::find(std::string_view command_id, uint
 }
 
 void aggregate::table_insert(size_t slot) {
-  auto& w = *window_;
-  size_t mask = w.table.size() - 1;
-  uint32_t entry = (w.ring[slot].hash & k_tag_mask) | static_cast<uint32_t>(slot + 1);
+  size_t mask = table_mask_;
+  uint32_t entry = (window_->ring[slot].hash & k_tag_mask) | static_cast<uint32_t>(slot + 1);
   size_t i = home_of(entry, mask);
-  while (w.table[i] != 0)
+  while (table_[i] != 0)
     i = (i + 1) & mask;
-  w.table[i] = entry;
+  table_[i] = entry;
 }
 
 // Backward-shift deletion: entries after the hole that may move into it do,
 // so no probe sequence is ever broken by an empty cell.
 void aggregate::table_erase(size_t slot) {
-  auto& w = *window_;
-  size_t mask = w.table.size() - 1;
-  uint32_t entry = (w.ring[slot].hash & k_tag_mask) | static_cast<uint32_t>(slot + 1);
+  size_t mask = table_mask_;
+  uint32_t entry = (window_->ring[slot].hash & k_tag_mask) | static_cast<uint32_t>(slot + 1);
   size_t hole = home_of(entry, mask);
-  while (w.table[hole] != entry)
+  while (table_[hole] != entry)
     hole = (hole + 1) & mask;
-  for (size_t j = (hole + 1) & mask; w.table[j] != 0; j = (j + 1) & mask) {
-    size_t home = home_of(w.table[j], mask);
+  for (size_t j = (hole + 1) & mask; table_[j] != 0; j = (j + 1) & mask) {
+    size_t home = home_of(table_[j], mask);
     bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (stays)
       continue;
-    w.table[hole] = w.table[j];
+    table_[hole] = table_[j];
     hole = j;
   }
-  w.table[hole] = 0;
+  table_[hole] = 0;
 }
 
 aggregate::seen_command& aggregate::remember(std::string_view command_id, uint32_t h) {
@@ -77,9 +74,11 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id, uint32
   if (w.ring.size() < k_idempotency_window) {
     w.ring.push_back({command_id});
     w.ring.back().hash = h;
-    if (w.ring.size() * 2 > w.table.size()) {
+    if (!table_ || w.ring.size() * 2 > size_t{table_mask_} + 1) {
       // At most half full: rebuild at twice the size.
-      w.table.assign(std::max<size_t>(8, std::bit_ceil(w.ring.size() * 2)), 0);
+      size_t cells = std::max<size_t>(8, std::bit_ceil(w.ring.size() * 2));
+      table_ = std::make_unique<uint32_t[]>(cells); // zeroed
+      table_mask_ = static_cast<uint32_t>(cells - 1);
       for (size_t slot = 0; slot < w.ring.size(); ++slot)
         table_insert(slot);
     } else {
@@ -165,6 +164,8 @@ void aggregate::reset() {
   state_ = type_->make_state();
   version_ = 0;
   window_.reset();
+  table_.reset();
+  table_mask_ = 0;
 }
 
 size_t aggregate::footprint() const {
@@ -172,7 +173,7 @@ size_t aggregate::footprint() const {
   if (!window_)
     return n;
   auto& w = *window_;
-  n += sizeof w + w.ring.capacity() * sizeof(seen_command) + w.table.capacity() * sizeof(uint32_t);
+  n += sizeof w + w.ring.capacity() * sizeof(seen_command) + (size_t{table_mask_} + 1) * sizeof(uint32_t);
   for (auto& s : w.ring)
     n += s.id.size() > short_string::k_inline ? s.id.size() : 0;
   return n;
