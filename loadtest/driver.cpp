@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include <atomic>
+#include <charconv>
 #include <deque>
 #include <latch>
 #include <mutex>
@@ -581,8 +582,20 @@ void wait_ready(blocking_client& client) {
   }
 }
 
+// The number after the first (or the last) "position": in `body`; 0 if none.
+uint64_t position_in(std::string_view body, bool last) {
+  constexpr std::string_view k_key = "\"position\":";
+  auto at = last ? body.rfind(k_key) : body.find(k_key);
+  uint64_t p = 0;
+  if (at != std::string_view::npos)
+    std::from_chars(body.data() + at + k_key.size(), body.data() + body.size(), p);
+  return p;
+}
+
 void create_aggregates(blocking_client& client, const shared_state& sh) {
   constexpr uint64_t k_per_batch = 1000;
+  uint64_t created_up_to = 0;
+  std::vector<std::string_view> views;
   for (domain d : {domain::account, domain::order}) {
     if ((d == domain::account ? sh.opt.accounts_weight : sh.opt.orders_weight) == 0)
       continue;
@@ -602,8 +615,25 @@ void create_aggregates(blocking_client& client, const shared_state& sh) {
       if (ok != last - first)
         throw std::runtime_error(
             fmt::format("creating aggregates: {} of {} accepted: {}", ok, last - first, res.body.substr(0, 300)));
+      // Lines answer in order: the last holds the batch's highest position.
+      created_up_to = std::max(created_up_to, position_in(res.body, true));
     }
+    views.push_back(view_of(d));
   }
+  // Views are eventually consistent: wait until every shard of each view
+  // the run reads has applied the creations (a listing's position is its
+  // slowest shard's), so the first reads find their keys.
+  auto deadline = steady::now() + std::chrono::seconds(30);
+  for (auto view : views)
+    for (;;) {
+      auto res = client.get(fmt::format("/v1/views/{}?limit=1", view));
+      if (res.status == 200 && position_in(res.body, false) >= created_up_to) // the page's, before its items
+        break;
+      if (steady::now() > deadline)
+        throw std::runtime_error(fmt::format("creating aggregates: view {} did not reach position {} in 30 s (HTTP {})",
+                                             view, created_up_to, res.status));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
 }
 
 } // namespace
