@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace sluice::log {
 
@@ -69,7 +70,7 @@ std::expected<void, error> event_log::write_at_end(std::vector<iovec>& iov, uint
 void event_log::run_preparer() {
   // Buffered, so the zeroed pages stay in the page cache: the writer's
   // partial-page writes then never read them back from the disk.
-  const std::string zeros(k_zero_chunk, '\0');
+  std::string zeros(k_zero_chunk, '\0'); // not const: iovec wants a char*
   std::unique_lock lk(zero_mu_);
   for (;;) {
     uint64_t from = 0, to = 0;
@@ -85,22 +86,19 @@ void event_log::run_preparer() {
     auto seg = zero_seg_;
     zeroing_ = true;
     lk.unlock();
-    int err = 0;
-    for (uint64_t at = from; !err && at < to;) {
-      ssize_t n = ::pwrite(seg->fd, zeros.data(), to - at, static_cast<off_t>(at));
-      if (n >= 0)
-        at += static_cast<uint64_t>(n);
-      else if (errno != EINTR)
-        err = errno;
-    }
-    if (!err && ::fdatasync(seg->fd) != 0)
-      err = errno;
+    std::vector<iovec> iov{{zeros.data(), to - from}};
+    auto wrote = write_all(seg->fd, iov, from, seg->path);
+    std::string failure;
+    if (!wrote)
+      failure = wrote.error().message;
+    else if (::fdatasync(seg->fd) != 0)
+      failure = std::strerror(errno);
     lk.lock();
     zeroing_ = false;
     zero_cv_.notify_all();
-    if (err) {
+    if (!failure.empty()) {
       // Not fatal: the writer appends as it would without zeros ahead.
-      k_log.warn("writing zeros ahead in {}: {}; going on without", seg->path.string(), std::strerror(err));
+      k_log.warn("writing zeros ahead in {}: {}; going on without", seg->path.string(), failure);
       break;
     }
     seg->zeroed.store(to, std::memory_order_release);
