@@ -26,7 +26,7 @@ void answer(ticket& t, const domain::outcome& o, counters& stats) {
             : o.result == kind::conflict ? stats.conflict
             : o.result == kind::rejected ? stats.rejected
                                          : stats.ok);
-  stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  stats.finish();
   engine::command_result res;
   res.outcome = o;
   res.position = o.position;
@@ -45,7 +45,7 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
         // The window knows the original's last version; the history index
         // has its position once it is durable (indexed before its answer).
         o.position = sink->durable_position(aggregate->type(), aggregate->id(), o.version);
-        if (o.position == 0 && !sink->failed()) {
+        if (o.position == 0 && !sink->failed() && !sink->unavailable()) {
           if (!parked)
             parked = std::make_unique<std::vector<ticket_ptr>>();
           parked->push_back(std::move(t));
@@ -54,11 +54,14 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
         if (o.position != 0)
           aggregate->durable(t->cmd.command_id, o.position);
         // A failed log never makes it durable: the repeat fails like it.
+        // On a full disk it may not have been: the client retries later.
         else {
-          stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
+          stats->finish();
           engine::command_result res;
-          res.status = engine::command_status::failed;
-          res.message = "the event log failed; restart the server to recover from the log";
+          bool full = !sink->failed();
+          res.status = full ? engine::command_status::log_unavailable : engine::command_status::failed;
+          res.message = full ? "the event log cannot append (the disk is full); retry later"
+                             : "the event log failed; restart the server to recover from the log";
           t->answer(std::move(res), *stats);
           return;
         }
@@ -106,6 +109,16 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
   };
   return {
       [run](ticket_ptr t) { run(std::move(t)); },
+      [self](reload_atom, const reload_ptr& r) {
+        // Nothing of this aggregate is in flight (the runtime waits for
+        // that): its state is rebuilt to what the log holds.
+        if (!self->state.sink->replay(*self->state.aggregate)) {
+          k_log.error("{} '{}': cannot rebuild from the log; stopping", self->state.aggregate->type().name(),
+                      self->state.aggregate->id());
+          std::abort();
+        }
+        r->finish_one();
+      },
       [self, run](recheck_atom) {
         if (!self->state.parked)
           return;

@@ -3,6 +3,8 @@
 #include "base/clock.h"
 #include "base/logger.h"
 
+#include <algorithm>
+
 namespace sluice::actors {
 
 namespace {
@@ -54,14 +56,22 @@ bool journal::drain() {
 void journal::complete(std::vector<entry>& entries, int64_t time_us,
                        std::expected<log::append_result, log::error> r) {
   if (!r) {
-    k_log.error("append failed: {}", r.error().message);
+    bool full = r.error().code == log::errc::no_space;
+    if (full) {
+      std::lock_guard lk(stale_mu_);
+      for (auto& e : entries)
+        stale_.emplace_back(e.t->cmd.type, std::string(e.t->cmd.aggregate_id));
+    } else
+      k_log.error("append failed: {}", r.error().message);
     for (auto& e : entries) {
       engine::command_result res;
-      res.status = engine::command_status::failed;
+      res.status = full ? engine::command_status::log_unavailable : engine::command_status::failed;
       res.message = r.error().message;
       e.t->answer(std::move(res), stats_);
-      stats_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+      stats_.finish();
     }
+    if (full && on_unavailable_)
+      on_unavailable_();
     return;
   }
   auto batch = std::make_shared<views::event_batch>();
@@ -89,8 +99,32 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us,
   }
   // Counted once per group: these counters are shared with every producer.
   stats_.ok.fetch_add(entries.size(), std::memory_order_relaxed);
-  stats_.in_flight.fetch_sub(static_cast<int64_t>(entries.size()), std::memory_order_relaxed);
+  stats_.finish(static_cast<int64_t>(entries.size()));
   publish(std::move(batch));
+}
+
+std::vector<std::pair<const domain::aggregate_type*, std::string>> journal::take_stale() {
+  std::lock_guard lk(stale_mu_);
+  auto out = std::move(stale_);
+  stale_.clear();
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool journal::replay(domain::aggregate& a) const {
+  a.reset();
+  size_t total = 0;
+  for (uint64_t p : index_.of(&a.type()).positions(a.id(), 0, SIZE_MAX, total)) {
+    bool applied = false;
+    auto r = log_.read(p, 1, [&](const log::record& rec) {
+      applied = rec.position == p && a.apply(rec);
+      return false;
+    });
+    if (!r || !applied)
+      return false;
+  }
+  return true;
 }
 
 void journal::publish(batch_ptr b) {

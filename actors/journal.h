@@ -56,6 +56,21 @@ class journal {
   /// True once the log refuses appends (nothing more becomes durable).
   bool failed() const { return log_.failed(); }
 
+  /// True while appends fail on a full disk (see take_stale()).
+  bool unavailable() const { return log_.unavailable(); }
+
+  /// Called on the log's thread when an append failed on a full disk;
+  /// set once before the first push.
+  void on_unavailable(std::function<void()> f) { on_unavailable_ = std::move(f); }
+
+  /// The aggregates whose accepted commands failed on a full disk since
+  /// the last call: their state is ahead of the log. Thread-safe.
+  std::vector<std::pair<const domain::aggregate_type*, std::string>> take_stale();
+
+  /// Rebuilds `a` from its events in the log (state, version, window).
+  /// False if the log cannot be read. Thread-safe.
+  bool replay(domain::aggregate& a) const;
+
   /// Publishes recovered events to the projections (recovery only).
   void publish(batch_ptr b);
 
@@ -75,6 +90,10 @@ class journal {
   std::mutex listeners_mu_;
   std::map<uint64_t, std::function<void()>> listeners_;
   uint64_t next_listener_ = 1;
+
+  std::function<void()> on_unavailable_;
+  std::mutex stale_mu_;
+  std::vector<std::pair<const domain::aggregate_type*, std::string>> stale_;
 
   std::mutex mu_;
   std::vector<entry> queue_;

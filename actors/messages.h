@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,7 @@ using list_atom = caf::atom_constant<caf::atom("list")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
 
 /// One command on its way from submit() to its answer.
 struct ticket {
@@ -70,10 +72,25 @@ struct list_request {
 };
 using list_ptr = std::shared_ptr<list_request>;
 
+/// Aggregates whose state ran ahead of the log (their appends failed on a
+/// full disk): each is rebuilt from the log; the last one done says so.
+struct reload_request {
+  std::vector<std::pair<const domain::aggregate_type*, std::string>> ids;
+  std::atomic<size_t> pending{0};
+  std::promise<void> done;
+
+  void finish_one() {
+    if (pending.fetch_sub(1) == 1)
+      done.set_value();
+  }
+};
+using reload_ptr = std::shared_ptr<reload_request>;
+
 } // namespace sluice::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ticket_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::read_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::list_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::reload_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sluice::engine::view_feed>)

@@ -83,6 +83,17 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
   });
   return {
       [self](adopt_atom, const dormant_ptr& recovered) { self->state.dormant = std::move(*recovered); },
+      [self](reload_atom, const reload_ptr& r) {
+        auto& st = self->state;
+        r->pending = r->ids.size() + 1;
+        for (auto& [type, id] : r->ids) {
+          if (auto* slot = st.live.find(type, id, actor_table::hash(type, id)))
+            self->send(slot->actor, reload_atom::value, r);
+          else
+            r->finish_one(); // not live: a dormant one never ran ahead of the log
+        }
+        r->finish_one();
+      },
       [self](drain_atom) {
         auto& st = self->state;
         if (++st.round == 0) // 0 marks "never"; wraps after 2^32 drains

@@ -49,6 +49,10 @@ class stub_engine final : public eng::engine {
   const log::event_log& log() const override { return *log_; }
   std::vector<history_part> aggregate_history(std::string_view, size_t, size_t) const override { return {}; }
   bool ready() const override { return true; }
+  bool stopping() const override { return false; }
+  bool log_unavailable() const override { return false; }
+  void count_invalid(uint64_t n) override { invalid_ += n; }
+  uint64_t invalid() const { return invalid_; }
   bool wait_ready(std::chrono::milliseconds) override { return true; }
   eng::metrics snapshot() const override { return {}; }
   void stop() override {}
@@ -58,6 +62,7 @@ class stub_engine final : public eng::engine {
   std::map<std::pair<const domain::aggregate_type*, std::string>, std::unique_ptr<domain::aggregate>> aggregates_;
   domain::event_list events_;
   uint64_t position_ = 0;
+  uint64_t invalid_ = 0;
 };
 
 } // namespace sluice::fuzz

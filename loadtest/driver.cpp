@@ -1,6 +1,7 @@
 #include "driver.h"
 
 #include "blocking_client.h"
+#include "base/host_port.h"
 #include "commands.h"
 #include "response_reader.h"
 #include "verify.h"
@@ -545,13 +546,10 @@ endpoint_spec parse_url(const std::string& url) {
     u.remove_prefix(7);
   else if (u.find("://") != std::string_view::npos)
     throw std::runtime_error(fmt::format("--url {}: only http:// is supported", url));
-  u = u.substr(0, u.find('/'));
-  auto colon = u.rfind(':');
-  if (u.empty() || colon == 0)
-    throw std::runtime_error(fmt::format("--url {}: no host", url));
-  if (colon == std::string_view::npos)
-    return {std::string(u), "80"};
-  return {std::string(u.substr(0, colon)), std::string(u.substr(colon + 1))};
+  auto hp = parse_host_port(u.substr(0, u.find('/')), 80);
+  if (!hp)
+    throw std::runtime_error(fmt::format("--url {}", hp.error()));
+  return {hp->host, std::to_string(hp->port)};
 }
 
 std::string random_run_id() {

@@ -7,6 +7,7 @@
 #include "app/offline_engine.h"
 #include "engine/engine.h"
 #include "http/server.h"
+#include "base/host_port.h"
 #include "base/logger.h"
 #include "codec/json_writer.h"
 #include "domain/event_json.h"
@@ -16,6 +17,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <pthread.h>
 #include <cstdio>
@@ -96,27 +99,21 @@ int events(const log_flags& f, uint64_t from, uint64_t limit) {
   return 0;
 }
 
+/// The exit status after a failed fdatasync (EX_IOERR): a supervisor restarts.
+constexpr int k_exit_sync_failed = 74;
+
 struct serve_flags {
   std::string listen = "127.0.0.1:8080";
   uint32_t threads = 0, io_threads = 2, shards = 2;
   size_t max_in_flight = 1u << 20;
+  uint64_t drill_fail_sync_after = 0;
   http::limits limits;
 };
 
 int serve(const log_flags& f, const serve_flags& s) {
-  auto colon = s.listen.rfind(':');
-  if (colon == std::string::npos) {
-    k_log.error("--listen wants host:port, got '{}'", s.listen);
-    return 2;
-  }
-  unsigned long port = 0;
-  try {
-    port = std::stoul(s.listen.substr(colon + 1));
-  } catch (...) {
-    port = 65536;
-  }
-  if (port > 65535) {
-    k_log.error("--listen: bad port in '{}'", s.listen);
+  auto listen = parse_host_port(s.listen);
+  if (!listen) {
+    k_log.error("--listen {}", listen.error());
     return 2;
   }
   // SIGINT/SIGTERM are taken by sigwait below; block them before any thread starts.
@@ -137,6 +134,19 @@ int serve(const log_flags& f, const serve_flags& s) {
   o.threads = s.threads ? s.threads : std::max(1u, cores - std::min(cores, s.io_threads));
   o.shards = s.shards;
   o.max_in_flight = s.max_in_flight;
+  // A failed fdatasync may have lost acknowledged-to-be data in the page
+  // cache: stop here, and let recovery read what is really on disk.
+  o.on_sync_failure = [](const log::error& err) {
+    k_log.error("{}: exiting; restart to recover from what the disk holds", err.message);
+    std::_Exit(k_exit_sync_failed);
+  };
+  if (s.drill_fail_sync_after > 0) {
+    k_log.warn("drill: the fdatasync after {} succeed fails with EIO", s.drill_fail_sync_after);
+    auto left = std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(s.drill_fail_sync_after));
+    o.log_inject = [left](log::syscall_site site) {
+      return site == log::syscall_site::sync && left->fetch_sub(1) <= 0 ? EIO : 0;
+    };
+  }
   if (o.durability == log::durability::none)
     k_log.warn("durability none: acknowledged commands survive a process crash but not a power loss");
   auto started = std::chrono::steady_clock::now();
@@ -146,8 +156,8 @@ int serve(const log_flags& f, const serve_flags& s) {
     return 2;
   }
   http::server_options so;
-  so.address = s.listen.substr(0, colon);
-  so.port = static_cast<uint16_t>(port);
+  so.address = listen->host;
+  so.port = listen->port;
   so.io_threads = s.io_threads;
   so.limits = s.limits;
   http::server srv(**e, so);
@@ -155,10 +165,11 @@ int serve(const log_flags& f, const serve_flags& s) {
     k_log.error("cannot listen: {}", r.error());
     return 2;
   }
+  auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";
   fmt::print("sluice listening on http://{}:{}\n  data directory: {}\n  durability: {}\n  threads: {} actor, {} I/O\n",
-             so.address, srv.port(), f.data, f.durability, o.threads, so.io_threads);
+             shown, srv.port(), f.data, f.durability, o.threads, so.io_threads);
   std::fflush(stdout);
-  if ((*e)->wait_ready(std::chrono::hours(24)) && (*e)->ready()) {
+  if ((*e)->wait_ready(std::chrono::hours(24))) {
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     fmt::print("  recovery: {} events in {} ms; ready\n", (*e)->log().last_position(), took.count());
   } else {
@@ -205,7 +216,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--threads", sf.threads, "actor scheduler threads (0: the cores the I/O threads leave, at least 1)")->capture_default_str();
   serve_cmd->add_option("--io-threads", sf.io_threads, "network I/O threads")->check(CLI::Range(1u, 256u))->capture_default_str();
   serve_cmd->add_option("--shards", sf.shards, "shards per view")->check(CLI::Range(1u, 1024u))->capture_default_str();
-  serve_cmd->add_option("--max-in-flight", sf.max_in_flight, "commands in flight before answering 503 overloaded")
+  serve_cmd->add_option("--max-in-flight", sf.max_in_flight, "commands in flight before answering 503 overloaded "
+                        "(see --max-in-flight-bytes for their bytes)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))->capture_default_str();
   serve_cmd->add_option("--max-body-bytes", sf.limits.command_body_bytes, "largest single-command body")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))->capture_default_str();
@@ -217,6 +229,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 20))->capture_default_str();
   serve_cmd->add_option("--idle-timeout", sf.limits.idle_seconds, "seconds before an idle connection is closed")
       ->check(CLI::Range(1u, 86400u))->capture_default_str();
+  serve_cmd->add_option("--header-timeout", sf.limits.header_seconds,
+                        "seconds from a request's first byte to the end of its headers (slow clients are closed)")
+      ->check(CLI::Range(1u, 3600u))->capture_default_str();
+  serve_cmd->add_option("--max-in-flight-bytes", sf.limits.body_memory_bytes,
+                        "bytes of request bodies held at once across all connections, until answered; "
+                        "beyond: 503 overloaded")
+      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 40))->capture_default_str();
+  serve_cmd->add_option("--drill-fail-sync-after", sf.drill_fail_sync_after,
+                        "drill: make the log's fdatasync fail (EIO) after this many succeed; the server exits 74")
+      ->group("Drills");
   serve_cmd->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
       ->check(CLI::Range(size_t{1}, size_t{1024}))->capture_default_str();
 

@@ -1,5 +1,7 @@
 #include "domain/command_decoder.h"
 
+#include "domain/number_range.h"
+
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -16,6 +18,10 @@ std::unexpected<error> fail(errc code, std::string message) { return std::unexpe
 
 std::unexpected<error> invalid(std::string message) { return fail(errc::invalid_command, std::move(message)); }
 
+// A text simdjson refused; out-of-range numbers are well-formed JSON of the
+// right type: invalid_command naming the field (SPEC §3), not bad_request.
+std::unexpected<error> parse_failure(simdjson::error_code e, std::string_view json);
+
 std::string parse_error_text(simdjson::error_code e) {
   switch (e) {
     case simdjson::UTF8_ERROR: return "body is not valid UTF-8";
@@ -24,6 +30,13 @@ std::string parse_error_text(simdjson::error_code e) {
     case simdjson::CAPACITY: return "JSON document is too large";
     default: return fmt::format("malformed JSON: {}", simdjson::error_message(e));
   }
+}
+
+std::unexpected<error> parse_failure(simdjson::error_code e, std::string_view json) {
+  if (e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE)
+    if (auto path = out_of_range_number(json))
+      return invalid(fmt::format("{} is a number out of range", *path));
+  return fail(errc::bad_request, parse_error_text(e));
 }
 
 } // namespace
@@ -59,7 +72,7 @@ std::expected<command, error> command_decoder::decode(std::string_view json) {
   simdjson::dom::element root;
   // realloc_if_needed = true: simdjson copies into a padded buffer.
   if (auto e = impl_->parser.parse(json.data(), json.size(), true).get(root))
-    return fail(errc::bad_request, parse_error_text(e));
+    return parse_failure(e, json);
   return impl_->decode(root);
 }
 
@@ -68,7 +81,7 @@ std::expected<command, error> command_decoder::decode(const char* data, size_t s
     return decode(std::string_view(data, size));
   simdjson::dom::element root;
   if (auto e = impl_->parser.parse(data, size, false).get(root))
-    return fail(errc::bad_request, parse_error_text(e));
+    return parse_failure(e, std::string_view(data, size));
   return impl_->decode(root);
 }
 

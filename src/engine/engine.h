@@ -26,6 +26,10 @@ struct options {
   uint32_t shards = 2;                ///< shards per view
   size_t max_in_flight = 1u << 20;    ///< commands accepted but not yet answered; beyond: overloaded
   uint64_t segment_bytes = 64ull << 20;
+  /// See log::options: a failed fdatasync (the server exits there).
+  std::function<void(const log::error&)> on_sync_failure = {};
+  /// See log::options: failures injected by tests.
+  std::function<int(log::syscall_site)> log_inject = {};
 };
 
 enum class command_status {
@@ -33,6 +37,7 @@ enum class command_status {
   overloaded, ///< too many commands in flight; retry later (503)
   not_ready,  ///< recovery is still running (503)
   failed,     ///< the event log failed; nothing was persisted (500)
+  log_unavailable, ///< the event log cannot append now (a full disk); nothing was persisted (503)
 };
 
 /// The answer to one command.
@@ -125,11 +130,23 @@ class engine {
   };
   virtual std::vector<history_part> aggregate_history(std::string_view id, size_t skip, size_t limit) const = 0;
 
-  /// True once recovery has rebuilt every aggregate and view.
+  /// True once recovery has rebuilt every aggregate and view, until stop().
   virtual bool ready() const = 0;
 
-  /// Blocks until ready() or the timeout; returns ready().
+  /// True once stop() has begun: commands are refused, in-flight ones finish.
+  virtual bool stopping() const = 0;
+
+  /// True while the log cannot append (a full disk): commands are answered
+  /// log_unavailable until the engine finds that appending works again.
+  virtual bool log_unavailable() const = 0;
+
+  /// Blocks until recovery has ended or the timeout. True if it succeeded
+  /// (ready() until stop()); false on a timeout or a failed recovery.
   virtual bool wait_ready(std::chrono::milliseconds timeout) = 0;
+
+  /// Counts `n` commands that were refused before reaching the engine
+  /// (they failed decoding): sluice_commands_total{result="invalid"}.
+  virtual void count_invalid(uint64_t n) = 0;
 
   virtual metrics snapshot() const = 0;
 

@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
-#include <map>
 #include <memory>
 #include <mutex>
 
@@ -23,42 +21,6 @@ constexpr size_t k_default_list = 100, k_max_list = 1000;
 constexpr uint64_t k_default_events = 1000, k_max_events = 100'000;
 constexpr uint64_t k_default_history = 10'000, k_max_history = 100'000;
 constexpr uint64_t k_default_wait_ms = 1000, k_max_wait_ms = 30'000;
-
-struct query {
-  std::map<std::string, std::string, std::less<>> params;
-  bool bad = false;
-
-  explicit query(std::string_view q) {
-    while (!q.empty()) {
-      auto amp = q.find('&');
-      auto part = q.substr(0, amp);
-      q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-      if (part.empty())
-        continue;
-      auto eq = part.find('=');
-      auto k = percent_decode(part.substr(0, eq));
-      auto v = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
-      if (!k || !v) {
-        bad = true;
-        return;
-      }
-      params.emplace(std::move(*k), std::move(*v));
-    }
-  }
-
-  // The unsigned parameter `name` in [lo, hi], `fallback` if absent; nullopt if malformed.
-  std::optional<uint64_t> number(std::string_view name, uint64_t fallback, uint64_t lo, uint64_t hi) const {
-    auto it = params.find(name);
-    if (it == params.end())
-      return fallback;
-    uint64_t v = 0;
-    auto& s = it->second;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi)
-      return std::nullopt;
-    return v;
-  }
-};
 
 reply json_reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 
@@ -92,6 +54,9 @@ int write_command_answer(codec::json_writer& w, std::string_view aggregate_id, c
     case status::failed:
       api::write_error(w, 500, "internal", r.message, batch_line);
       return 500;
+    case status::log_unavailable:
+      api::write_error(w, 503, "log_unavailable", r.message, batch_line);
+      return 503;
   }
   api::write_error(w, 500, "internal", "unknown outcome", batch_line);
   return 500;
@@ -105,6 +70,8 @@ reply command_reply(std::string_view aggregate_id, const engine::command_result&
   auto rep = json_reply(status, std::move(body));
   if (r.status == engine::command_status::overloaded)
     rep.headers.emplace_back("Retry-After", "1");
+  else if (r.status == engine::command_status::log_unavailable)
+    rep.headers.emplace_back("Retry-After", "5");
   return rep;
 }
 
@@ -118,16 +85,18 @@ std::expected<domain::command, domain::error> decode_in(const std::string& body,
   return t_decoder.decode(json.data(), json.size(), capacity);
 }
 
-void post_command(engine::engine& e, std::string&& body, respond_fn respond) {
+void post_command(request& rq) {
+  auto& body = rq.body;
   body.reserve(body.size() + domain::k_json_padding);
   auto cmd = decode_in(body, body);
   if (!cmd) {
-    respond(error_reply(domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
+    rq.engine.count_invalid(1);
+    rq.respond(error_reply(domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
                         cmd.error().message));
     return;
   }
   auto id = cmd->aggregate_id;
-  e.submit(std::move(*cmd), [respond = std::move(respond), id = std::move(id)](engine::command_result r) mutable {
+  rq.engine.submit(std::move(*cmd), [respond = std::move(rq.respond), id = std::move(id)](engine::command_result r) mutable {
     respond(command_reply(id, r));
   });
 }
@@ -135,7 +104,8 @@ void post_command(engine::engine& e, std::string&& body, respond_fn respond) {
 // Every non-empty line is one command; answers come back in line order.
 // Each line's outcome is kept as it arrives and the whole answer rendered
 // once, by whoever delivers the last: no string per line.
-void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_fn respond) {
+void post_batch(request& rq) {
+  auto& body = rq.body;
   struct line {
     short_string aggregate_id;
     engine::command_result result;
@@ -160,7 +130,7 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
     }
   };
   auto g = std::make_shared<gather>();
-  g->respond = std::move(respond);
+  g->respond = std::move(rq.respond);
   body.reserve(body.size() + domain::k_json_padding);
   std::vector<std::string_view> inputs;
   for (std::string_view rest = body; !rest.empty();) {
@@ -170,43 +140,48 @@ void post_batch(engine::engine& e, const limits& l, std::string&& body, respond_
     if (text.find_first_not_of(" \t\r") != std::string_view::npos)
       inputs.push_back(text);
   }
-  if (inputs.size() > l.batch_lines) {
-    g->respond(error_reply(413, "too_large", fmt::format("a batch holds at most {} commands", l.batch_lines)));
+  if (inputs.size() > rq.lim.batch_lines) {
+    g->respond(error_reply(413, "too_large", fmt::format("a batch holds at most {} commands", rq.lim.batch_lines)));
     return;
   }
   g->lines.resize(inputs.size());
   g->pending.fetch_add(inputs.size());
+  uint64_t invalid = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     auto cmd = decode_in(body, inputs[i]);
     if (!cmd) {
       codec::json_writer w(g->lines[i].rendered);
       api::write_error(w, domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
                        cmd.error().message, true);
+      ++invalid;
       if (g->pending.fetch_sub(1) == 1)
         g->finish();
       continue;
     }
     g->lines[i].aggregate_id = cmd->aggregate_id;
     // Small enough (24 bytes) for move_only_function to hold without allocating.
-    e.submit(std::move(*cmd), [g, i](engine::command_result r) {
+    rq.engine.submit(std::move(*cmd), [g, i](engine::command_result r) {
       g->lines[i].result = std::move(r);
       if (g->pending.fetch_sub(1) == 1)
         g->finish();
     });
   }
+  if (invalid)
+    rq.engine.count_invalid(invalid);
   if (g->pending.fetch_sub(1) == 1)
     g->finish();
 }
 
-void get_view_key(engine::engine& e, const std::string& view, const std::string& key, const query& q,
-                  respond_fn respond) {
+void get_view_key(request& rq, const std::string& view, const std::string& key) {
+  auto& q = rq.q;
+  auto& respond = rq.respond;
   auto min = number_param(q, "min_position", 0, 0, UINT64_MAX, respond);
   auto wait = min ? number_param(q, "timeout_ms", k_default_wait_ms, 0, k_max_wait_ms, respond) : std::nullopt;
   if (!wait)
     return;
   // Shared: the callback may answer, or (unknown view) this function.
   auto shared = std::make_shared<respond_fn>(std::move(respond));
-  bool known = e.read_view(view, key, *min, std::chrono::milliseconds(*wait),
+  bool known = rq.engine.read_view(view, key, *min, std::chrono::milliseconds(*wait),
                            [shared, view, key](engine::view_read r) {
                              auto& answer = *shared;
                              using st = engine::read_status;
@@ -228,14 +203,15 @@ void get_view_key(engine::engine& e, const std::string& view, const std::string&
     (*shared)(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
 }
 
-void get_view_list(engine::engine& e, const std::string& view, const query& q, respond_fn respond) {
+void get_view_list(request& rq, const std::string& view) {
+  auto& q = rq.q;
+  auto& respond = rq.respond;
   auto limit = number_param(q, "limit", k_default_list, 1, k_max_list, respond);
   if (!limit)
     return;
-  auto it = q.params.find("after");
-  std::string after = it == q.params.end() ? "" : it->second;
+  std::string after(q.get("after").value_or(""));
   auto shared = std::make_shared<respond_fn>(std::move(respond));
-  bool known = e.list_view(view, after, *limit, [shared, view](engine::view_page p) {
+  bool known = rq.engine.list_view(view, after, *limit, [shared, view](engine::view_page p) {
     auto& answer = *shared;
     std::string body;
     codec::json_writer w(body);
@@ -256,7 +232,10 @@ void get_view_list(engine::engine& e, const std::string& view, const query& q, r
     (*shared)(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
 }
 
-void get_events(engine::engine& e, const query& q, respond_fn respond) {
+void get_events(request& rq) {
+  auto& e = rq.engine;
+  auto& q = rq.q;
+  auto& respond = rq.respond;
   auto from = number_param(q, "from", 1, 0, UINT64_MAX, respond);
   auto limit = from ? number_param(q, "limit", k_default_events, 1, k_max_events, respond) : std::nullopt;
   if (!limit)
@@ -277,7 +256,10 @@ void get_events(engine::engine& e, const query& q, respond_fn respond) {
 
 // One aggregate's events, in version order, as a JSON array: positions from
 // the engine's index, each record read from the log.
-void get_aggregate_events(engine::engine& e, const std::string& id, const query& q, respond_fn respond) {
+void get_aggregate_events(request& rq, const std::string& id) {
+  auto& e = rq.engine;
+  auto& q = rq.q;
+  auto& respond = rq.respond;
   auto from_version = number_param(q, "from_version", 1, 1, UINT64_MAX, respond);
   auto limit = from_version ? number_param(q, "limit", k_default_history, 1, k_max_history, respond) : std::nullopt;
   if (!limit)
@@ -312,25 +294,126 @@ void get_aggregate_events(engine::engine& e, const std::string& id, const query&
   respond(json_reply(200, std::move(body)));
 }
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
-  for (size_t i = 1; i <= path.size();) {
-    auto slash = path.find('/', i);
-    if (slash == std::string_view::npos)
-      slash = path.size();
-    parts.push_back(path.substr(i, slash - i));
-    i = slash + 1;
-  }
-  return parts;
+// A "{…}" segment of the path, percent-decoded; answers 400 when it is malformed.
+std::optional<std::string> path_param(request& rq, size_t i) {
+  auto v = percent_decode(rq.where.params[i]);
+  if (!v)
+    rq.respond(error_reply(400, "bad_request", "malformed percent-encoding in the path"));
+  return v;
 }
 
-reply method_not_allowed(std::string_view allow) {
-  auto r = error_reply(405, "method_not_allowed", fmt::format("this path allows {}", allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
+void get_healthz(request& rq) { rq.respond(json_reply(200, R"({"ok":true})")); }
+
+void get_readyz(request& rq) {
+  if (rq.engine.stopping())
+    return rq.respond(error_reply(503, "not_ready", "the server is shutting down"));
+  if (!rq.engine.ready())
+    return rq.respond(error_reply(503, "not_ready", "recovery is still running"));
+  if (rq.engine.log_unavailable())
+    return rq.respond(error_reply(503, "log_unavailable", "the event log cannot append (is the disk full?)"));
+  rq.respond(json_reply(200, R"({"ok":true,"ready":true})"));
+}
+
+void get_metrics(request& rq) {
+  rq.respond(reply{200, "text/plain; version=0.0.4", render_metrics(rq.engine.snapshot(), read_front_metrics()), {}});
+}
+
+void get_stream(request& rq) {
+  rq.respond(error_reply(426, "upgrade_required", "/v1/stream is a WebSocket endpoint: send an upgrade"));
+}
+
+void get_history(request& rq) {
+  if (auto id = path_param(rq, 0))
+    get_aggregate_events(rq, *id);
+}
+
+void get_list(request& rq) {
+  if (auto view = path_param(rq, 0))
+    get_view_list(rq, *view);
+}
+
+void get_key(request& rq) {
+  auto view = path_param(rq, 0);
+  if (!view)
+    return;
+  if (auto key = path_param(rq, 1))
+    get_view_key(rq, *view, *key);
+}
+
+// The whole HTTP API; the first pattern that matches a path decides
+// whether it exists, every pattern that matches it, which methods it allows.
+const std::vector<endpoint> k_routes = {
+    {"GET", "/healthz", body_kind::none, get_healthz},
+    {"GET", "/readyz", body_kind::none, get_readyz},
+    {"GET", "/metrics", body_kind::none, get_metrics},
+    {"POST", "/v1/commands", body_kind::command, post_command},
+    {"POST", "/v1/commands/batch", body_kind::batch, post_batch},
+    {"GET", "/v1/stream", body_kind::none, get_stream},
+    {"GET", "/v1/events", body_kind::none, get_events},
+    {"GET", "/v1/aggregates/{id}/events", body_kind::none, get_history},
+    {"GET", "/v1/views/{view}", body_kind::none, get_list},
+    {"GET", "/v1/views/{view}/{key}", body_kind::none, get_key},
+};
+
+// Matches `path` against `pattern` segment by segment; fills `params`.
+bool matches(std::string_view pattern, std::string_view path, std::array<std::string_view, 2>& params) {
+  size_t n = 0;
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/')
+      return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    auto pe = pattern.find('/'), qe = path.find('/');
+    auto want = pattern.substr(0, pe), got = path.substr(0, qe);
+    if (want.starts_with('{')) {
+      if (got.empty() || n == params.size())
+        return false;
+      params[n++] = got;
+    } else if (want != got)
+      return false;
+    pattern = pe == std::string_view::npos ? std::string_view{} : pattern.substr(pe);
+    path = qe == std::string_view::npos ? std::string_view{} : path.substr(qe);
+  }
+  return true;
 }
 
 } // namespace
+
+const std::vector<endpoint>& endpoints() { return k_routes; }
+
+resolution resolve(std::string_view method, std::string_view path) {
+  resolution r;
+  std::string_view want = method == "HEAD" ? std::string_view("GET") : method;
+  for (auto& rt : k_routes) {
+    std::array<std::string_view, 2> params{};
+    if (!matches(rt.pattern, path, params))
+      continue;
+    if (rt.method == want) {
+      r.result = resolution::kind::found;
+      r.matched = &rt;
+      r.params = params;
+      return r;
+    }
+    r.result = resolution::kind::method_not_allowed;
+    if (!r.allow.empty())
+      r.allow += ", ";
+    r.allow += rt.method;
+    if (rt.method == "GET")
+      r.allow += ", HEAD";
+  }
+  return r;
+}
+
+size_t body_limit(const resolution& r, const limits& l) {
+  if (r.result != resolution::kind::found)
+    return 0;
+  switch (r.matched->body) {
+    case body_kind::none: return 0;
+    case body_kind::command: return l.command_body_bytes;
+    case body_kind::batch: return l.batch_body_bytes;
+  }
+  return 0;
+}
 
 reply error_reply(int status, std::string_view code, std::string_view message) {
   std::string body;
@@ -339,93 +422,30 @@ reply error_reply(int status, std::string_view code, std::string_view message) {
   return json_reply(status, std::move(body));
 }
 
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size())
-      return std::nullopt; // '%' needs two hex digits after it
-    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
+reply method_not_allowed(std::string_view allow) {
+  auto r = error_reply(405, "method_not_allowed", fmt::format("this path allows {}", allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
 }
 
-size_t body_limit(std::string_view method, std::string_view target, const limits& l) {
-  if (method == "POST" && target.starts_with("/v1/commands/batch"))
-    return l.batch_body_bytes;
-  return method == "POST" ? l.command_body_bytes : 0;
+reply no_such_path(std::string_view path) {
+  return error_reply(404, "not_found", fmt::format("no such path: {}", path.substr(0, 200)));
 }
 
 void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target, std::string&& body,
-           respond_fn respond) {
+           respond_fn done) {
   auto qmark = target.find('?');
   auto path = target.substr(0, qmark);
+  auto where = resolve(method, path);
+  if (where.result == resolution::kind::not_found)
+    return done(no_such_path(path));
+  if (where.result == resolution::kind::method_not_allowed)
+    return done(method_not_allowed(where.allow));
   query q(qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1));
-  if (q.bad)
-    return respond(error_reply(400, "bad_request", "malformed query string"));
-  auto parts = split_path(path);
-  bool get = method == "GET";
-  bool post = method == "POST";
-
-  if (path == "/healthz")
-    return respond(get ? json_reply(200, R"({"ok":true})") : method_not_allowed("GET"));
-  if (path == "/readyz") {
-    if (!get)
-      return respond(method_not_allowed("GET"));
-    return respond(e.ready() ? json_reply(200, R"({"ok":true,"ready":true})")
-                             : error_reply(503, "not_ready", "recovery is still running"));
-  }
-  if (path == "/metrics")
-  {
-    if (!get)
-      return respond(method_not_allowed("GET"));
-    return respond(reply{200, "text/plain; version=0.0.4", render_metrics(e.snapshot(), read_front_metrics()), {}});
-  }
-  if (path == "/v1/commands")
-    return post ? post_command(e, std::move(body), std::move(respond)) : respond(method_not_allowed("POST"));
-  if (path == "/v1/commands/batch")
-    return post ? post_batch(e, l, std::move(body), std::move(respond)) : respond(method_not_allowed("POST"));
-  if (path == "/v1/stream")
-    return respond(error_reply(426, "upgrade_required", "/v1/stream is a WebSocket endpoint: send an upgrade"));
-  if (path == "/v1/events")
-    return get ? get_events(e, q, std::move(respond)) : respond(method_not_allowed("GET"));
-  if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "aggregates" && parts[3] == "events") {
-    if (!get)
-      return respond(method_not_allowed("GET"));
-    auto id = percent_decode(parts[2]);
-    if (!id)
-      return respond(error_reply(400, "bad_request", "malformed percent-encoding in the path"));
-    return get_aggregate_events(e, *id, q, std::move(respond));
-  }
-  if (parts.size() >= 3 && parts.size() <= 4 && parts[0] == "v1" && parts[1] == "views") {
-    if (!get)
-      return respond(method_not_allowed("GET"));
-    auto view = percent_decode(parts[2]);
-    auto key = parts.size() == 4 ? percent_decode(parts[3]) : std::optional<std::string>("");
-    if (!view || !key)
-      return respond(error_reply(400, "bad_request", "malformed percent-encoding in the path"));
-    if (parts.size() == 3)
-      return get_view_list(e, *view, q, std::move(respond));
-    return get_view_key(e, *view, *key, q, std::move(respond));
-  }
-  respond(error_reply(404, "not_found", fmt::format("no such path: {}", path.substr(0, 200))));
+  if (q.bad())
+    return done(error_reply(400, "bad_request", "malformed query string"));
+  request rq{e, l, where, q, std::move(body), std::move(done)};
+  where.matched->handler(rq);
 }
 
 } // namespace sluice::http

@@ -1,8 +1,11 @@
 // The HTTP API of SPEC §5 as plain functions of a request: the wire
-// protocol (session.cpp) is kept apart from what each endpoint means.
+// protocol (server.cpp) is kept apart from what each endpoint means, and
+// the endpoints are the table of route_table.h.
 #pragma once
 
 #include "engine/engine.h"
+#include "http/query.h"
+#include "http/route_table.h"
 
 #include <functional>
 #include <string>
@@ -18,7 +21,12 @@ struct limits {
   size_t batch_body_bytes = 64 << 20;
   size_t batch_lines = 100'000;
   unsigned idle_seconds = 60;
-  size_t pipeline_depth = 32; ///< requests read ahead of their answers
+  unsigned header_seconds = 10;  ///< from a request's first byte to the end of its head (slowloris)
+  size_t pipeline_depth = 32;    ///< requests read ahead of their answers
+  /// Bytes of request bodies held at once across every connection, from
+  /// their head until their answer (bodies and the commands decoded from
+  /// them); a request beyond it is answered 503 overloaded.
+  size_t body_memory_bytes = size_t{512} << 20;
 };
 
 /// A response: status, content type, body and extra headers.
@@ -32,17 +40,29 @@ struct reply {
 /// Called once with the reply, from any thread.
 using respond_fn = std::move_only_function<void(reply)>;
 
-/// The body limit for a request line, decided before the body is read.
-size_t body_limit(std::string_view method, std::string_view target, const limits& l);
+/// One request on its way through a handler.
+struct request {
+  engine::engine& engine;
+  const limits& lim;
+  const resolution& where;
+  const query& q;
+  std::string body;
+  respond_fn respond;
+};
 
-/// Serves one request. Thread-safe given a thread-safe engine.
+/// Serves one request: resolves it in the route table and runs the
+/// handler, or answers 404/405. `done` is called exactly once, possibly on
+/// another thread. Thread-safe given a thread-safe engine.
 void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target,
-           std::string&& body, respond_fn respond);
+           std::string&& body, respond_fn done);
 
 /// The error body of SPEC §5.
 reply error_reply(int status, std::string_view code, std::string_view message);
 
-/// "%41b" → "Ab"; nullopt on a bad escape.
-std::optional<std::string> percent_decode(std::string_view s);
+/// 405 with the Allow header.
+reply method_not_allowed(std::string_view allow);
+
+/// 404 for a path no route has.
+reply no_such_path(std::string_view path);
 
 } // namespace sluice::http

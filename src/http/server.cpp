@@ -34,8 +34,38 @@ using http_stream = beast::basic_stream<tcp, executor, beast::unlimited_rate_pol
 constexpr logger k_log("http");
 constexpr auto k_write_timeout = std::chrono::seconds(30);
 constexpr size_t k_max_coalesced = 256 << 10;  ///< bytes of answers gathered into one write
+constexpr size_t k_read_size = 16 << 10;       ///< a request's first read
 
 class session;
+
+// Bytes of request bodies held at once across every connection, from a
+// request's head to its answer: bounds the memory many large bodies take
+// together, where body_limit bounds one. Thread-safe.
+class body_budget {
+ public:
+  explicit body_budget(size_t capacity) : capacity_(capacity) {}
+
+  /// Takes `n` bytes if they fit; a body larger than the whole budget never does.
+  bool take(size_t n) {
+    if (n == 0)
+      return true;
+    size_t used = used_.load(std::memory_order_relaxed);
+    do {
+      if (n > capacity_ - std::min(used, capacity_))
+        return false;
+    } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    return true;
+  }
+
+  void give(size_t n) {
+    if (n)
+      used_.fetch_sub(n, std::memory_order_relaxed);
+  }
+
+ private:
+  const size_t capacity_;
+  std::atomic<size_t> used_{0};
+};
 
 // One I/O thread with an io_context of its own: its connections need no
 // strand, and answers computed on other threads reach it through an inbox,
@@ -78,8 +108,15 @@ class io_worker {
 // pipelined answers share a syscall. Everything runs on its I/O thread.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl)
-      : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl) {}
+  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl,
+          body_budget& budget)
+      : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl), budget_(budget) {}
+
+  ~session() {
+    budget_.give(reserved_);
+    for (auto& s : queue_)
+      budget_.give(s.reserved);
+  }
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
@@ -87,7 +124,9 @@ class session : public std::enable_shared_from_this<session> {
 
   /// Fills the answer to request `seq` (counted from the connection's first). I/O thread only.
   void answered(size_t seq, reply r) {
-    fill(queue_[seq - answered_base_], std::move(r));
+    auto& s = queue_[seq - answered_base_];
+    budget_.give(std::exchange(s.reserved, 0)); // the body and its commands are gone
+    fill(s, std::move(r));
     do_write();
   }
 
@@ -96,6 +135,8 @@ class session : public std::enable_shared_from_this<session> {
     bool ready = false;
     unsigned version = 11;
     bool keep_alive = true;
+    bool head = false;   ///< a HEAD request: the answer's headers only
+    size_t reserved = 0; ///< bytes of body_budget held until the answer
     reply r;
   };
 
@@ -113,18 +154,42 @@ class session : public std::enable_shared_from_this<session> {
     else if (s.keep_alive && s.version == 10)
       out += "Connection: keep-alive\r\n";
     out += "\r\n";
-    out += s.r.body;
+    if (!s.head) // RFC 9110 §9.3.2: the length a GET would have, no body
+      out += s.r.body;
   }
 
   void do_read() {
     if (reading_ || closing_ || queue_.size() >= limits_.pipeline_depth)
       return; // reading resumes when an answer is written
     reading_ = true;
+    if (buffer_.size() == 0) {
+      // Idle until a request's first byte: the keep-alive timeout.
+      stream_.expires_after(std::chrono::seconds(limits_.idle_seconds));
+      stream_.async_read_some(buffer_.prepare(k_read_size),
+                              beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
+      return;
+    }
+    read_head();
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec) {
+      reading_ = false;
+      return on_read_error(ec);
+    }
+    buffer_.commit(n);
+    read_head();
+  }
+
+  // From its first byte a request's head has header_seconds to arrive,
+  // however slowly it drips (slowloris).
+  void read_head() {
     parser_.emplace(); // a fresh parser per request
     parser_->header_limit(static_cast<uint32_t>(limits_.header_bytes));
-    // The largest body any route takes; on_header narrows it to the route's.
-    parser_->body_limit(std::max(limits_.batch_body_bytes, limits_.command_body_bytes));
-    stream_.expires_after(std::chrono::seconds(limits_.idle_seconds));
+    // None while the head is read: on_header sets the route's, so that the
+    // answer to a large body depends on its route (404, 405, 413).
+    parser_->body_limit(boost::none);
+    stream_.expires_after(std::chrono::seconds(std::min(limits_.header_seconds, limits_.idle_seconds)));
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -133,13 +198,51 @@ class session : public std::enable_shared_from_this<session> {
     if (ec)
       return on_read_error(ec);
     auto& req = parser_->get();
-    auto limit = body_limit(req.method_string(), req.target(), limits_);
+    auto target = req.target();
+    auto where = resolve(req.method_string(), target.substr(0, target.find('?')));
+    auto length = parser_->content_length();
+    bool has_body = parser_->chunked() || (length && *length > 0);
+    if (req.version() >= 11 && req.find(bhttp::field::host) == req.end())
+      return answer_early(error_reply(400, "bad_request", "an HTTP/1.1 request needs a Host header"));
+    // The route decides, before any body is read: a path that does not
+    // exist or a method it does not allow is answered as such, not as 413.
+    // A small body is read and dropped, so the connection stays usable.
+    auto limit = body_limit(where, limits_);
+    if (where.result != resolution::kind::found && has_body) {
+      if (length && *length <= limits_.command_body_bytes)
+        limit = static_cast<size_t>(*length);
+      else
+        return answer_early(where.result == resolution::kind::not_found
+                                ? no_such_path(target.substr(0, target.find('?')))
+                                : method_not_allowed(where.allow));
+    }
     // Beast compares Content-Length with the limit while parsing the header,
     // before the route is known; compare again with the route's own limit.
-    if (auto length = parser_->content_length(); length && *length > limit)
-      return on_read_error(bhttp::error::body_limit);
+    if (length && *length > limit)
+      return answer_early(limit == 0 ? error_reply(413, "too_large", "this endpoint takes no request body")
+                                     : error_reply(413, "too_large", "request body is too large"));
+    size_t want = has_body ? (length ? static_cast<size_t>(*length) : limit) : 0;
+    if (!budget_.take(want)) {
+      auto r = error_reply(503, "overloaded", "too many request bodies are held at once; retry later");
+      r.headers.emplace_back("Retry-After", "1");
+      return answer_early(std::move(r));
+    }
+    reserved_ = want;
     parser_->body_limit(limit); // still enforced for chunked bodies
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  // Answers the request whose head was just read without reading its body,
+  // then closes: the body's bytes are still on the wire.
+  void answer_early(reply r) {
+    reading_ = false;
+    closing_ = true;
+    auto& s = queue_.emplace_back();
+    s.version = parser_->get().version();
+    s.head = parser_->get().method() == bhttp::verb::head;
+    s.keep_alive = false;
+    fill(s, std::move(r));
+    do_write();
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -156,6 +259,8 @@ class session : public std::enable_shared_from_this<session> {
     auto& s = queue_.emplace_back();
     s.version = req.version();
     s.keep_alive = req.keep_alive();
+    s.head = req.method() == bhttp::verb::head;
+    s.reserved = std::exchange(reserved_, 0);
     size_t seq = answered_base_ + queue_.size() - 1;
     if (!req.keep_alive())
       closing_ = true; // answer what was read, then close
@@ -176,6 +281,7 @@ class session : public std::enable_shared_from_this<session> {
   void on_read_error(beast::error_code ec) {
     reading_ = false;
     closing_ = true;
+    budget_.give(std::exchange(reserved_, 0));
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
         ec == net::error::connection_reset || ec == net::error::operation_aborted) {
       if (queue_.empty())
@@ -238,6 +344,8 @@ class session : public std::enable_shared_from_this<session> {
   engine::engine& engine_;
   const limits& limits_;
   const stream_limits& stream_limits_;
+  body_budget& budget_;
+  size_t reserved_ = 0;      ///< of budget_, for the request being read
   std::deque<slot> queue_;   ///< answers in request order
   size_t answered_base_ = 0; ///< sequence number of queue_.front()
   std::string out_;                          ///< the answers being written
@@ -260,7 +368,7 @@ void io_worker::drain() {
 } // namespace
 
 struct server::impl {
-  impl(engine::engine& e, server_options o) : engine(e), opts(std::move(o)) {
+  impl(engine::engine& e, server_options o) : engine(e), opts(std::move(o)), budget(opts.limits.body_memory_bytes) {
     for (unsigned i = 0; i < std::max(1u, opts.io_threads); ++i)
       workers.push_back(std::make_unique<io_worker>());
   }
@@ -273,7 +381,7 @@ struct server::impl {
         // Answers and stream messages are small and latency-bound: no Nagle.
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream)->run();
+        std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream, budget)->run();
       }
       else if (ec == net::error::operation_aborted)
         return;
@@ -286,6 +394,7 @@ struct server::impl {
 
   engine::engine& engine;
   server_options opts;
+  body_budget budget;
   std::vector<std::unique_ptr<io_worker>> workers;
   size_t next_worker = 0;
   std::optional<tcp::acceptor> acceptor;
@@ -300,7 +409,7 @@ server::~server() { stop(); }
 std::expected<void, std::string> server::start() {
   auto& m = *impl_;
   beast::error_code ec;
-  auto address = net::ip::make_address(m.opts.address, ec);
+  auto address = net::ip::make_address(m.opts.address == "localhost" ? "127.0.0.1" : m.opts.address, ec);
   if (ec)
     return std::unexpected("bad listen address '" + m.opts.address + "': " + ec.message());
   tcp::endpoint endpoint{address, m.opts.port};

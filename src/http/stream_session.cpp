@@ -4,6 +4,7 @@
 #include "base/logger.h"
 #include "codec/json_writer.h"
 #include "domain/event_json.h"
+#include "domain/number_range.h"
 #include "engine/event_feed.h"
 
 #include <boost/asio/dispatch.hpp>
@@ -27,6 +28,7 @@ namespace websocket = boost::beast::websocket;
 
 constexpr logger k_log("stream");
 constexpr size_t k_pull = 256; // items taken from a feed per turn
+constexpr size_t k_read_chunk = 64 << 10; // bytes of a client message read at a time
 
 using message = std::shared_ptr<const std::string>;
 
@@ -51,7 +53,10 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
   void run(beast::http::request<beast::http::string_body>&& req) {
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.read_message_max(limits_.max_message_bytes);
+    // The size limit is enforced here, not by Beast: Beast's teardown after
+    // its own 1009 may close the socket while the rest of the frame is
+    // still arriving, and the client sees a reset (1006) instead.
+    ws_.read_message_max(0);
     ws_.async_accept(req, beast::bind_front_handler(&stream_session::on_accept, shared_from_this()));
   }
 
@@ -71,13 +76,29 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     do_read();
   }
 
-  void do_read() { ws_.async_read(in_, beast::bind_front_handler(&stream_session::on_read, shared_from_this())); }
+  void do_read() {
+    // One more byte than the limit allows tells a message that is too large.
+    size_t room = limits_.max_message_bytes + 1 - std::min(in_.size(), limits_.max_message_bytes);
+    ws_.async_read_some(in_, std::min(room, k_read_chunk),
+                        beast::bind_front_handler(&stream_session::on_read, shared_from_this()));
+  }
 
   void on_read(beast::error_code ec, size_t) {
     if (ec) {
       closed_ = true;
-      return; // closed, reset, or a message over the size limit
+      return; // closed or reset
     }
+    if (in_.size() > limits_.max_message_bytes) {
+      // The close handshake reads and drops the rest of the message, so the
+      // client reads the 1009 before the connection ends.
+      in_.consume(in_.size());
+      closed_ = true; // nothing more is sent
+      ws_.async_close(websocket::close_reason(websocket::close_code::too_big, "message too large"),
+                      [self = shared_from_this()](beast::error_code) {});
+      return;
+    }
+    if (!ws_.is_message_done())
+      return do_read();
     std::string text = beast::buffers_to_string(in_.data());
     in_.consume(in_.size());
     handle(text);
@@ -87,8 +108,16 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
   // One client message.
   void handle(const std::string& text) {
     thread_local simdjson::dom::parser parser;
+    simdjson::dom::element root;
     simdjson::dom::object msg;
-    if (parser.parse(text).get_object().get(msg))
+    if (auto e = parser.parse(text).get(root)) {
+      // Well-formed but for a number no integer or double holds (2^64):
+      // the client hears which field, under the id it gave.
+      if (auto path = domain::out_of_range_number(text))
+        return error(id_of(text), "bad_request", fmt::format("{} is a number out of range", *path));
+      return error({}, "bad_request", fmt::format("malformed JSON: {}", simdjson::error_message(e)));
+    }
+    if (root.get_object().get(msg))
       return error({}, "bad_request", "a message must be a JSON object");
     auto str = [&](const char* k) -> std::optional<std::string> {
       std::string_view v;
@@ -128,6 +157,17 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     if (!feed)
       return error(id, "not_found", fmt::format("no view named '{}'", view->substr(0, 64)));
     views_.emplace(id, view_sub{*view, std::move(feed)});
+  }
+
+  // The "id" of a message the DOM parser refused, read without validating the rest.
+  static std::string id_of(const std::string& text) {
+    simdjson::ondemand::parser p;
+    simdjson::padded_string padded(text);
+    simdjson::ondemand::document doc;
+    std::string_view id;
+    if (p.iterate(padded).get(doc) || doc.find_field_unordered("id").get_string().get(id))
+      return {};
+    return std::string(id);
   }
 
   void subscribe_events(const std::string& id, uint64_t from, std::string type) {

@@ -8,6 +8,7 @@ namespace sluice::log {
 
 enum class errc {
   io_error,         ///< a system call failed; the message has errno's text
+  no_space,         ///< a write found the disk full (ENOSPC, EDQUOT); nothing of it stays behind
   corrupt,          ///< a damaged record before the tail; the message names file and offset
   closed,           ///< the log was closed before the append could be written
   failed,           ///< an earlier write or sync failed; the log takes no more appends
@@ -17,6 +18,7 @@ enum class errc {
 constexpr std::string_view to_string(errc e) {
   switch (e) {
     case errc::io_error: return "io_error";
+    case errc::no_space: return "no_space";
     case errc::corrupt: return "corrupt";
     case errc::closed: return "closed";
     case errc::failed: return "failed";

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -136,8 +137,14 @@ std::expected<void, error> event_log::start_segment(uint64_t base) {
   auto seg = std::make_shared<segment>(base, path, fd);
   auto header = encode_segment_header(base);
   std::vector<iovec> iov{{header.data(), header.size()}};
-  if (auto r = write_all(fd, iov, 0, path); !r)
-    return r;
+  auto wrote = write_all(fd, iov, 0, path);
+  if (!wrote && wrote.error().code == errc::no_space) {
+    // No segment at all rather than one with a torn header.
+    ::unlink(path.c_str());
+    ::fsync(dir_fd_);
+  }
+  if (!wrote)
+    return wrote;
   // The header and the directory entry are durable before any record is.
   if (::fdatasync(fd) != 0 || ::fsync(dir_fd_) != 0)
     return std::unexpected(io_error("sync", path, errno));
@@ -182,11 +189,25 @@ void event_log::run_writer() {
       group.clear();
       continue;
     }
+    if (unavailable_.load(std::memory_order_acquire)) {
+      fail(group, {errc::no_space, "the disk is full; the event log takes appends again when it has room"});
+      group.clear();
+      continue;
+    }
     written w;
     w.group = std::move(group);
     group.clear();
     if (auto r = write_group(w); !r) {
-      set_failed(r.error());
+      if (r.error().code == errc::no_space) {
+        // Nothing of this group is durable or visible: cut its bytes off,
+        // so that a later append continues after the last whole record.
+        cut_back();
+        if (!failed_.load()) {
+          k_log.warn("{}; answering log_unavailable until there is room", r.error().message);
+          unavailable_.store(true, std::memory_order_release);
+        }
+      } else
+        set_failed(r.error());
       fail(w.group, r.error());
       continue;
     }
@@ -228,14 +249,19 @@ void event_log::run_syncer() {
                                      [&](const written& w) { return w.seg == batch[i].seg && !w.marks.empty(); });
       if (!last_of_segment || !has_records)
         continue;
-      if (::fdatasync(batch[i].seg->fd) != 0)
-        failure = io_error("sync", batch[i].seg->path, errno);
+      int err = injected(syscall_site::sync);
+      if (err == 0 && ::fdatasync(batch[i].seg->fd) != 0)
+        err = errno;
+      if (err != 0)
+        failure = error{errc::io_error, io_error("sync", batch[i].seg->path, err).message};
       synced = true;
     }
     if (failure) {
       set_failed(*failure);
       for (auto& w : batch)
         fail(w.group, *failure);
+      if (opts_.on_sync_failure && failure->code == errc::io_error)
+        opts_.on_sync_failure(*failure);
     } else {
       if (synced) {
         auto took = std::chrono::steady_clock::now() - t0;
@@ -296,6 +322,33 @@ std::expected<void, error> event_log::write_group(written& w) {
   write_offset_ = at;
   next_position_ = position;
   return {};
+}
+
+void event_log::cut_back() {
+  // write_offset_ is the end of the last whole record written; the syncer
+  // may still be making records before it durable, and that stays valid.
+  if (!write_seg_)
+    return;
+  if (::ftruncate(write_seg_->fd, static_cast<off_t>(write_offset_)) != 0) {
+    set_failed(io_error("truncate", write_seg_->path, errno));
+    return;
+  }
+  std::lock_guard lk(zero_mu_);
+  if (write_seg_->zeroed.load() > write_offset_)
+    write_seg_->zeroed.store(write_offset_, std::memory_order_release);
+}
+
+bool event_log::resume(uint64_t min_free) {
+  if (!unavailable_.load(std::memory_order_acquire))
+    return !failed_.load();
+  struct statvfs fs;
+  if (::statvfs(opts_.dir.c_str(), &fs) != 0)
+    return false;
+  if (static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < min_free)
+    return false;
+  k_log.info("the disk has room again: taking appends");
+  unavailable_.store(false, std::memory_order_release);
+  return !failed_.load();
 }
 
 void event_log::publish(written& w) {

@@ -41,10 +41,21 @@ enum class durability {
   none,  ///< written to the OS only (survives a process crash, not power loss)
 };
 
+/// Where a test may make the log's system calls fail (options::inject).
+enum class syscall_site { write, sync };
+
 struct options {
   std::filesystem::path dir;               ///< created if missing
   durability mode = durability::fsync;
   uint64_t segment_bytes = 64ull << 20;    ///< a new segment starts past this size
+  /// Called on the syncer thread after an fdatasync of records failed and
+  /// the log turned failed(): whether the data reached the disk is then
+  /// unknowable (the page cache may have dropped it), so a server exits
+  /// here and recovery reads what is really on disk. Must not append.
+  std::function<void(const error&)> on_sync_failure = {};
+  /// For tests, where the kernel cannot be made to fail: called before each
+  /// write and sync of records; a nonzero errno makes that call fail with it.
+  std::function<int(syscall_site)> inject = {};
 };
 
 /// Positions an append was given: first..last inclusive.
@@ -99,8 +110,20 @@ class event_log {
   /// syncs what is queued, and joins the writer. Idempotent.
   void close();
 
-  /// True after a write or sync failed: appends fail until a restart.
+  /// True after a write or sync failed (not for a full disk): appends fail
+  /// until a restart.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+
+  /// True after a write found the disk full: the segment was cut back to
+  /// its last whole record and appends fail with errc::no_space, at once,
+  /// until resume(). Thread-safe.
+  bool unavailable() const { return unavailable_.load(std::memory_order_acquire); }
+
+  /// Clears unavailable() if the file system has room again (at least
+  /// `min_free` bytes); true if the log takes appends now. The caller makes
+  /// sure nothing decided on top of the failed appends is still queued.
+  /// Thread-safe.
+  bool resume(uint64_t min_free = 1 << 20);
 
   const recovery_report& recovery() const { return report_; }
   durability mode() const { return opts_.mode; }
@@ -143,6 +166,8 @@ class event_log {
   void fail(std::vector<pending>& group, const error& e);
   void set_failed(const error& e);
   std::expected<void, error> write_at_end(std::vector<iovec>& iov, uint64_t end);
+  void cut_back();
+  int injected(syscall_site site) const { return opts_.inject ? opts_.inject(site) : 0; }
   void run_preparer();
 
   options opts_;
@@ -160,6 +185,8 @@ class event_log {
 
   // Set once a write or sync failed; every later append fails.
   std::atomic<bool> failed_{false};
+  // Set while the disk is full; appends fail with no_space until resume().
+  std::atomic<bool> unavailable_{false};
   std::mutex failure_mu_;
   std::string failure_;
 

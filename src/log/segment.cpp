@@ -20,7 +20,8 @@ constexpr size_t k_read_chunk = 1 << 20;
 }
 
 error io_error(std::string_view what, const std::filesystem::path& file, int err) {
-  return {errc::io_error, fmt::format("{} {}: {}", what, file.string(), std::strerror(err))};
+  bool full = err == ENOSPC || err == EDQUOT;
+  return {full ? errc::no_space : errc::io_error, fmt::format("{} {}: {}", what, file.string(), std::strerror(err))};
 }
 
 std::string segment_file_name(uint64_t base) { return fmt::format("{:020d}.log", base); }

@@ -49,6 +49,8 @@ bool overwrites_in_place(const std::filesystem::path& dir) {
 
 std::expected<void, error> event_log::write_at_end(std::vector<iovec>& iov, uint64_t end) {
   segment& seg = *write_seg_;
+  if (int err = injected(syscall_site::write))
+    return std::unexpected(io_error("write", seg.path, err));
   uint64_t zeroed = seg.zeroed.load(std::memory_order_acquire);
   uint64_t cap = align_up(std::max<uint64_t>(opts_.segment_bytes, 1));
   if (!zeros_ahead_ || (end <= zeroed && (zeroed >= cap || end + zero_ahead(end) / 2 <= zeroed)))

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace sluice::testing {
@@ -57,6 +58,30 @@ class http_client {
 
   /// Raw bytes, for hostile input.
   void write_raw(const std::string& bytes) { boost::asio::write(stream_, boost::asio::buffer(bytes)); }
+
+  /// Everything the server sends until it closes the connection or
+  /// `quiet` passes without a byte.
+  std::string read_raw(std::chrono::milliseconds quiet = std::chrono::milliseconds(500)) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      // Asynchronous: a tcp_stream's timeout applies to those only.
+      stream_.expires_after(quiet);
+      boost::beast::error_code ec;
+      size_t n = 0;
+      stream_.async_read_some(boost::asio::buffer(buf), [&](boost::beast::error_code e, size_t got) {
+        ec = e;
+        n = got;
+      });
+      ioc_.restart();
+      ioc_.run();
+      out.append(buf, n);
+      if (ec)
+        break;
+    }
+    stream_.expires_never();
+    return out;
+  }
 
   /// True once the server closed the connection (reads EOF).
   bool closed_by_peer() {

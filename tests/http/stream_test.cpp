@@ -30,6 +30,17 @@ class ws_client {
     ws_.handshake("localhost", "/v1/stream");
   }
   void send(const std::string& text) { ws_.write(boost::asio::buffer(text)); }
+  /// Sends `text`, then reads until the server closes; the close code it gave
+  /// (1006, "abnormal", when the connection ended without a close frame).
+  int send_and_await_close(const std::string& text) {
+    boost::beast::error_code ec;
+    ws_.write(boost::asio::buffer(text), ec);
+    boost::beast::flat_buffer b;
+    while (!ec)
+      ws_.read(b, ec);
+    UNSCOPED_INFO("the client's read ended with: " << ec.message());
+    return ec == websocket::error::closed ? static_cast<int>(ws_.reason().code) : 1006;
+  }
   std::string receive() {
     boost::beast::flat_buffer b;
     ws_.read(b);
@@ -216,4 +227,38 @@ TEST_CASE("/metrics carries every SPEC metric with live values, histograms with 
     CHECK(v >= last);
     last = v;
   }
+}
+
+TEST_CASE("a message over the size limit is closed with 1009, however large", "[http][stream]") {
+  fixture f;
+  for (size_t size : {size_t{65 << 10}, size_t{1} << 20, size_t{4} << 20}) {
+    INFO(size << " bytes");
+    ws_client ws(f.server->port());
+    CHECK(ws.send_and_await_close(std::string(size, 'x')) == 1009);
+  }
+  // The server goes on.
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"ping"})");
+  CHECK(ws.receive() == R"({"type":"pong"})");
+}
+
+TEST_CASE("a from_position no integer holds is an error under the subscription's id", "[http][stream]") {
+  fixture f;
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"subscribe","id":"s9","events":true,"from_position":18446744073709551616})");
+  auto e = ws.receive();
+  INFO(e);
+  CHECK(field(e, "type") == "error");
+  CHECK(field(e, "id") == "s9");
+  CHECK(field(e, "code") == "bad_request");
+  CHECK_THAT(field(e, "message"), Catch::Contains("from_position"));
+  ws.send(R"({"op":"subscribe","id":"s8","events":true,"from_position":1e400})");
+  e = ws.receive();
+  CHECK(field(e, "id") == "s8");
+  CHECK_THAT(field(e, "message"), Catch::Contains("from_position"));
+  // Malformed JSON has no id to answer under.
+  ws.send(R"({"op":"subscribe","id":"s7",)");
+  e = ws.receive();
+  CHECK(field(e, "id") == "null");
+  CHECK_THAT(field(e, "message"), Catch::Contains("malformed JSON"));
 }

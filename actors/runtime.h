@@ -1,0 +1,102 @@
+// The engine implemented with CAF actors: the wiring of command bus,
+// router, aggregates, journal and projections, recovery, and the return
+// from a full disk.
+//
+// Threads: the CAF scheduler runs the actors; the log has its own; a
+// recovery thread replays the log at start (engine/replay.h); a watch
+// thread wakes only while the log cannot append, to bring it back.
+#pragma once
+
+#include "actors/command_bus.h"
+#include "actors/counters.h"
+#include "actors/journal.h"
+#include "engine/engine.h"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace sluice::actors {
+
+/// Thread-safe as engine::engine says; start() and the destructor from one
+/// controlling thread.
+class runtime final : public sluice::engine::engine {
+ public:
+  explicit runtime(const sluice::engine::options& opts);
+  ~runtime() override;
+
+  /// Opens the log, spawns the actors and starts recovery in the
+  /// background. The error is for a log that cannot be opened.
+  std::expected<void, std::string> start();
+
+  void submit(domain::command cmd, sluice::engine::command_callback done) override;
+  bool read_view(std::string_view view, std::string_view key, uint64_t min_position, std::chrono::milliseconds timeout,
+                 std::move_only_function<void(sluice::engine::view_read)> done) override;
+  bool list_view(std::string_view view, std::string_view after, size_t limit,
+                 std::move_only_function<void(sluice::engine::view_page)> done) override;
+  std::shared_ptr<sluice::engine::view_feed> subscribe_view(std::string_view view, std::string_view key,
+                                                    std::function<void()> wake) override;
+  uint64_t add_durable_listener(std::function<void()> wake) override;
+  void remove_durable_listener(uint64_t id) override;
+  const log::event_log& log() const override { return *log_; }
+  std::vector<history_part> aggregate_history(std::string_view id, size_t skip, size_t limit) const override;
+  bool ready() const override { return ready_.load() && !stopping_.load(); }
+  bool stopping() const override { return stopping_.load(); }
+  bool log_unavailable() const override { return unavailable_.load() || log_->unavailable(); }
+  bool wait_ready(std::chrono::milliseconds timeout) override;
+  void count_invalid(uint64_t n) override { stats_.invalid.fetch_add(n, std::memory_order_relaxed); }
+  sluice::engine::metrics snapshot() const override;
+  void stop() override;
+
+ private:
+  struct view_actors {
+    std::string_view name;
+    std::vector<caf::actor> shards;
+    std::vector<std::unique_ptr<std::atomic<uint64_t>>> applied;  ///< per shard, for metrics
+  };
+
+  view_actors* find_view(std::string_view name);
+  void recover();
+  void watch_log();
+
+  sluice::engine::options opts_;
+  std::unique_ptr<log::event_log> log_;
+  counters stats_;
+  sluice::engine::history_index index_;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<journal> journal_;
+  caf::actor journal_actor_;
+  command_bus bus_;
+  caf::actor router_;
+  std::vector<view_actors> views_;
+
+  enum class recovery_state { running, done, failed };
+  std::atomic<bool> ready_{false}, stopping_{false};
+  recovery_state recovery_state_ = recovery_state::running; ///< under ready_mu_
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  std::thread recovery_;
+
+  // A full disk: commands are refused from the first failed append until
+  // the watch thread has seen every command in flight answered, the disk
+  // with room, and the aggregates that ran ahead of the log rebuilt.
+  std::atomic<bool> unavailable_{false};
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
+  std::thread watch_;
+
+  std::mutex stop_mu_;
+  mutable std::mutex views_mu_; ///< snapshot() against stop() clearing views_
+  bool stopped_ = false;
+};
+
+} // namespace sluice::actors
