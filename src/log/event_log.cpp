@@ -258,10 +258,10 @@ void event_log::run_syncer() {
     }
     if (failure) {
       set_failed(*failure);
+      if (opts_.on_sync_failure && failure->code == errc::io_error)
+        opts_.on_sync_failure(*failure); // before any append hears of it
       for (auto& w : batch)
         fail(w.group, *failure);
-      if (opts_.on_sync_failure && failure->code == errc::io_error)
-        opts_.on_sync_failure(*failure);
     } else {
       if (synced) {
         auto took = std::chrono::steady_clock::now() - t0;

@@ -1,11 +1,10 @@
 #include "log/event_log.h"
 
 #include "log_helpers.h"
+#include "small_tmpfs.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 
 #include <atomic>
 #include <chrono>
@@ -233,20 +232,15 @@ TEST_CASE("with fsync, zeros are written ahead of the records and appended over"
   CHECK(bytes.find_first_not_of('\0', records_end) == std::string::npos);
 }
 
-TEST_CASE("no zeros are written ahead on tmpfs, where a sync writes nothing", "[log]") {
-  struct statfs fs;
-  if (::statfs("/dev/shm", &fs) != 0 || static_cast<unsigned long>(fs.f_type) != TMPFS_MAGIC) {
-    WARN("no tmpfs at /dev/shm: nothing to check");
-    return;
-  }
-  temp_dir dir("/dev/shm");
-  auto log = open_log(dir.path(), durability::fsync);
+TEST_CASE("no zeros are written ahead on tmpfs, where a sync writes nothing", "[log][.tmpfs]") {
+  sluice::testing::small_tmpfs fs(8 << 20);
+  auto log = open_log(fs.path(), durability::fsync);
   CHECK_FALSE(log->zeros_ahead());
   REQUIRE(log->append_and_wait(batch_of(0, 10)));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  auto size = std::filesystem::file_size(dir.path() / segment_file_name(1));
+  auto size = std::filesystem::file_size(fs.path() / segment_file_name(1));
   log.reset();
-  CHECK(std::filesystem::file_size(dir.path() / segment_file_name(1)) == size);
+  CHECK(std::filesystem::file_size(fs.path() / segment_file_name(1)) == size);
   CHECK(size < 4096); // the header and ten small records
 }
 
@@ -308,4 +302,57 @@ TEST_CASE("appends after close fail with errc::closed", "[log]") {
   auto r = log->append_and_wait(batch_of(0, 1));
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::closed);
+}
+
+TEST_CASE("a write that finds the disk full leaves nothing behind and the log resumes", "[log]") {
+  temp_dir dir;
+  std::atomic<int> fail_writes{0};
+  options o{dir.path(), durability::fsync};
+  o.inject = [&](syscall_site s) { return s == syscall_site::write && fail_writes.load() > 0 ? ENOSPC : 0; };
+  {
+    auto log = event_log::open(o);
+    REQUIRE(log);
+    REQUIRE((*log)->append_and_wait(batch_of(0, 3)));
+    fail_writes = 1;
+    auto r = (*log)->append_and_wait(batch_of(3, 2));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::no_space);
+    CHECK((*log)->unavailable());
+    CHECK_FALSE((*log)->failed());
+    // Refused at once while unavailable, even once writes would work.
+    fail_writes = 0;
+    CHECK((*log)->append_and_wait(batch_of(3, 2)).error().code == errc::no_space);
+    REQUIRE((*log)->resume());
+    CHECK_FALSE((*log)->unavailable());
+    auto again = (*log)->append_and_wait(batch_of(3, 2));
+    REQUIRE(again);
+    CHECK(again->first == 4); // the positions the failed append would have had
+  }
+  auto log = open_log(dir.path());
+  CHECK(log->recovery().truncated_bytes == 0);
+  CHECK(read_all(*log).size() == 5);
+}
+
+TEST_CASE("a failed fdatasync fails the log for good and calls on_sync_failure", "[log]") {
+  temp_dir dir;
+  std::atomic<bool> fail_sync{false};
+  std::atomic<int> called{0};
+  options o{dir.path(), durability::fsync};
+  o.inject = [&](syscall_site s) { return s == syscall_site::sync && fail_sync.load() ? EIO : 0; };
+  o.on_sync_failure = [&](const error& e) {
+    CHECK(e.code == errc::io_error);
+    ++called;
+  };
+  auto log = event_log::open(o);
+  REQUIRE(log);
+  REQUIRE((*log)->append_and_wait(batch_of(0, 1)));
+  fail_sync = true;
+  auto r = (*log)->append_and_wait(batch_of(1, 1));
+  REQUIRE_FALSE(r);
+  CHECK(called == 1);
+  CHECK((*log)->failed());
+  CHECK_FALSE((*log)->resume()); // not a full disk: no way back but a restart
+  fail_sync = false;
+  CHECK((*log)->append_and_wait(batch_of(1, 1)).error().code == errc::failed);
+  CHECK((*log)->last_position() == 1);
 }
