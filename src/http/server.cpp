@@ -165,7 +165,9 @@ class session : public std::enable_shared_from_this<session> {
     if (buffer_.size() == 0) {
       // Idle until a request's first byte: the keep-alive timeout.
       stream_.expires_after(std::chrono::seconds(limits_.idle_seconds));
-      stream_.async_read_some(buffer_.prepare(k_read_size),
+      // read_size: the buffer's own capacity, so an idle connection holds
+      // what its largest request needed, a new one 512 bytes.
+      stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, k_read_size)),
                               beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
       return;
     }

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <fstream>
 #include <thread>
 
 using namespace sluice;
@@ -22,6 +23,16 @@ struct fixture : sluice::testing::server_fixture {
   using server_fixture::server_fixture;
   http_client client() { return http_client(server->port()); }
 };
+
+// This process's resident memory (VmRSS).
+size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmRSS:"))
+      return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
 
 const std::string k_create = R"({"type":"order.create","aggregate_id":"ORD-1","payload":{"customer_id":"C-1"}})";
 
@@ -304,12 +315,19 @@ TEST_CASE("a thousand idle connections neither block others nor grow without bou
     n = static_cast<int>(lim.rlim_cur - 200) / 2;
     WARN("descriptor limit " << lim.rlim_cur << ": " << n << " idle connections instead of 1000");
   }
+  auto before = resident_bytes();
   std::vector<std::unique_ptr<http_client>> idle;
   for (int i = 0; i < n; ++i) {
     idle.push_back(std::make_unique<http_client>(f.server->port()));
     if (i % 2)
       idle.back()->write_raw("GET /healthz HTTP/1.1\r\n");  // half of them stop mid-request
   }
+  // Both ends of each connection are in this process: together they hold
+  // a few kilobytes of buffers, not the header or body limits.
+  std::this_thread::sleep_for(200ms);
+  auto grown = resident_bytes() - std::min(before, resident_bytes());
+  INFO(grown << " bytes resident for " << n << " idle connections");
+  CHECK(grown / static_cast<size_t>(n) < (32u << 10));
   // Served while they sit there.
   auto c = f.client();
   for (int i = 0; i < 20; ++i)

@@ -250,6 +250,7 @@ TEST_CASE("sluice-load: a server that is not there is an error, not a hang") {
   auto r = run(o);
   REQUIRE(r.sections.size() == 1);
   CHECK(r.sections[0].requests == 0);
+  REQUIRE_FALSE(r.sections[0].errors.empty());
   CHECK(r.sections[0].errors.begin()->first.starts_with("connection:"));
   CHECK_FALSE(r.clean());
 }
