@@ -4,6 +4,8 @@
 //   sluice exec    apply NDJSON commands from stdin to the event log
 //   sluice events  print the event log as NDJSON
 //   sluice demo    run a sample order/account session and print its events
+//   sluice check   verify a data directory's log offline
+//   sluice repair  cut the log at its first damage, keeping a copy
 #include "app/offline_engine.h"
 #include "engine/engine.h"
 #include "http/server.h"
@@ -11,6 +13,7 @@
 #include "base/logger.h"
 #include "codec/json_writer.h"
 #include "domain/event_json.h"
+#include "log/check.h"
 #include "log/event_log.h"
 
 #include <CLI/CLI.hpp>
@@ -101,6 +104,53 @@ int events(const log_flags& f, uint64_t from, uint64_t limit) {
 
 /// The exit status after a failed fdatasync (EX_IOERR): a supervisor restarts.
 constexpr int k_exit_sync_failed = 74;
+
+// `sluice check DATA`: 0 when the log starts as it is (a torn tail
+// included, which recovery cuts), 1 when damage would stop start-up.
+int check(const std::string& data) {
+  auto r = log::check(std::filesystem::path(data) / "log");
+  if (!r) {
+    k_log.error("{}", r.error().message);
+    return 2;
+  }
+  fmt::print("{}: {} segments, {} records in order (positions 1 to {})\n", data, r->segments, r->records,
+             r->last_position);
+  for (auto& d : r->damaged)
+    fmt::print("  damaged: {} at offset {} (position {} expected there): {}\n", d.file.string(), d.offset,
+               d.position, d.what);
+  if (r->damaged.empty()) {
+    fmt::print("no damage\n");
+    return 0;
+  }
+  if (r->torn_tail) {
+    fmt::print("a torn tail only: the server cuts it at start-up\n");
+    return 0;
+  }
+  fmt::print("{} valid records lie after the first damage; `sluice repair {}` cuts the log there "
+             "(and keeps a copy of what it cuts)\n", r->records_after_damage, data);
+  return 1;
+}
+
+// `sluice repair DATA`: cuts at the first damage, copying what it removes.
+int repair(const std::string& data) {
+  auto stamp = std::chrono::system_clock::now().time_since_epoch();
+  auto backup = std::filesystem::path(data) /
+                fmt::format("repair-{}", std::chrono::duration_cast<std::chrono::seconds>(stamp).count());
+  auto r = log::repair(std::filesystem::path(data) / "log", backup);
+  if (!r) {
+    k_log.error("{}", r.error().message);
+    return 2;
+  }
+  if (r->before.damaged.empty()) {
+    fmt::print("{}: no damage; nothing cut\n", data);
+    return 0;
+  }
+  auto& first = r->before.damaged.front();
+  fmt::print("cut the log at {} offset {}: kept {} events (positions 1 to {}), cut the damaged record and {} valid events after it; what was cut is in {}\n",
+             first.file.string(), first.offset, r->before.records, r->before.last_position, r->events_cut,
+             r->saved_to.string());
+  return 0;
+}
 
 struct serve_flags {
   std::string listen = "127.0.0.1:8080";
@@ -256,6 +306,15 @@ int main(int argc, char** argv) {
               "duplicate) and print the results; run it again to see duplicates and rejections from rebuilt state");
   add_log_flags(demo_cmd, flags);
 
+  std::string check_dir;
+  auto* check_cmd = app.add_subcommand("check", "verify a data directory's event log offline and report each "
+                                                "damaged record (exit 1 if start-up would refuse it)");
+  check_cmd->add_option("data", check_dir, "data directory")->required();
+  std::string repair_dir;
+  auto* repair_cmd = app.add_subcommand("repair", "cut the event log at its first damage, copying what is cut "
+                                                  "into DATA/repair-<time>/ (not while a server runs on DATA)");
+  repair_cmd->add_option("data", repair_dir, "data directory")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*serve_cmd)
@@ -264,6 +323,10 @@ int main(int argc, char** argv) {
       return exec(flags, std::cin);
     if (*events_cmd)
       return events(flags, from, limit);
+    if (*check_cmd)
+      return check(check_dir);
+    if (*repair_cmd)
+      return repair(repair_dir);
     if (*demo_cmd) {
       std::istringstream script(k_demo_script);
       std::cout << "# commands in, one result per line:\n";

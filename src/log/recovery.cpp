@@ -21,7 +21,8 @@ constexpr logger k_log("log");
 
 error corrupt(const std::filesystem::path& file, uint64_t offset, std::string_view what) {
   return {errc::corrupt, fmt::format("event log is corrupt in {} at offset {}: {}; refusing to start (restore the "
-                                     "file or cut it at that offset by hand, knowing records after it are lost)",
+                                     "file, or run `sluice check DATA` to see every damaged record and "
+                                     "`sluice repair DATA` to cut the log there, keeping a copy of what it cuts)",
                                      file.string(), offset, what)};
 }
 

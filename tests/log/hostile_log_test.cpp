@@ -19,26 +19,6 @@ using sluice::testing::temp_dir;
 
 namespace {
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void spit(const std::filesystem::path& p, std::string_view bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// 30 records appended one at a time into 256-byte segments (several files).
-void write_small_segments(const std::filesystem::path& dir) {
-  auto log = open_log(dir, durability::none, 256);
-  for (uint64_t i = 0; i < 30; ++i) {
-    write_batch b;
-    REQUIRE(b.add(view(sample(i))));
-    REQUIRE(log->append_and_wait(std::move(b)));
-  }
-}
-
 // Opening `dir` (256-byte segments) fails as corrupt, naming `what`.
 void require_corrupt(const std::filesystem::path& dir, const std::string& what) {
   auto r = event_log::open({dir, durability::none, 256});

@@ -6,6 +6,9 @@
 #include "log/segment.h"
 
 #include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
 #include <fmt/format.h>
 
 #include <string>
@@ -69,6 +72,28 @@ inline std::pair<std::vector<size_t>, size_t> record_starts(const std::string& b
     o += p.size;
   }
   return {starts, o};
+}
+
+/// A file's bytes.
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+/// Replaces a file's bytes.
+inline void spit(const std::filesystem::path& p, std::string_view bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// 30 records appended one at a time into 256-byte segments (several files).
+inline void write_small_segments(const std::filesystem::path& dir) {
+  auto log = open_log(dir, durability::none, 256);
+  for (uint64_t i = 0; i < 30; ++i) {
+    write_batch b;
+    REQUIRE(b.add(view(sample(i))));
+    REQUIRE(log->append_and_wait(std::move(b)));
+  }
 }
 
 } // namespace sluice::log::testing
