@@ -1,5 +1,5 @@
 // The HTTP/1.1 server: a listener and one session per connection over the
-// engine. Beast stays inside server.cpp.
+// engine. Beast stays inside the sources of src/http; this header has none.
 #pragma once
 
 #include "engine/engine.h"

@@ -1,5 +1,6 @@
 // The WebSocket stream of SPEC §6 (/v1/stream), made from an upgraded HTTP
-// connection. Declared here without Beast so that server.cpp alone pulls it in.
+// connection. It names Beast's stream and request types, so only the front
+// end's sources (server.cpp, stream_session.cpp) include it.
 #pragma once
 
 #include "engine/engine.h"
