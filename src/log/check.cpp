@@ -1,7 +1,7 @@
 #include "log/check.h"
 
 #include "log/format.h"
-#include "log/segment.h"
+#include "log/record_parser.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -4,8 +4,8 @@
 #include "base/logger.h"
 #include "base/thread_name.h"
 #include "log/format.h"
-#include "log/segment.h"
-#include "log/segment_file.h"
+#include "log/record_parser.h"
+#include "log/open_segment.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <climits>
 #include <future>
@@ -314,6 +315,7 @@ std::expected<void, error> event_log::write_group(written& w) {
   }
   w.last_position = position - 1;
   w.end_offset = at;
+  assert(at >= write_offset_ && w.first_position == next_position_);
   if (!last_record)
     return {};
   stamp_record(last_record, position - 1, true);
@@ -352,6 +354,8 @@ bool event_log::resume(uint64_t min_free) {
 }
 
 void event_log::publish(written& w) {
+  // Groups reach the syncer, and so the readers, in position order.
+  assert(w.marks.empty() || w.first_position == durable_.load() + 1);
   if (!w.marks.empty()) {
     {
       std::unique_lock lk(segments_mu_);

@@ -2,8 +2,8 @@
 #include "base/logger.h"
 #include "log/event_log.h"
 #include "log/format.h"
-#include "log/segment.h"
-#include "log/segment_file.h"
+#include "log/record_parser.h"
+#include "log/open_segment.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

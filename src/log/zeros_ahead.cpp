@@ -2,8 +2,8 @@
 // and the writer's side of the claim protocol; docs/log-format.md says why.
 #include "base/logger.h"
 #include "log/event_log.h"
-#include "log/segment.h"
-#include "log/segment_file.h"
+#include "log/record_parser.h"
+#include "log/open_segment.h"
 
 #include <linux/magic.h>
 #include <sys/statfs.h>

@@ -3,7 +3,7 @@
 #include "log/event_log.h"
 
 #include "log/format.h"
-#include "log/segment.h"
+#include "log/record_parser.h"
 #include "log_helpers.h"
 #include "temp_dir.h"
 

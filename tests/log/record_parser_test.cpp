@@ -1,4 +1,4 @@
-#include "log/segment.h"
+#include "log/record_parser.h"
 
 #include "log/format.h"
 #include "log/write_batch.h"

@@ -1,5 +1,5 @@
-// Segment files: names, headers, and parsing records out of their bytes.
-// Shared by recovery, the writer and readers; no state of its own.
+// Segment files' bytes: names, headers, and the record parser. Shared by
+// recovery, the writer, readers and the offline check; no state of its own.
 #pragma once
 
 #include "log/errc.h"

@@ -1,4 +1,4 @@
-#include "log/segment.h"
+#include "log/record_parser.h"
 
 #include "base/bytes.h"
 #include "base/checksum.h"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -51,6 +52,7 @@ struct event_log::segment {
   /// Records (position, offset) if far enough past the last entry. Caller
   /// holds segments_mu_ exclusively (or is alone, in recovery).
   void note(uint64_t position, uint64_t offset) {
+    assert(index.empty() || (position > index.back().first && offset > index.back().second));
     if (index.empty() || offset >= last_indexed + k_index_interval) {
       index.emplace_back(position, offset);
       last_indexed = offset;
