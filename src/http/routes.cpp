@@ -448,4 +448,18 @@ void route(engine::engine& e, const limits& l, std::string_view method, std::str
   where.matched->handler(rq);
 }
 
+void route(engine::engine& e, const limits& l, const endpoint& known, std::string_view target, std::string&& body,
+           respond_fn done) {
+  auto qmark = target.find('?');
+  resolution where;
+  where.result = resolution::kind::found;
+  where.matched = &known;
+  matches(known.pattern, target.substr(0, qmark), where.params);
+  query q(qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1));
+  if (q.bad())
+    return done(error_reply(400, "bad_request", "malformed query string"));
+  request rq{e, l, where, q, std::move(body), std::move(done)};
+  known.handler(rq);
+}
+
 } // namespace sluice::http

@@ -56,6 +56,11 @@ struct request {
 void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target,
            std::string&& body, respond_fn done);
 
+/// The same for a request whose head already resolved to `known` (the
+/// session's on_header): only its parameters are taken from `target`.
+void route(engine::engine& e, const limits& l, const endpoint& known, std::string_view target, std::string&& body,
+           respond_fn done);
+
 /// The error body of SPEC §5.
 reply error_reply(int status, std::string_view code, std::string_view message);
 

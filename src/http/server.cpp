@@ -45,6 +45,8 @@ class body_budget {
  public:
   explicit body_budget(size_t capacity) : capacity_(capacity) {}
 
+  size_t capacity() const { return capacity_; }
+
   /// Takes `n` bytes if they fit; a body larger than the whole budget never does.
   bool take(size_t n) {
     if (n == 0)
@@ -67,6 +69,45 @@ class body_budget {
   std::atomic<size_t> used_{0};
 };
 
+// An I/O thread's share of the body budget: small bodies are served from
+// bytes it took from the shared budget before, so most requests touch no
+// shared cache line. What it holds counts as used. One thread only.
+class budget_share {
+ public:
+  // A share is at most two chunks, a chunk 1/64 of the budget (at most
+  // 256 KiB): idle threads' shares keep little from the others.
+  explicit budget_share(body_budget& b) : budget_(b), chunk_(std::min<size_t>(256 << 10, b.capacity() / 64)) {}
+  ~budget_share() { budget_.give(held_); }
+
+  bool take(size_t n) {
+    if (n <= held_) {
+      held_ -= n;
+      return true;
+    }
+    size_t more = std::max(n - held_, chunk_);
+    if (!budget_.take(more)) {
+      if (!budget_.take(n - held_)) // the chunk did not fit; the body alone may
+        return false;
+      more = n - held_;
+    }
+    held_ = held_ + more - n;
+    return true;
+  }
+
+  void give(size_t n) {
+    held_ += n;
+    if (held_ > 2 * chunk_) {
+      budget_.give(held_ - chunk_);
+      held_ = chunk_;
+    }
+  }
+
+ private:
+  body_budget& budget_;
+  const size_t chunk_;
+  size_t held_ = 0;
+};
+
 // One I/O thread with an io_context of its own: its connections need no
 // strand, and answers computed on other threads reach it through an inbox,
 // which wakes the thread once per burst rather than once per answer.
@@ -78,7 +119,10 @@ class io_worker {
     reply r;
   };
 
+  explicit io_worker(body_budget& b) : budget(b) {}
+
   net::io_context ioc{1}; // one thread runs it
+  budget_share budget;    ///< this thread's share of the body budget
 
   /// Thread-safe.
   void deliver(answer a) {
@@ -108,9 +152,8 @@ class io_worker {
 // pipelined answers share a syscall. Everything runs on its I/O thread.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl,
-          body_budget& budget)
-      : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl), budget_(budget) {}
+  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl)
+      : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl), budget_(home.budget) {}
 
   ~session() {
     budget_.give(reserved_);
@@ -230,6 +273,7 @@ class session : public std::enable_shared_from_this<session> {
       return answer_early(std::move(r));
     }
     reserved_ = want;
+    known_ = where.matched; // null: the request gets its 404 or 405 from route()
     parser_->body_limit(limit); // still enforced for chunked bodies
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
@@ -266,11 +310,14 @@ class session : public std::enable_shared_from_this<session> {
     size_t seq = answered_base_ + queue_.size() - 1;
     if (!req.keep_alive())
       closing_ = true; // answer what was read, then close
-    route(engine_, limits_, req.method_string(), req.target(), std::move(req.body()),
-          [self = shared_from_this(), seq](reply r) mutable {
-            auto& home = self->home_;
-            home.deliver({std::move(self), seq, std::move(r)});
-          });
+    auto answer = [self = shared_from_this(), seq](reply r) mutable {
+      auto& home = self->home_;
+      home.deliver({std::move(self), seq, std::move(r)});
+    };
+    if (known_)
+      route(engine_, limits_, *known_, req.target(), std::move(req.body()), std::move(answer));
+    else
+      route(engine_, limits_, req.method_string(), req.target(), std::move(req.body()), std::move(answer));
     do_read();
   }
 
@@ -346,8 +393,9 @@ class session : public std::enable_shared_from_this<session> {
   engine::engine& engine_;
   const limits& limits_;
   const stream_limits& stream_limits_;
-  body_budget& budget_;
+  budget_share& budget_;
   size_t reserved_ = 0;      ///< of budget_, for the request being read
+  const endpoint* known_ = nullptr; ///< what the request being read resolved to
   std::deque<slot> queue_;   ///< answers in request order
   size_t answered_base_ = 0; ///< sequence number of queue_.front()
   std::string out_;                          ///< the answers being written
@@ -372,7 +420,7 @@ void io_worker::drain() {
 struct server::impl {
   impl(engine::engine& e, server_options o) : engine(e), opts(std::move(o)), budget(opts.limits.body_memory_bytes) {
     for (unsigned i = 0; i < std::max(1u, opts.io_threads); ++i)
-      workers.push_back(std::make_unique<io_worker>());
+      workers.push_back(std::make_unique<io_worker>(budget));
   }
 
   // Connections go to the I/O threads in turn; the acceptor lives on the first.
@@ -383,7 +431,7 @@ struct server::impl {
         // Answers and stream messages are small and latency-bound: no Nagle.
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream, budget)->run();
+        std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream)->run();
       }
       else if (ec == net::error::operation_aborted)
         return;
