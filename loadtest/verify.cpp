@@ -38,17 +38,10 @@ class checker {
 
 int64_t to_cents(double v) { return std::llround(v * 100.0); }
 
-} // namespace
-
-verify_result verify_run(blocking_client& client, verify_input in) {
-  verify_result r;
-  r.ran = true;
-  checker check(r);
-  simdjson::dom::parser parser;
-  auto& acks = in.acks;
-  std::sort(acks.begin(), acks.end(), [](const ack& a, const ack& b) { return a.position < b.position; });
-
-  // The log, from the first acknowledged position to the last.
+// The log, from the first acknowledged position (`acks` sorted by it) to the
+// last: each acknowledged command is at its position, and once.
+void verify_log(blocking_client& client, const verify_input& in, const std::vector<ack>& acks,
+                simdjson::dom::parser& parser, checker& check, verify_result& r) {
   std::unordered_map<uint64_t, uint32_t> seen;  // command id → events carrying it
   if (!acks.empty()) {
     uint64_t from = acks.front().position, last = acks.back().position;
@@ -106,7 +99,11 @@ verify_result verify_run(blocking_client& client, verify_input in) {
     }
   }
 
-  // The views: each row the run wrote, against the sum of what was acknowledged.
+}
+
+// The views: each row the run wrote, against the sum of what was acknowledged.
+void verify_views(blocking_client& client, const verify_input& in, const std::vector<ack>& acks,
+                  simdjson::dom::parser& parser, checker& check, verify_result& r) {
   std::map<std::pair<domain, uint32_t>, expected_row> expected;
   for (auto& a : acks) {
     auto& row = expected[{a.cmd.dom, a.cmd.key}];
@@ -150,6 +147,19 @@ verify_result verify_run(blocking_client& client, verify_input in) {
                       total, want.qty, want.cents / 100, want.cents % 100);
     }
   }
+}
+
+} // namespace
+
+verify_result verify_run(blocking_client& client, verify_input in) {
+  verify_result r;
+  r.ran = true;
+  checker check(r);
+  simdjson::dom::parser parser;
+  auto& acks = in.acks;
+  std::sort(acks.begin(), acks.end(), [](const ack& a, const ack& b) { return a.position < b.position; });
+  verify_log(client, in, acks, parser, check, r);
+  verify_views(client, in, acks, parser, check, r);
   r.ok = r.problem_count == 0;
   return r;
 }
