@@ -158,6 +158,15 @@ class event_log {
 
   explicit event_log(const options& opts);
   std::expected<void, error> recover();
+  // Recovery's two steps for one segment: the offset where its valid
+  // records end (advancing `expected` past them; an error for damage that
+  // is not a torn tail), then cutting a torn tail there.
+  struct segment_end {
+    uint64_t offset = 0; ///< where its valid records end
+    bool torn = false;   ///< what follows is a torn tail to cut (else nothing or zeros)
+  };
+  std::expected<segment_end, error> scan_segment(segment& seg, uint64_t file_size, bool last, uint64_t& expected);
+  std::expected<void, error> cut_torn_tail(segment& seg, uint64_t at, uint64_t file_size);
   std::expected<void, error> start_segment(uint64_t base);
   void run_writer();
   void run_syncer();

@@ -85,6 +85,44 @@ std::expected<bool, error> all_zero(int fd, const std::filesystem::path& file, u
 
 } // namespace
 
+std::expected<event_log::segment_end, error> event_log::scan_segment(segment& seg, uint64_t file_size, bool last,
+                                                                    uint64_t& expected) {
+  segment_reader reader(seg.fd, format::k_segment_header_size, file_size);
+  for (;;) {
+    uint64_t at = reader.offset();
+    auto p = reader.next(seg.path);
+    if (!p)
+      return std::unexpected(p.error());
+    if (p->status == parse_status::ok && p->rec.position == expected) {
+      seg.note(expected, at);
+      ++expected;
+      ++report_.records;
+      continue;
+    }
+    auto zeros = all_zero(seg.fd, seg.path, at, file_size);
+    if (!zeros)
+      return std::unexpected(zeros.error());
+    if (*zeros) // clean end, or zeros written ahead: kept for the writer
+      return segment_end{at, false};
+    if (!last)
+      return std::unexpected(corrupt(seg.path, at, "damaged record"));
+    auto later = commit_after(seg.fd, seg.path, at + 1, file_size, expected - 1);
+    if (!later)
+      return std::unexpected(later.error());
+    if (*later)
+      return std::unexpected(corrupt(seg.path, at, "damaged record before the last commit"));
+    return segment_end{at, true};
+  }
+}
+
+std::expected<void, error> event_log::cut_torn_tail(segment& seg, uint64_t at, uint64_t file_size) {
+  k_log.warn("cutting torn tail of {} at offset {} ({} bytes)", seg.path.string(), at, file_size - at);
+  report_.truncated_bytes += file_size - at;
+  if (::ftruncate(seg.fd, static_cast<off_t>(at)) != 0 || ::fdatasync(seg.fd) != 0)
+    return std::unexpected(io_error("truncate", seg.path, errno));
+  return {};
+}
+
 std::expected<void, error> event_log::recover() {
   auto started = std::chrono::steady_clock::now();
   std::error_code ec;
@@ -141,41 +179,15 @@ std::expected<void, error> event_log::recover() {
       break;
     }
 
-    segment_reader reader(fd, format::k_segment_header_size, file_size);
-    uint64_t end = file_size; // of the records
-    for (;;) {
-      uint64_t at = reader.offset();
-      auto p = reader.next(path);
-      if (!p)
-        return std::unexpected(p.error());
-      if (p->status == parse_status::ok && p->rec.position == expected) {
-        seg->note(expected, at);
-        ++expected;
-        ++report_.records;
-        continue;
-      }
-      auto zeros = all_zero(fd, path, at, file_size);
-      if (!zeros)
-        return std::unexpected(zeros.error());
-      if (*zeros) { // clean end, or zeros written ahead: kept for the writer
-        end = at;
-        break;
-      }
-      if (!last)
-        return std::unexpected(corrupt(path, at, "damaged record"));
-      auto later = commit_after(fd, path, at + 1, file_size, expected - 1);
-      if (!later)
-        return std::unexpected(later.error());
-      if (*later)
-        return std::unexpected(corrupt(path, at, "damaged record before the last commit"));
-      k_log.warn("cutting torn tail of {} at offset {} ({} bytes)", path.string(), at, file_size - at);
-      report_.truncated_bytes += file_size - at;
-      if (::ftruncate(fd, static_cast<off_t>(at)) != 0 || ::fdatasync(fd) != 0)
-        return std::unexpected(io_error("truncate", path, errno));
-      file_size = end = at;
-      break;
+    auto end = scan_segment(*seg, file_size, last, expected);
+    if (!end)
+      return std::unexpected(end.error());
+    if (end->torn) {
+      if (auto cut = cut_torn_tail(*seg, end->offset, file_size); !cut)
+        return std::unexpected(cut.error());
+      file_size = end->offset;
     }
-    seg->size.store(end);
+    seg->size.store(end->offset);
     seg->zeroed.store(file_size);
     seg->last_position.store(expected > seg->base ? expected - 1 : 0);
     segments_.push_back(std::move(seg));
