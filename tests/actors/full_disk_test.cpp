@@ -65,7 +65,7 @@ TEST_CASE("a full disk answers log_unavailable, then resumes once there is room"
     CHECK(e->log().last_position() == last);
     // Room again: the engine comes back by itself.
     std::filesystem::remove(fs.path() / "filler");
-    for (int i = 0; i < 100 && e->log_unavailable(); ++i)
+    for (int i = 0; i < 600 && e->log_unavailable(); ++i) // 30 s: sanitized builds are slow
       std::this_thread::sleep_for(50ms);
     REQUIRE_FALSE(e->log_unavailable());
     // The aggregate is as the log has it: the failed deposit never happened,
