@@ -37,9 +37,7 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
   domain::event_list events; // moved into the journal's entry when accepted
   auto o = aggregate->handle(t->cmd, events);
   switch (o.result) {
-    case domain::outcome::kind::accepted:
-      accepted.push_back({std::move(t), std::move(o), std::move(events)});
-      return;
+    case domain::outcome::kind::accepted: accepted.push_back({std::move(t), std::move(o), std::move(events)}); return;
     case domain::outcome::kind::duplicate:
       if (o.position == 0) {
         // The window knows the original's last version; the history index

@@ -47,14 +47,12 @@ bool journal::drain() {
     for (auto& ev : e.events)
       batch.add({0, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
   }
-  log_.append(std::move(batch), [this, time_us, entries = std::move(entries)](auto r) mutable {
-    complete(entries, time_us, r);
-  });
+  log_.append(std::move(batch),
+              [this, time_us, entries = std::move(entries)](auto r) mutable { complete(entries, time_us, r); });
   return true; // drain again: the next turn finds more or clears `scheduled_`
 }
 
-void journal::complete(std::vector<entry>& entries, int64_t time_us,
-                       std::expected<log::append_result, log::error> r) {
+void journal::complete(std::vector<entry>& entries, int64_t time_us, std::expected<log::append_result, log::error> r) {
   if (!r) {
     bool full = r.error().code == log::errc::no_space;
     if (full) {

@@ -84,7 +84,7 @@ class journal {
   log::event_log& log_;
   counters& stats_;
   engine::history_index& index_;
-  std::vector<engine::history_index::indexed_event> indexed_;  ///< scratch of complete()
+  std::vector<engine::history_index::indexed_event> indexed_; ///< scratch of complete()
   caf::actor self_;
   std::vector<caf::actor> projections_;
   std::mutex listeners_mu_;

@@ -68,8 +68,7 @@ void send_chains(router_ptr self) {
 
 } // namespace
 
-caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus* bus, journal* sink,
-                           counters* stats) {
+caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus* bus, journal* sink, counters* stats) {
   self->state.bus = bus;
   self->state.sink = sink;
   self->state.stats = stats;

@@ -17,7 +17,7 @@ namespace {
 constexpr logger k_log("engine");
 constexpr size_t k_recovery_batch = 4096; // events per batch handed to projections during replay
 constexpr auto k_watch_interval = std::chrono::milliseconds(200); // how often a full disk is looked at again
-constexpr auto k_stop_wait = std::chrono::seconds(30); // for commands in flight at stop()
+constexpr auto k_stop_wait = std::chrono::seconds(30);            // for commands in flight at stop()
 
 } // namespace
 
@@ -108,7 +108,8 @@ void runtime::submit(domain::command cmd, sluice::engine::command_callback done)
 }
 
 bool runtime::read_view(std::string_view view, std::string_view key, uint64_t min_position,
-                        std::chrono::milliseconds timeout, std::move_only_function<void(sluice::engine::view_read)> done) {
+                        std::chrono::milliseconds timeout,
+                        std::move_only_function<void(sluice::engine::view_read)> done) {
   auto* v = find_view(view);
   if (!v)
     return false;
@@ -137,7 +138,7 @@ bool runtime::list_view(std::string_view view, std::string_view after, size_t li
 }
 
 std::shared_ptr<sluice::engine::view_feed> runtime::subscribe_view(std::string_view view, std::string_view key,
-                                                           std::function<void()> wake) {
+                                                                   std::function<void()> wake) {
   auto* v = find_view(view);
   if (!v)
     return nullptr;
@@ -229,7 +230,7 @@ void runtime::stop() {
     journal_actor_ = nullptr;
     for (auto& v : views_)
       v.shards.clear();
-    system_.reset(); // waits for every actor to finish
+    system_.reset();               // waits for every actor to finish
     std::lock_guard lk(views_mu_); // the shards' applied counters go last
     views_.clear();
   }
@@ -247,9 +248,9 @@ runtime::view_actors* runtime::find_view(std::string_view name) {
 void runtime::recover() {
   auto started = std::chrono::steady_clock::now();
   auto dormant = std::make_shared<dormant_aggregates>();
-  auto r = sluice::engine::replay(*log_, domain::registry::builtin(),
-                          {*dormant, index_, [this](auto b) { journal_->publish(std::move(b)); }, k_recovery_batch},
-                          stopping_);
+  auto r = sluice::engine::replay(
+      *log_, domain::registry::builtin(),
+      {*dormant, index_, [this](auto b) { journal_->publish(std::move(b)); }, k_recovery_batch}, stopping_);
   if (!r) {
     k_log.error("recovery failed: {}", r.error());
     std::lock_guard lk(ready_mu_);

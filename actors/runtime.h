@@ -42,7 +42,7 @@ class runtime final : public sluice::engine::engine {
   bool list_view(std::string_view view, std::string_view after, size_t limit,
                  std::move_only_function<void(sluice::engine::view_page)> done) override;
   std::shared_ptr<sluice::engine::view_feed> subscribe_view(std::string_view view, std::string_view key,
-                                                    std::function<void()> wake) override;
+                                                            std::function<void()> wake) override;
   uint64_t add_durable_listener(std::function<void()> wake) override;
   void remove_durable_listener(uint64_t id) override;
   const log::event_log& log() const override { return *log_; }
@@ -59,7 +59,7 @@ class runtime final : public sluice::engine::engine {
   struct view_actors {
     std::string_view name;
     std::vector<caf::actor> shards;
-    std::vector<std::unique_ptr<std::atomic<uint64_t>>> applied;  ///< per shard, for metrics
+    std::vector<std::unique_ptr<std::atomic<uint64_t>>> applied; ///< per shard, for metrics
   };
 
   view_actors* find_view(std::string_view name);

@@ -30,7 +30,7 @@ fuzz::stub_engine& the_engine() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   http::limits limits;
-  limits.command_body_bytes = 64 << 10;  // small limits reach the 413 paths with small inputs
+  limits.command_body_bytes = 64 << 10; // small limits reach the 413 paths with small inputs
   limits.batch_body_bytes = 256 << 10;
   limits.batch_lines = 100;
   std::string_view rest(reinterpret_cast<const char*>(data), size);
@@ -44,13 +44,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!ec && !parser.is_done())
       parser.put_eof(ec);
     if (ec || !parser.is_done())
-      return 0;  // the server answers 400/413/431 and closes
+      return 0; // the server answers 400/413/431 and closes
     rest.remove_prefix(used);
     auto req = parser.release();
     auto target = req.target();
     auto where = http::resolve(req.method_string(), target.substr(0, target.find('?')));
     if (req.body().size() > http::body_limit(where, limits))
-      continue;  // 404, 405 or 413 from the head alone
+      continue; // 404, 405 or 413 from the head alone
     bool answered = false;
     http::route(the_engine(), limits, req.method_string(), req.target(), std::move(req.body()), [&](http::reply r) {
       answered = true;
@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::abort();
     });
     if (!answered)
-      std::abort();  // every request gets exactly one answer, synchronously here
+      std::abort(); // every request gets exactly one answer, synchronously here
   }
   return 0;
 }

@@ -20,8 +20,9 @@ class stub_engine final : public eng::engine {
     auto it = aggregates_.find(key);
     if (it == aggregates_.end()) {
       if (aggregates_.size() > 1000)
-        aggregates_.clear();  // bounded, whatever the input
-      it = aggregates_.emplace(key, std::make_unique<domain::aggregate>(*cmd.type, std::string(cmd.aggregate_id))).first;
+        aggregates_.clear(); // bounded, whatever the input
+      it =
+          aggregates_.emplace(key, std::make_unique<domain::aggregate>(*cmd.type, std::string(cmd.aggregate_id))).first;
     }
     events_.clear();
     eng::command_result r;
@@ -40,8 +41,7 @@ class stub_engine final : public eng::engine {
     done({});
     return true;
   }
-  std::shared_ptr<eng::view_feed> subscribe_view(std::string_view, std::string_view,
-                                                    std::function<void()>) override {
+  std::shared_ptr<eng::view_feed> subscribe_view(std::string_view, std::string_view, std::function<void()>) override {
     return nullptr;
   }
   uint64_t add_durable_listener(std::function<void()>) override { return 0; }

@@ -42,7 +42,6 @@ using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using boost::system::error_code;
 
-
 struct endpoint_spec {
   std::string host;
   std::string port;
@@ -62,8 +61,8 @@ endpoint_spec parse_url(const std::string& url) {
 
 std::string random_run_id() {
   std::random_device rd;
-  return fmt::format("{:08x}", (uint64_t{rd()} ^ static_cast<uint64_t>(steady::now().time_since_epoch().count())) &
-                                   0xffffffffu);
+  return fmt::format("{:08x}",
+                     (uint64_t{rd()} ^ static_cast<uint64_t>(steady::now().time_since_epoch().count())) & 0xffffffffu);
 }
 
 /// A server replaying a large log answers 503 until it is done; one just
@@ -166,8 +165,8 @@ class driver_run {
     if (ec || found.empty())
       throw std::runtime_error(fmt::format("cannot resolve {}: {}", opt_.url, ec.message()));
     sh_.run = opt_.run_id.empty() ? random_run_id() : opt_.run_id;
-    sh_.host = spec.host.find(':') == std::string::npos ? spec.host + ":" + spec.port
-                                                         : "[" + spec.host + "]:" + spec.port;
+    sh_.host =
+        spec.host.find(':') == std::string::npos ? spec.host + ":" + spec.port : "[" + spec.host + "]:" + spec.port;
     sh_.ep = found.begin()->endpoint();
     sh_.record_acks = opt_.verify;
     sh_.e2e = opt_.kind == workload::e2e;

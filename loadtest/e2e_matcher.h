@@ -21,7 +21,7 @@ class e2e_matcher {
   void on_ack(uint64_t position, steady::time_point t) {
     std::lock_guard lock(mu_);
     if (auto it = changes_.find(position); it != changes_.end()) {
-      hist_.record(0);  // the change overtook the answer
+      hist_.record(0); // the change overtook the answer
       changes_.erase(it);
     } else {
       acks_.emplace(position, t);

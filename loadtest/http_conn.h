@@ -58,7 +58,8 @@ class http_conn {
     while (pending_.size() < sh_.opt.pipeline && !sh_.stopping.load(std::memory_order_relaxed)) {
       auto intended = now;
       if (interval_ns_ > 0) {
-        intended = sh_.start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(next_) * interval_ns_));
+        intended =
+            sh_.start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(next_) * interval_ns_));
         if (intended > now) {
           arm(intended);
           break;
@@ -219,8 +220,7 @@ class http_conn {
   std::string_view error_code_of(std::string_view body) {
     simdjson::dom::element doc;
     std::string_view code;
-    if (body.empty() || ctx_.parser.parse(body.data(), body.size(), false).get(doc) ||
-        doc["error"]["code"].get(code))
+    if (body.empty() || ctx_.parser.parse(body.data(), body.size(), false).get(doc) || doc["error"]["code"].get(code))
       return {};
     return code;
   }
@@ -294,11 +294,11 @@ class http_conn {
   response_reader reader_;
   std::string out_, wbuf_, body_;
   std::deque<pending> pending_;
-  std::deque<command> commands_;  // of the requests in pending_, in order
+  std::deque<command> commands_; // of the requests in pending_, in order
   double interval_ns_ = 0;
-  uint64_t next_ = 0;  // open loop: index of the next intended send
+  uint64_t next_ = 0; // open loop: index of the next intended send
   uint64_t seq_ = 0;
-  uint64_t gen_ = 0;   // bumped on every reconnect; stale handlers see it
+  uint64_t gen_ = 0; // bumped on every reconnect; stale handlers see it
   bool connected_ = false;
   bool writing_ = false;
   bool armed_ = false;

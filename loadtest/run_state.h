@@ -95,7 +95,7 @@ struct shared_state {
   domain pick_domain(std::mt19937_64& rng) const {
     unsigned total = opt.orders_weight + opt.accounts_weight;
     return std::uniform_int_distribution<unsigned>(0, total - 1)(rng) < opt.orders_weight ? domain::order
-                                                                                           : domain::account;
+                                                                                          : domain::account;
   }
 };
 

@@ -18,8 +18,8 @@ constexpr uint64_t k_page = 100'000;
 uint64_t id_key(uint32_t conn, uint64_t seq) { return (uint64_t{conn} << 40) | seq; }
 
 struct expected_row {
-  int64_t cents = 0;  // account balance, or order total
-  int64_t qty = 0;    // order item_count
+  int64_t cents = 0; // account balance, or order total
+  int64_t qty = 0;   // order item_count
 };
 
 class checker {
@@ -42,7 +42,7 @@ int64_t to_cents(double v) { return std::llround(v * 100.0); }
 // last: each acknowledged command is at its position, and once.
 void verify_log(blocking_client& client, const verify_input& in, const std::vector<ack>& acks,
                 simdjson::dom::parser& parser, checker& check, verify_result& r) {
-  std::unordered_map<uint64_t, uint32_t> seen;  // command id → events carrying it
+  std::unordered_map<uint64_t, uint32_t> seen; // command id → events carrying it
   if (!acks.empty()) {
     uint64_t from = acks.front().position, last = acks.back().position;
     size_t next_ack = 0;
@@ -85,7 +85,7 @@ void verify_log(blocking_client& client, const verify_input& in, const std::vect
         }
       }
       if (max_seen < from)
-        break;  // the log ends before the last acknowledged position
+        break; // the log ends before the last acknowledged position
       from = max_seen + 1;
     }
     for (; next_ack < acks.size(); ++next_ack, ++r.acks_checked)
@@ -98,7 +98,6 @@ void verify_log(blocking_client& client, const verify_input& in, const std::vect
         check.problem("command {}-{}-{} has {} events, expected exactly one", in.run_id, a.cmd.conn, a.cmd.seq, n);
     }
   }
-
 }
 
 // The views: each row the run wrote, against the sum of what was acknowledged.
@@ -124,8 +123,8 @@ void verify_views(blocking_client& client, const verify_input& in, const std::ve
       continue;
     }
     auto id = aggregate_id(in.run_id, k.first, k.second);
-    auto res = client.get(fmt::format("/v1/views/{}/{}?min_position={}&timeout_ms=10000", view_of(k.first), id,
-                                      min_position));
+    auto res =
+        client.get(fmt::format("/v1/views/{}/{}?min_position={}&timeout_ms=10000", view_of(k.first), id, min_position));
     ++r.views_checked;
     simdjson::dom::element doc;
     if (res.status != 200 || parser.parse(res.body).get(doc)) {
@@ -143,8 +142,8 @@ void verify_views(blocking_client& client, const verify_input& in, const std::ve
       int64_t items = 0;
       if (value["item_count"].get(items) || value["total"].get(total) || items != want.qty ||
           to_cents(total) != want.cents)
-        check.problem("order {}: {} items totalling {:.2f}, acknowledged {} items totalling {}.{:02}", id, items,
-                      total, want.qty, want.cents / 100, want.cents % 100);
+        check.problem("order {}: {} items totalling {:.2f}, acknowledged {} items totalling {}.{:02}", id, items, total,
+                      want.qty, want.cents / 100, want.cents % 100);
     }
   }
 }

@@ -14,6 +14,7 @@ packages=(
   libcli11-dev          # command-line flags
   catch2                # tests (v2)
   libbenchmark-dev      # micro-benchmarks
+  clang-format          # scripts/format-check.sh
 )
 if [ "${1:-}" = fuzz ]; then
   # clang 16, not 14: 14 cannot compile libstdc++ 12's std::expected.

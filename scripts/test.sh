@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds sluice and runs its tests twice: an optimized build, then one under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Warnings are errors.
+# Checks the formatting of the C++ files the last change touched
+# (scripts/format-check.sh), then builds sluice and runs its tests twice: an
+# optimized build, then one under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Warnings are errors.
 # Then the libFuzzer targets run for a bounded time (scripts/fuzz.sh).
 # SLUICE_SKIP_SANITIZE=1 skips the second pass, SLUICE_SKIP_FUZZ=1 the fuzzing,
 # SLUICE_FUZZ_SECONDS sets its time per target (default 60).
@@ -18,6 +20,7 @@ build_and_test() {
   ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs"
 }
 
+scripts/format-check.sh
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_BENCH=ON
 if [ -z "${SLUICE_SKIP_SANITIZE:-}" ]; then
   # Benchmarks are not built here: sanitized timings mean nothing.

@@ -116,8 +116,8 @@ int check(const std::string& data) {
   fmt::print("{}: {} segments, {} records in order (positions 1 to {})\n", data, r->segments, r->records,
              r->last_position);
   for (auto& d : r->damaged)
-    fmt::print("  damaged: {} at offset {} (position {} expected there): {}\n", d.file.string(), d.offset,
-               d.position, d.what);
+    fmt::print("  damaged: {} at offset {} (position {} expected there): {}\n", d.file.string(), d.offset, d.position,
+               d.what);
   if (r->damaged.empty()) {
     fmt::print("no damage\n");
     return 0;
@@ -126,8 +126,10 @@ int check(const std::string& data) {
     fmt::print("a torn tail only: the server cuts it at start-up\n");
     return 0;
   }
-  fmt::print("{} valid records lie after the first damage; `sluice repair {}` cuts the log there "
-             "(and keeps a copy of what it cuts)\n", r->records_after_damage, data);
+  fmt::print(
+      "{} valid records lie after the first damage; `sluice repair {}` cuts the log there "
+      "(and keeps a copy of what it cuts)\n",
+      r->records_after_damage, data);
   return 1;
 }
 
@@ -146,9 +148,11 @@ int repair(const std::string& data) {
     return 0;
   }
   auto& first = r->before.damaged.front();
-  fmt::print("cut the log at {} offset {}: kept {} events (positions 1 to {}), cut the damaged record and {} valid events after it; what was cut is in {}\n",
-             first.file.string(), first.offset, r->before.records, r->before.last_position, r->events_cut,
-             r->saved_to.string());
+  fmt::print(
+      "cut the log at {} offset {}: kept {} events (positions 1 to {}), cut the damaged record and {} valid events "
+      "after it; what was cut is in {}\n",
+      first.file.string(), first.offset, r->before.records, r->before.last_position, r->events_cut,
+      r->saved_to.string());
   return 0;
 }
 
@@ -237,7 +241,8 @@ int serve(const log_flags& f, const serve_flags& s) {
   return 0;
 }
 
-constexpr const char* k_demo_script = R"({"type":"order.create","aggregate_id":"ORD-1","command_id":"c-1","payload":{"customer_id":"CUST-7"}}
+constexpr const char* k_demo_script =
+    R"({"type":"order.create","aggregate_id":"ORD-1","command_id":"c-1","payload":{"customer_id":"CUST-7"}}
 {"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"Laptop","qty":1,"price":999.99}}
 {"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"Mouse","qty":2,"price":29.99}}
 {"type":"order.confirm","aggregate_id":"ORD-1","expected_version":3,"payload":{}}
@@ -263,34 +268,53 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand("serve", "run the server: the HTTP API over the actor engine");
   add_log_flags(serve_cmd, flags);
   serve_cmd->add_option("--listen", sf.listen, "address and port to listen on")->capture_default_str();
-  serve_cmd->add_option("--threads", sf.threads, "actor scheduler threads (0: the cores the I/O threads leave, at least 1)")->capture_default_str();
-  serve_cmd->add_option("--io-threads", sf.io_threads, "network I/O threads")->check(CLI::Range(1u, 256u))->capture_default_str();
+  serve_cmd
+      ->add_option("--threads", sf.threads, "actor scheduler threads (0: the cores the I/O threads leave, at least 1)")
+      ->capture_default_str();
+  serve_cmd->add_option("--io-threads", sf.io_threads, "network I/O threads")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
   serve_cmd->add_option("--shards", sf.shards, "shards per view")->check(CLI::Range(1u, 1024u))->capture_default_str();
-  serve_cmd->add_option("--max-in-flight", sf.max_in_flight, "commands in flight before answering 503 overloaded "
-                        "(see --max-in-flight-bytes for their bytes)")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 30))->capture_default_str();
+  serve_cmd
+      ->add_option("--max-in-flight", sf.max_in_flight,
+                   "commands in flight before answering 503 overloaded "
+                   "(see --max-in-flight-bytes for their bytes)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
   serve_cmd->add_option("--max-body-bytes", sf.limits.command_body_bytes, "largest single-command body")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 30))->capture_default_str();
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
   serve_cmd->add_option("--max-batch-bytes", sf.limits.batch_body_bytes, "largest batch body")
-      ->check(CLI::Range(size_t{1}, size_t{4} << 30))->capture_default_str();
+      ->check(CLI::Range(size_t{1}, size_t{4} << 30))
+      ->capture_default_str();
   serve_cmd->add_option("--max-batch-lines", sf.limits.batch_lines, "most commands in one batch")
-      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))->capture_default_str();
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
   serve_cmd->add_option("--max-header-bytes", sf.limits.header_bytes, "largest request line plus headers")
-      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))->capture_default_str();
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))
+      ->capture_default_str();
   serve_cmd->add_option("--idle-timeout", sf.limits.idle_seconds, "seconds before an idle connection is closed")
-      ->check(CLI::Range(1u, 86400u))->capture_default_str();
-  serve_cmd->add_option("--header-timeout", sf.limits.header_seconds,
-                        "seconds from a request's first byte to the end of its headers (slow clients are closed)")
-      ->check(CLI::Range(1u, 3600u))->capture_default_str();
-  serve_cmd->add_option("--max-in-flight-bytes", sf.limits.body_memory_bytes,
-                        "bytes of request bodies held at once across all connections, until answered; "
-                        "beyond: 503 overloaded")
-      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 40))->capture_default_str();
-  serve_cmd->add_option("--drill-fail-sync-after", sf.drill_fail_sync_after,
-                        "drill: make the log's fdatasync fail (EIO) after this many succeed; the server exits 74")
+      ->check(CLI::Range(1u, 86400u))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--header-timeout", sf.limits.header_seconds,
+                   "seconds from a request's first byte to the end of its headers (slow clients are closed)")
+      ->check(CLI::Range(1u, 3600u))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-in-flight-bytes", sf.limits.body_memory_bytes,
+                   "bytes of request bodies held at once across all connections, until answered; "
+                   "beyond: 503 overloaded")
+      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 40))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--drill-fail-sync-after", sf.drill_fail_sync_after,
+                   "drill: make the log's fdatasync fail (EIO) after this many succeed; the server exits 74")
       ->group("Drills");
-  serve_cmd->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
-      ->check(CLI::Range(size_t{1}, size_t{1024}))->capture_default_str();
+  serve_cmd
+      ->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->capture_default_str();
 
   auto* exec_cmd = app.add_subcommand("exec", "apply NDJSON commands from stdin; print one result per line");
   add_log_flags(exec_cmd, flags);
@@ -302,17 +326,20 @@ int main(int argc, char** argv) {
   events_cmd->add_option("--limit", limit, "most events to print");
 
   auto* demo_cmd = app.add_subcommand(
-      "demo", "apply a sample session of order and account commands (accepted, rejected, invalid, conflicting, "
-              "duplicate) and print the results; run it again to see duplicates and rejections from rebuilt state");
+      "demo",
+      "apply a sample session of order and account commands (accepted, rejected, invalid, conflicting, "
+      "duplicate) and print the results; run it again to see duplicates and rejections from rebuilt state");
   add_log_flags(demo_cmd, flags);
 
   std::string check_dir;
-  auto* check_cmd = app.add_subcommand("check", "verify a data directory's event log offline and report each "
-                                                "damaged record (exit 1 if start-up would refuse it)");
+  auto* check_cmd = app.add_subcommand("check",
+                                       "verify a data directory's event log offline and report each "
+                                       "damaged record (exit 1 if start-up would refuse it)");
   check_cmd->add_option("data", check_dir, "data directory")->required();
   std::string repair_dir;
-  auto* repair_cmd = app.add_subcommand("repair", "cut the event log at its first damage, copying what is cut "
-                                                  "into DATA/repair-<time>/ (not while a server runs on DATA)");
+  auto* repair_cmd = app.add_subcommand("repair",
+                                        "cut the event log at its first damage, copying what is cut "
+                                        "into DATA/repair-<time>/ (not while a server runs on DATA)");
   repair_cmd->add_option("data", repair_dir, "data directory")->required();
 
   CLI11_PARSE(app, argc, argv);

@@ -22,9 +22,9 @@ namespace sluice::engine {
 struct options {
   std::filesystem::path data_dir = "./data";
   log::durability durability = log::durability::fsync;
-  uint32_t threads = 0;               ///< actor scheduler threads; 0: one per core
-  uint32_t shards = 2;                ///< shards per view
-  size_t max_in_flight = 1u << 20;    ///< commands accepted but not yet answered; beyond: overloaded
+  uint32_t threads = 0;            ///< actor scheduler threads; 0: one per core
+  uint32_t shards = 2;             ///< shards per view
+  size_t max_in_flight = 1u << 20; ///< commands accepted but not yet answered; beyond: overloaded
   uint64_t segment_bytes = 64ull << 20;
   /// See log::options: a failed fdatasync (the server exits there).
   std::function<void(const log::error&)> on_sync_failure = {};
@@ -33,10 +33,10 @@ struct options {
 };
 
 enum class command_status {
-  done,       ///< `outcome` says accepted, duplicate, conflict or rejected
-  overloaded, ///< too many commands in flight; retry later (503)
-  not_ready,  ///< recovery is still running (503)
-  failed,     ///< the event log failed; nothing was persisted (500)
+  done,            ///< `outcome` says accepted, duplicate, conflict or rejected
+  overloaded,      ///< too many commands in flight; retry later (503)
+  not_ready,       ///< recovery is still running (503)
+  failed,          ///< the event log failed; nothing was persisted (500)
   log_unavailable, ///< the event log cannot append now (a full disk); nothing was persisted (503)
 };
 
@@ -56,8 +56,8 @@ enum class read_status { found, not_found, timeout };
 /// A read of one view key.
 struct view_read {
   read_status status = read_status::not_found;
-  uint64_t position = 0;   ///< the view's applied position (for the key's shard) at the read
-  uint64_t changed_at = 0; ///< position of the last event that changed the key
+  uint64_t position = 0;                    ///< the view's applied position (for the key's shard) at the read
+  uint64_t changed_at = 0;                  ///< position of the last event that changed the key
   std::shared_ptr<const std::string> value; ///< JSON
 };
 
@@ -71,17 +71,17 @@ struct view_item {
 struct view_page {
   uint64_t position = 0; ///< every shard of the view has applied at least this
   std::vector<view_item> items;
-  bool more = false;     ///< keys remain after the last item
+  bool more = false; ///< keys remain after the last item
 };
 
 struct metrics {
-  uint64_t commands_ok = 0, commands_rejected = 0, commands_conflict = 0, commands_invalid = 0,
-           commands_duplicate = 0, commands_overloaded = 0;
-  duration_histogram::counts command_duration;   ///< engine receipt → answer
+  uint64_t commands_ok = 0, commands_rejected = 0, commands_conflict = 0, commands_invalid = 0, commands_duplicate = 0,
+           commands_overloaded = 0;
+  duration_histogram::counts command_duration; ///< engine receipt → answer
   uint64_t events_appended = 0, log_syncs = 0, log_position = 0;
   duration_histogram::counts log_sync_duration;
   uint64_t aggregates_live = 0, in_flight = 0, command_bus_depth = 0;
-  std::vector<std::pair<std::string_view, uint64_t>> view_positions;  ///< applied by every shard
+  std::vector<std::pair<std::string_view, uint64_t>> view_positions; ///< applied by every shard
 };
 
 /// Thread-safe: every method may be called from any thread at once.

@@ -25,8 +25,8 @@ std::expected<replay_report, std::string> replay(const log::event_log& log, cons
       ++report.aggregates;
     }
     if (!slot->apply(rec)) {
-      failure = fmt::format("position {}: event does not apply to {} '{}'", rec.position, type->name(),
-                            rec.aggregate_id);
+      failure =
+          fmt::format("position {}: event does not apply to {} '{}'", rec.position, type->name(), rec.aggregate_id);
       return false;
     }
     sinks.index.of(type).add(rec.aggregate_id, rec.position);

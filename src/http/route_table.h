@@ -34,7 +34,7 @@ struct endpoint {
 struct resolution {
   enum class kind { found, not_found, method_not_allowed } result = kind::not_found;
   const endpoint* matched = nullptr; ///< found
-  std::string allow;              ///< method_not_allowed: the Allow header
+  std::string allow;                 ///< method_not_allowed: the Allow header
   /// found: the "{…}" segments in pattern order, still percent-encoded.
   std::array<std::string_view, 2> params{};
 };

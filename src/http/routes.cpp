@@ -25,12 +25,13 @@ constexpr uint64_t k_default_wait_ms = 1000, k_max_wait_ms = 30'000;
 reply json_reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 
 reply bad_param(std::string_view name, uint64_t lo, uint64_t hi) {
-  return error_reply(400, "bad_request", fmt::format("query parameter {} must be an integer from {} to {}", name, lo, hi));
+  return error_reply(400, "bad_request",
+                     fmt::format("query parameter {} must be an integer from {} to {}", name, lo, hi));
 }
 
 // An integer query parameter; when it is out of range, answers 400 naming it.
-std::optional<uint64_t> number_param(const query& q, std::string_view name, uint64_t fallback, uint64_t lo,
-                                     uint64_t hi, respond_fn& respond) {
+std::optional<uint64_t> number_param(const query& q, std::string_view name, uint64_t fallback, uint64_t lo, uint64_t hi,
+                                     respond_fn& respond) {
   auto v = q.number(name, fallback, lo, hi);
   if (!v)
     respond(bad_param(name, lo, hi));
@@ -45,18 +46,10 @@ int write_command_answer(codec::json_writer& w, std::string_view aggregate_id, c
     case status::done:
       api::write_command_result(w, aggregate_id, r.outcome, r.position, batch_line);
       return api::http_status(r.outcome);
-    case status::overloaded:
-      api::write_error(w, 503, "overloaded", r.message, batch_line);
-      return 503;
-    case status::not_ready:
-      api::write_error(w, 503, "not_ready", r.message, batch_line);
-      return 503;
-    case status::failed:
-      api::write_error(w, 500, "internal", r.message, batch_line);
-      return 500;
-    case status::log_unavailable:
-      api::write_error(w, 503, "log_unavailable", r.message, batch_line);
-      return 503;
+    case status::overloaded: api::write_error(w, 503, "overloaded", r.message, batch_line); return 503;
+    case status::not_ready: api::write_error(w, 503, "not_ready", r.message, batch_line); return 503;
+    case status::failed: api::write_error(w, 500, "internal", r.message, batch_line); return 500;
+    case status::log_unavailable: api::write_error(w, 503, "log_unavailable", r.message, batch_line); return 503;
   }
   api::write_error(w, 500, "internal", "unknown outcome", batch_line);
   return 500;
@@ -91,14 +84,13 @@ void post_command(request& rq) {
   auto cmd = decode_in(body, body);
   if (!cmd) {
     rq.engine.count_invalid(1);
-    rq.respond(error_reply(domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
-                        cmd.error().message));
+    rq.respond(
+        error_reply(domain::http_status(cmd.error().code), domain::to_string(cmd.error().code), cmd.error().message));
     return;
   }
   auto id = cmd->aggregate_id;
-  rq.engine.submit(std::move(*cmd), [respond = std::move(rq.respond), id = std::move(id)](engine::command_result r) mutable {
-    respond(command_reply(id, r));
-  });
+  rq.engine.submit(std::move(*cmd), [respond = std::move(rq.respond), id = std::move(id)](
+                                        engine::command_result r) mutable { respond(command_reply(id, r)); });
 }
 
 // Every non-empty line is one command; answers come back in line order.
@@ -181,24 +173,24 @@ void get_view_key(request& rq, const std::string& view, const std::string& key) 
     return;
   // Shared: the callback may answer, or (unknown view) this function.
   auto shared = std::make_shared<respond_fn>(std::move(respond));
-  bool known = rq.engine.read_view(view, key, *min, std::chrono::milliseconds(*wait),
-                           [shared, view, key](engine::view_read r) {
-                             auto& answer = *shared;
-                             using st = engine::read_status;
-                             if (r.status == st::timeout)
-                               return answer(error_reply(504, "timeout",
-                                                          fmt::format("view {} has not reached the position yet "
-                                                                      "(at {})", view, r.position)));
-                             if (r.status == st::not_found)
-                               return answer(error_reply(404, "not_found", fmt::format("no key '{}' in view {}",
-                                                                                        key, view)));
-                             std::string body;
-                             codec::json_writer w(body);
-                             w.begin_object().key("view").string(view).key("key").string(key);
-                             w.key("position").uinteger(r.position).key("changed_at").uinteger(r.changed_at);
-                             w.key("value").raw(*r.value).end_object();
-                             answer(json_reply(200, std::move(body)));
-                           });
+  bool known =
+      rq.engine.read_view(view, key, *min, std::chrono::milliseconds(*wait), [shared, view, key](engine::view_read r) {
+        auto& answer = *shared;
+        using st = engine::read_status;
+        if (r.status == st::timeout)
+          return answer(error_reply(504, "timeout",
+                                    fmt::format("view {} has not reached the position yet "
+                                                "(at {})",
+                                                view, r.position)));
+        if (r.status == st::not_found)
+          return answer(error_reply(404, "not_found", fmt::format("no key '{}' in view {}", key, view)));
+        std::string body;
+        codec::json_writer w(body);
+        w.begin_object().key("view").string(view).key("key").string(key);
+        w.key("position").uinteger(r.position).key("changed_at").uinteger(r.changed_at);
+        w.key("value").raw(*r.value).end_object();
+        answer(json_reply(200, std::move(body)));
+      });
   if (!known)
     (*shared)(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
 }
@@ -287,8 +279,8 @@ void get_aggregate_events(request& rq, const std::string& id) {
       return false;
     });
     if (!r || !found)
-      return respond(error_reply(500, "internal", r ? fmt::format("position {} is not in the log", p)
-                                                    : r.error().message));
+      return respond(
+          error_reply(500, "internal", r ? fmt::format("position {} is not in the log", p) : r.error().message));
   }
   w.end_array();
   respond(json_reply(200, std::move(body)));

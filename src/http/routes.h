@@ -21,8 +21,8 @@ struct limits {
   size_t batch_body_bytes = 64 << 20;
   size_t batch_lines = 100'000;
   unsigned idle_seconds = 60;
-  unsigned header_seconds = 10;  ///< from a request's first byte to the end of its head (slowloris)
-  size_t pipeline_depth = 32;    ///< requests read ahead of their answers
+  unsigned header_seconds = 10; ///< from a request's first byte to the end of its head (slowloris)
+  size_t pipeline_depth = 32;   ///< requests read ahead of their answers
   /// Bytes of request bodies held at once across every connection, from
   /// their head until their answer (bodies and the commands decoded from
   /// them); a request beyond it is answered 503 overloaded.
@@ -53,8 +53,8 @@ struct request {
 /// Serves one request: resolves it in the route table and runs the
 /// handler, or answers 404/405. `done` is called exactly once, possibly on
 /// another thread. Thread-safe given a thread-safe engine.
-void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target,
-           std::string&& body, respond_fn done);
+void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target, std::string&& body,
+           respond_fn done);
 
 /// The same for a request whose head already resolved to `known` (the
 /// session's on_header): only its parameters are taken from `target`.

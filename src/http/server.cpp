@@ -33,8 +33,8 @@ using http_stream = beast::basic_stream<tcp, executor, beast::unlimited_rate_pol
 
 constexpr logger k_log("http");
 constexpr auto k_write_timeout = std::chrono::seconds(30);
-constexpr size_t k_max_coalesced = 256 << 10;  ///< bytes of answers gathered into one write
-constexpr size_t k_read_size = 16 << 10;       ///< a request's first read
+constexpr size_t k_max_coalesced = 256 << 10; ///< bytes of answers gathered into one write
+constexpr size_t k_read_size = 16 << 10;      ///< a request's first read
 
 class session;
 
@@ -152,7 +152,8 @@ class io_worker {
 // pipelined answers share a syscall. Everything runs on its I/O thread.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l, const stream_limits& sl)
+  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l,
+          const stream_limits& sl)
       : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl), budget_(home.budget) {}
 
   ~session() {
@@ -187,7 +188,8 @@ class session : public std::enable_shared_from_this<session> {
   // serializer and no header map per answer.
   static void append_response(std::string& out, const slot& s) {
     auto status = static_cast<bhttp::status>(s.r.status);
-    fmt::format_to(std::back_inserter(out), "HTTP/1.{} {} {}\r\nServer: sluice\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+    fmt::format_to(std::back_inserter(out),
+                   "HTTP/1.{} {} {}\r\nServer: sluice\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
                    s.version == 10 ? 0 : 1, s.r.status, std::string_view(bhttp::obsolete_reason(status)),
                    s.r.content_type, s.r.body.size());
     for (auto& [k, v] : s.r.headers)
@@ -273,7 +275,7 @@ class session : public std::enable_shared_from_this<session> {
       return answer_early(std::move(r));
     }
     reserved_ = want;
-    known_ = where.matched; // null: the request gets its 404 or 405 from route()
+    known_ = where.matched;     // null: the request gets its 404 or 405 from route()
     parser_->body_limit(limit); // still enforced for chunked bodies
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
@@ -337,9 +339,10 @@ class session : public std::enable_shared_from_this<session> {
         shutdown();
       return;
     }
-    reply r = ec == bhttp::error::body_limit     ? error_reply(413, "too_large", "request body is too large")
-              : ec == bhttp::error::header_limit ? error_reply(431, "too_large", "request headers are too large")
-                                                 : error_reply(400, "bad_request", "malformed HTTP request: " + ec.message());
+    reply r = ec == bhttp::error::body_limit ? error_reply(413, "too_large", "request body is too large")
+              : ec == bhttp::error::header_limit
+                  ? error_reply(431, "too_large", "request headers are too large")
+                  : error_reply(400, "bad_request", "malformed HTTP request: " + ec.message());
     auto& s = queue_.emplace_back();
     s.keep_alive = false;
     fill(s, std::move(r));
@@ -394,12 +397,12 @@ class session : public std::enable_shared_from_this<session> {
   const limits& limits_;
   const stream_limits& stream_limits_;
   budget_share& budget_;
-  size_t reserved_ = 0;      ///< of budget_, for the request being read
+  size_t reserved_ = 0;             ///< of budget_, for the request being read
   const endpoint* known_ = nullptr; ///< what the request being read resolved to
-  std::deque<slot> queue_;   ///< answers in request order
-  size_t answered_base_ = 0; ///< sequence number of queue_.front()
-  std::string out_;                          ///< the answers being written
-  size_t in_write_ = 0;                      ///< how many of queue_ they are
+  std::deque<slot> queue_;          ///< answers in request order
+  size_t answered_base_ = 0;        ///< sequence number of queue_.front()
+  std::string out_;                 ///< the answers being written
+  size_t in_write_ = 0;             ///< how many of queue_ they are
   bool keep_after_write_ = true;
   bool reading_ = false, writing_ = false, closing_ = false;
 };
@@ -426,20 +429,20 @@ struct server::impl {
   // Connections go to the I/O threads in turn; the acceptor lives on the first.
   void do_accept() {
     auto& home = *workers[next_worker++ % workers.size()];
-    acceptor->async_accept(home.ioc.get_executor(), [this, &home](beast::error_code ec, http_stream::socket_type socket) {
-      if (!ec) {
-        // Answers and stream messages are small and latency-bound: no Nagle.
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream)->run();
-      }
-      else if (ec == net::error::operation_aborted)
-        return;
-      else
-        k_log.warn("accept: {}", ec.message());
-      if (acceptor->is_open())
-        do_accept();
-    });
+    acceptor->async_accept(
+        home.ioc.get_executor(), [this, &home](beast::error_code ec, http_stream::socket_type socket) {
+          if (!ec) {
+            // Answers and stream messages are small and latency-bound: no Nagle.
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream)->run();
+          } else if (ec == net::error::operation_aborted)
+            return;
+          else
+            k_log.warn("accept: {}", ec.message());
+          if (acceptor->is_open())
+            do_accept();
+        });
   }
 
   engine::engine& engine;

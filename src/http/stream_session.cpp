@@ -27,7 +27,7 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 
 constexpr logger k_log("stream");
-constexpr size_t k_pull = 256; // items taken from a feed per turn
+constexpr size_t k_pull = 256;            // items taken from a feed per turn
 constexpr size_t k_read_chunk = 64 << 10; // bytes of a client message read at a time
 
 using message = std::shared_ptr<const std::string>;
@@ -288,7 +288,8 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     ws_.text(true);
     if (!stall_armed_)
       watch_stall();
-    ws_.async_write(net::buffer(*out_.front()), beast::bind_front_handler(&stream_session::on_write, shared_from_this()));
+    ws_.async_write(net::buffer(*out_.front()),
+                    beast::bind_front_handler(&stream_session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, size_t) {

@@ -15,8 +15,8 @@
 namespace sluice::http {
 
 struct stream_limits {
-  size_t max_message_bytes = 64 << 10;  ///< a client message
-  size_t max_queued_bytes = 4 << 20;    ///< outgoing bytes before feeds stop being pulled
+  size_t max_message_bytes = 64 << 10;    ///< a client message
+  size_t max_queued_bytes = 4 << 20;      ///< outgoing bytes before feeds stop being pulled
   std::chrono::seconds stall_timeout{30}; ///< a write that makes no progress this long: the client stopped reading
 };
 

@@ -19,8 +19,8 @@ struct segment_scan {
   std::filesystem::path path;
   uint64_t base = 0;
   uint64_t size = 0;
-  bool cut = false;       ///< the first damage is in this segment …
-  uint64_t cut_at = 0;    ///< … at this offset
+  bool cut = false;    ///< the first damage is in this segment …
+  uint64_t cut_at = 0; ///< … at this offset
 };
 
 std::expected<std::string, error> slurp(const std::filesystem::path& file) {
@@ -88,9 +88,9 @@ std::expected<std::vector<segment_scan>, error> scan(const std::filesystem::path
       }
       if (std::all_of(bytes->begin() + static_cast<ptrdiff_t>(at), bytes->end(), [](char c) { return c == 0; }))
         break; // a clean end, or zeros written ahead
-      note(s, at, p.status == parse_status::ok ? fmt::format("record at position {}, expected {}", p.rec.position,
-                                                             expected)
-                                               : "damaged record");
+      note(s, at,
+           p.status == parse_status::ok ? fmt::format("record at position {}, expected {}", p.rec.position, expected)
+                                        : "damaged record");
       at = resync(*bytes, at + 1);
     }
   }

@@ -28,7 +28,7 @@ struct check_report {
   /// Every damaged record, in file order; after each, scanning resumes at
   /// the next valid record. Empty: recovery starts without complaint.
   std::vector<damage> damaged;
-  bool torn_tail = false;     ///< the only damage is a torn tail, which recovery cuts itself
+  bool torn_tail = false;            ///< the only damage is a torn tail, which recovery cuts itself
   uint64_t records_after_damage = 0; ///< valid records found after the first damage
 };
 
@@ -38,8 +38,8 @@ std::expected<check_report, error> check(const std::filesystem::path& dir);
 
 struct repair_report {
   check_report before;
-  uint64_t events_cut = 0;           ///< valid records that were after the cut
-  std::filesystem::path saved_to;    ///< where what was cut was copied (empty if nothing was)
+  uint64_t events_cut = 0;        ///< valid records that were after the cut
+  std::filesystem::path saved_to; ///< where what was cut was copied (empty if nothing was)
 };
 
 /// Cuts the log in `dir` at its first damage: the damaged segment is

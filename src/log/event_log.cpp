@@ -405,8 +405,8 @@ std::expected<uint64_t, error> event_log::read(uint64_t from, size_t max_records
       if (p->status != parse_status::ok) {
         if (p->size == 0 && at == end)
           break; // end of this segment's durable bytes
-        return std::unexpected(error{errc::corrupt, fmt::format("damaged record in {} at offset {}",
-                                                                seg->path.string(), at)});
+        return std::unexpected(
+            error{errc::corrupt, fmt::format("damaged record in {} at offset {}", seg->path.string(), at)});
       }
       uint64_t pos = p->rec.position;
       if (pos > durable)

@@ -45,9 +45,9 @@ enum class durability {
 enum class syscall_site { write, sync };
 
 struct options {
-  std::filesystem::path dir;               ///< created if missing
+  std::filesystem::path dir; ///< created if missing
   durability mode = durability::fsync;
-  uint64_t segment_bytes = 64ull << 20;    ///< a new segment starts past this size
+  uint64_t segment_bytes = 64ull << 20; ///< a new segment starts past this size
   /// Called on the syncer thread after an fdatasync of records failed and
   /// the log turned failed(): whether the data reached the disk is then
   /// unknowable (the page cache may have dropped it), so a server exits
@@ -150,9 +150,9 @@ class event_log {
   struct written {
     std::vector<pending> group;
     std::shared_ptr<segment> seg;
-    uint64_t end_offset = 0;    // of the segment, after the group
+    uint64_t end_offset = 0; // of the segment, after the group
     uint64_t first_position = 0;
-    uint64_t last_position = 0; // first_position - 1 when the group holds no record
+    uint64_t last_position = 0;                       // first_position - 1 when the group holds no record
     std::vector<std::pair<uint64_t, uint64_t>> marks; // (position, offset) of each record
   };
 
@@ -216,7 +216,7 @@ class event_log {
   uint64_t zero_want_ = 0;            // of zero_seg_: zeros wanted up to here
   bool zeroing_ = false;              // the preparer is writing zeros
   bool zero_stop_ = false;
-  bool zeros_ahead_ = false;          // set before the threads start, then fixed
+  bool zeros_ahead_ = false; // set before the threads start, then fixed
   std::thread preparer_;
 
   // Queue of appends for the next group commit.

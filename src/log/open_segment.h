@@ -36,10 +36,10 @@ struct event_log::segment {
   segment(const segment&) = delete;
   segment& operator=(const segment&) = delete;
 
-  const uint64_t base;                 ///< position of its first record
+  const uint64_t base; ///< position of its first record
   const std::filesystem::path path;
-  const int fd;                        ///< read-write; readers use pread
-  std::atomic<uint64_t> size{0};       ///< durable bytes, header included
+  const int fd;                  ///< read-write; readers use pread
+  std::atomic<uint64_t> size{0}; ///< durable bytes, header included
   /// Bytes [0, zeroed) are on disk (records or zeros): writing there changes
   /// no file metadata. Past it only under event_log::zero_mu_ (see there).
   std::atomic<uint64_t> zeroed{0};

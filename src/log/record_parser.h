@@ -35,8 +35,8 @@ enum class parse_status {
 
 struct parsed_record {
   parse_status status = parse_status::bad;
-  record rec;       ///< views into the parsed bytes (status ok only)
-  size_t size = 0;  ///< header plus body (ok, or truncated once the header was read)
+  record rec;      ///< views into the parsed bytes (status ok only)
+  size_t size = 0; ///< header plus body (ok, or truncated once the header was read)
   bool commit = false;
 };
 

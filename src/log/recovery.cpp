@@ -86,7 +86,7 @@ std::expected<bool, error> all_zero(int fd, const std::filesystem::path& file, u
 } // namespace
 
 std::expected<event_log::segment_end, error> event_log::scan_segment(segment& seg, uint64_t file_size, bool last,
-                                                                    uint64_t& expected) {
+                                                                     uint64_t& expected) {
   segment_reader reader(seg.fd, format::k_segment_header_size, file_size);
   for (;;) {
     uint64_t at = reader.offset();
@@ -146,9 +146,9 @@ std::expected<void, error> event_log::recover() {
     bool last = i + 1 == bases.size();
     auto path = opts_.dir / segment_file_name(bases[i]);
     if (bases[i] != expected)
-      return std::unexpected(
-          corrupt(path, 0, fmt::format("segment starts at position {}, expected {} (a segment is missing)",
-                                       bases[i], expected)));
+      return std::unexpected(corrupt(
+          path, 0,
+          fmt::format("segment starts at position {}, expected {} (a segment is missing)", bases[i], expected)));
     int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0)
       return std::unexpected(io_error("open", path, errno));

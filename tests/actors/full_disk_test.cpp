@@ -30,7 +30,8 @@ engine::command_result send(engine::engine& e, const std::string& json) {
 }
 
 std::string deposit(int i) {
-  return fmt::format(R"({{"type":"account.deposit","aggregate_id":"A","command_id":"d-{}","payload":{{"amount":1}}}})", i);
+  return fmt::format(R"({{"type":"account.deposit","aggregate_id":"A","command_id":"d-{}","payload":{{"amount":1}}}})",
+                     i);
 }
 
 } // namespace

@@ -76,7 +76,8 @@ TEST_CASE("a number no double or integer holds is invalid_command naming its fie
   auto huge = with(R"("type":"order.add_item","aggregate_id":"O","payload":{"product":"p","qty":1e400,"price":1})");
   CHECK(code_of(huge) == "invalid_command");
   CHECK(message_of(huge) == "payload.qty is a number out of range");
-  auto big_int = with(R"("type":"order.confirm","aggregate_id":"O","expected_version":18446744073709551616,"payload":{})");
+  auto big_int =
+      with(R"("type":"order.confirm","aggregate_id":"O","expected_version":18446744073709551616,"payload":{})");
   CHECK(code_of(big_int) == "invalid_command");
   CHECK(message_of(big_int) == "expected_version is a number out of range");
   CHECK(message_of(R"({"a":[1,{"b":-1e400}]})") == "a.1.b is a number out of range");
@@ -85,7 +86,9 @@ TEST_CASE("a number no double or integer holds is invalid_command naming its fie
 }
 
 TEST_CASE("invalid UTF-8 is refused with a message saying so", "[domain][decoder]") {
-  std::string bad = with(R"("type":"order.create","aggregate_id":"A)" "\xff\xfe" R"(")");
+  std::string bad = with(R"("type":"order.create","aggregate_id":"A)"
+                         "\xff\xfe"
+                         R"(")");
   CHECK(code_of(bad) == "bad_request");
   CHECK(message_of(bad) == "body is not valid UTF-8");
   CHECK(code_of(with(R"("type":"order.create","aggregate_id":"\xc3\x28")")) == "bad_request");
@@ -109,8 +112,7 @@ TEST_CASE("each envelope field is checked and named in the error", "[domain][dec
   CHECK(code_of(with(R"("type":"order.create","aggregate_id":"")")) == "invalid_command");
   CHECK(code_of(with(R"("type":"order.create","aggregate_id":1)")) == "invalid_command");
   CHECK(code_of(with(R"("type":"order.create","aggregate_id":")" + std::string(256, 'x') + "\"")) == "ok");
-  CHECK(code_of(with(R"("type":"order.create","aggregate_id":")" + std::string(257, 'x') + "\"")) ==
-        "invalid_command");
+  CHECK(code_of(with(R"("type":"order.create","aggregate_id":")" + std::string(257, 'x') + "\"")) == "invalid_command");
   CHECK(message_of(with(R"("type":"order.create","aggregate_id":"a\nb")")) ==
         "aggregate_id must not contain control characters");
   CHECK(code_of(with(R"("type":"order.create","aggregate_id":"a\u0000b")")) == "invalid_command");

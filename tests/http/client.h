@@ -52,8 +52,12 @@ class http_client {
     parser.body_limit(256 << 20);
     http::read(stream_, buffer_, parser);
     auto& res = parser.get();
-    return {static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type]),
-            std::string(res[http::field::allow]), std::string(res["Retry-After"]), res.keep_alive()};
+    return {static_cast<int>(res.result_int()),
+            res.body(),
+            std::string(res[http::field::content_type]),
+            std::string(res[http::field::allow]),
+            std::string(res["Retry-After"]),
+            res.keep_alive()};
   }
 
   /// Raw bytes, for hostile input.

@@ -80,7 +80,9 @@ TEST_CASE("a body on a method the route does not allow is 405, not 413", "[http]
 TEST_CASE("HEAD is answered like GET without a body", "[http]") {
   fixture f;
   auto c = f.client();
-  c.write_raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /v1/commands HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.write_raw(
+      "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /v1/commands HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz "
+      "HTTP/1.1\r\nHost: x\r\n\r\n");
   auto text = c.read_raw();
   // Three answers; the two HEAD answers have headers only.
   auto first = text.find("HTTP/1.1 200 OK\r\n");
@@ -198,5 +200,6 @@ TEST_CASE("bodies held across all connections are bounded: past the budget, 503 
   CHECK(a.receive().status == 200);
   auto c = f.client();
   CHECK(c.request("POST", "/v1/commands/batch", line + "\n", "application/x-ndjson").status == 200);
-  CHECK(c.request("POST", "/v1/commands/batch", std::string(900 << 10, ' ') + line, "application/x-ndjson").status == 200);
+  CHECK(c.request("POST", "/v1/commands/batch", std::string(900 << 10, ' ') + line, "application/x-ndjson").status ==
+        200);
 }

@@ -38,10 +38,10 @@ class server_process {
   server_process(const std::filesystem::path& data, uint16_t port, std::vector<std::string> extra = {},
                  std::string host = "127.0.0.1")
       : port_(port) {
-    auto listen = host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port)
-                                                       : fmt::format("[{}]:{}", host, port);
-    std::vector<std::string> args{SLUICE_BINARY, "serve", "--data", data.string(), "--listen", listen,
-                                  "--durability", "fsync"};
+    auto listen =
+        host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
+    std::vector<std::string> args{SLUICE_BINARY, "serve", "--data",       data.string(),
+                                  "--listen",    listen,  "--durability", "fsync"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
@@ -103,8 +103,9 @@ class server_process {
 };
 
 std::string deposit(int client, int i) {
-  return fmt::format(R"({{"type":"account.deposit","aggregate_id":"ACC-{}","command_id":"d-{}-{}","payload":{{"amount":1}}}})",
-                     client, client, i);
+  return fmt::format(
+      R"({{"type":"account.deposit","aggregate_id":"ACC-{}","command_id":"d-{}-{}","payload":{{"amount":1}}}})", client,
+      client, i);
 }
 
 } // namespace
@@ -116,7 +117,9 @@ TEST_CASE("SIGTERM stops the server cleanly and a restart keeps everything", "[h
   {
     server_process s(data, port);
     http_client c(port);
-    REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"ACC-0","payload":{"owner":"Ada"}})").status == 200);
+    REQUIRE(
+        c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"ACC-0","payload":{"owner":"Ada"}})")
+            .status == 200);
     REQUIRE(c.request("POST", "/v1/commands", deposit(0, 0)).status == 200);
     int status = s.stop(SIGTERM);
     REQUIRE(WIFEXITED(status));
@@ -157,7 +160,10 @@ TEST_CASE("SIGKILL under load loses no acknowledged command", "[http][process][c
     server_process s(data, port);
     for (int client = 0; client < 4; ++client) {
       http_client c(port);
-      REQUIRE(c.request("POST", "/v1/commands", fmt::format(R"({{"type":"account.open","aggregate_id":"ACC-{}","payload":{{"owner":"o"}}}})", client)).status == 200);
+      REQUIRE(c.request("POST", "/v1/commands",
+                        fmt::format(R"({{"type":"account.open","aggregate_id":"ACC-{}","payload":{{"owner":"o"}}}})",
+                                    client))
+                  .status == 200);
     }
     std::atomic<bool> stop{false};
     std::vector<std::thread> clients;
@@ -195,7 +201,8 @@ TEST_CASE("SIGKILL under load loses no acknowledged command", "[http][process][c
   s.stop(SIGTERM);
 }
 
-TEST_CASE("a failed fdatasync stops the server (exit 74); a restart has every acknowledged command", "[http][process]") {
+TEST_CASE("a failed fdatasync stops the server (exit 74); a restart has every acknowledged command",
+          "[http][process]") {
   temp_dir dir;
   auto data = dir.path() / "data";
   uint16_t port = free_port();
@@ -203,7 +210,9 @@ TEST_CASE("a failed fdatasync stops the server (exit 74); a restart has every ac
   {
     server_process s(data, port, {"--drill-fail-sync-after", "20"});
     http_client c(port);
-    REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"ACC-0","payload":{"owner":"Ada"}})").status == 200);
+    REQUIRE(
+        c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"ACC-0","payload":{"owner":"Ada"}})")
+            .status == 200);
     try {
       for (int i = 0; i < 100; ++i) {
         auto r = c.request("POST", "/v1/commands", deposit(0, i));

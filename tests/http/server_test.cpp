@@ -56,9 +56,12 @@ TEST_CASE("a command is answered with its outcome and status code", "[http]") {
   r = c.request("POST", "/v1/commands", k_create);
   CHECK(r.status == 422);
   CHECK(r.body == R"({"ok":false,"error":{"code":"rejected","message":"order already exists"}})");
-  r = c.request("POST", "/v1/commands", R"({"type":"order.confirm","aggregate_id":"ORD-1","expected_version":0,"payload":{}})");
+  r = c.request("POST", "/v1/commands",
+                R"({"type":"order.confirm","aggregate_id":"ORD-1","expected_version":0,"payload":{}})");
   CHECK(r.status == 409);
-  CHECK(r.body == R"({"ok":false,"error":{"code":"conflict","message":"expected version 0, actual version 1","actual_version":1}})");
+  CHECK(
+      r.body ==
+      R"({"ok":false,"error":{"code":"conflict","message":"expected version 0, actual version 1","actual_version":1}})");
   r = c.request("POST", "/v1/commands", "{not json");
   CHECK(r.status == 400);
   CHECK(r.body.starts_with(R"({"ok":false,"error":{"code":"bad_request")"));
@@ -75,22 +78,31 @@ TEST_CASE("a command is answered with its outcome and status code", "[http]") {
 TEST_CASE("a batch answers every non-empty line in order, each with its status", "[http]") {
   fixture f;
   auto c = f.client();
-  std::string body = k_create + "\n\n" + "garbage\n" + k_create + "\n" +
-                     R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"A","qty":2,"price":1.5}})";
+  std::string body =
+      k_create + "\n\n" + "garbage\n" + k_create + "\n" +
+      R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"A","qty":2,"price":1.5}})";
   auto r = c.request("POST", "/v1/commands/batch", body, "application/x-ndjson");
   REQUIRE(r.status == 200);
   CHECK(r.content_type == "application/x-ndjson");
-  CHECK(r.body == R"({"ok":true,"status":200,"aggregate_id":"ORD-1","version":1,"position":1,"events":1})" "\n"
-                  R"({"ok":false,"status":400,"error":{"code":"bad_request","message":"malformed JSON: The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc."}})" "\n"
-                  R"({"ok":false,"status":422,"error":{"code":"rejected","message":"order already exists"}})" "\n"
-                  R"({"ok":true,"status":200,"aggregate_id":"ORD-1","version":2,"position":2,"events":1})" "\n");
+  CHECK(
+      r.body ==
+      R"({"ok":true,"status":200,"aggregate_id":"ORD-1","version":1,"position":1,"events":1})"
+      "\n"
+      R"({"ok":false,"status":400,"error":{"code":"bad_request","message":"malformed JSON: The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc."}})"
+      "\n"
+      R"({"ok":false,"status":422,"error":{"code":"rejected","message":"order already exists"}})"
+      "\n"
+      R"({"ok":true,"status":200,"aggregate_id":"ORD-1","version":2,"position":2,"events":1})"
+      "\n");
 }
 
 TEST_CASE("views answer by key, wait for a position, and list in key order", "[http]") {
   fixture f;
   auto c = f.client();
   for (auto id : {"B", "A", "C"})
-    REQUIRE(c.request("POST", "/v1/commands", fmt::format(R"({{"type":"account.open","aggregate_id":"{}","payload":{{"owner":"o"}}}})", id)).status == 200);
+    REQUIRE(c.request("POST", "/v1/commands",
+                      fmt::format(R"({{"type":"account.open","aggregate_id":"{}","payload":{{"owner":"o"}}}})", id))
+                .status == 200);
   auto r = c.request("GET", "/v1/views/account_balance/A?min_position=3&timeout_ms=5000");
   REQUIRE(r.status == 200);
   CHECK(r.body.starts_with(R"({"view":"account_balance","key":"A","position":)"));
@@ -107,7 +119,8 @@ TEST_CASE("views answer by key, wait for a position, and list in key order", "[h
   CHECK(r.body.find(R"("items":[{"key":"C")") != std::string::npos);
   CHECK(r.body.ends_with(R"("next":null})"));
   // Path segments are percent-decoded.
-  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"a b/c","payload":{"owner":"o"}})").status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"a b/c","payload":{"owner":"o"}})")
+              .status == 200);
   CHECK(c.request("GET", "/v1/views/account_balance/a%20b%2Fc?min_position=4").status == 200);
   CHECK(c.request("GET", "/v1/views/account_balance/a%2").status == 400);
 }
@@ -120,7 +133,8 @@ TEST_CASE("the global log is served as NDJSON from a position", "[http]") {
   auto r = c.request("GET", "/v1/events?from=2&limit=10");
   REQUIRE(r.status == 200);
   CHECK(r.content_type == "application/x-ndjson");
-  CHECK(r.body.starts_with(R"({"position":2,"aggregate_type":"order","aggregate_id":"ORD-1","version":2,"type":"order.cancelled",)"));
+  CHECK(r.body.starts_with(
+      R"({"position":2,"aggregate_type":"order","aggregate_id":"ORD-1","version":2,"type":"order.cancelled",)"));
   CHECK(std::count(r.body.begin(), r.body.end(), '\n') == 1);
   CHECK(c.request("GET", "/v1/events?limit=0").status == 400);
   CHECK(c.request("GET", "/v1/events?from=x").status == 400);
@@ -142,7 +156,8 @@ TEST_CASE("pipelined requests are answered in order on one connection", "[http]"
   fixture f;
   auto c = f.client();
   for (int i = 0; i < 50; ++i)
-    c.send("POST", "/v1/commands", fmt::format(R"({{"type":"account.open","aggregate_id":"P{}","payload":{{"owner":"o"}}}})", i));
+    c.send("POST", "/v1/commands",
+           fmt::format(R"({{"type":"account.open","aggregate_id":"P{}","payload":{{"owner":"o"}}}})", i));
   c.send("GET", "/healthz");
   for (int i = 0; i < 50; ++i) {
     auto r = c.receive();
@@ -152,8 +167,7 @@ TEST_CASE("pipelined requests are answered in order on one connection", "[http]"
   CHECK(c.receive().body == R"({"ok":true})");
 }
 
-TEST_CASE("connections on every I/O thread get all their answers, in order, whichever thread computed them",
-          "[http]") {
+TEST_CASE("connections on every I/O thread get all their answers, in order, whichever thread computed them", "[http]") {
   // Answers come three ways: from the log's syncer (accepted), from an
   // aggregate (rejected), or inline on the I/O thread (bad JSON, health);
   // all must land in their connection's queue in request order.
@@ -170,18 +184,23 @@ TEST_CASE("connections on every I/O thread get all their answers, in order, whic
         else if (i % 10 == 7)
           client.send("GET", "/healthz");
         else if (i % 10 == 5) // more than the empty account T{c}-0 holds: rejected, naming the amount
-          client.send("POST", "/v1/commands",
-                      fmt::format(R"({{"type":"account.withdraw","aggregate_id":"T{}-0","payload":{{"amount":{}.{:02}}}}})", c, i, c));
+          client.send(
+              "POST", "/v1/commands",
+              fmt::format(R"({{"type":"account.withdraw","aggregate_id":"T{}-0","payload":{{"amount":{}.{:02}}}}})", c,
+                          i, c));
         else
-          client.send("POST", "/v1/commands",
-                      fmt::format(R"({{"type":"account.open","aggregate_id":"T{}-{}","payload":{{"owner":"o"}}}})", c, i));
+          client.send(
+              "POST", "/v1/commands",
+              fmt::format(R"({{"type":"account.open","aggregate_id":"T{}-{}","payload":{{"owner":"o"}}}})", c, i));
       }
       for (int i = 0; i < k_requests; ++i) {
         auto r = client.receive();
-        bool ok = i % 10 == 3   ? r.status == 400
-                  : i % 10 == 7 ? r.status == 200 && r.body == R"({"ok":true})"
-                  : i % 10 == 5 ? r.status == 422 && r.body.find(fmt::format("less than {}.{:02}", i, c)) != std::string::npos
-                                : r.status == 200 && r.body.find(fmt::format(R"("aggregate_id":"T{}-{}")", c, i)) != std::string::npos;
+        bool ok =
+            i % 10 == 3   ? r.status == 400
+            : i % 10 == 7 ? r.status == 200 && r.body == R"({"ok":true})"
+            : i % 10 == 5
+                ? r.status == 422 && r.body.find(fmt::format("less than {}.{:02}", i, c)) != std::string::npos
+                : r.status == 200 && r.body.find(fmt::format(R"("aggregate_id":"T{}-{}")", c, i)) != std::string::npos;
         if (!ok && wrong++ == 0)
           UNSCOPED_INFO("connection " << c << ", request " << i << ": " << r.status << " " << r.body);
       }
@@ -270,14 +289,16 @@ TEST_CASE("hostile command bodies get a clear 400, never a crash", "[http]") {
   // Well-formed JSON, out of range: invalid_command naming the field (SPEC §3).
   expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":1e400,"price":1}})",
              "invalid_command", "payload.qty");
-  expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":99999999999999999999999,"price":1}})",
-             "invalid_command", "payload.qty");
+  expect_400(
+      R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":99999999999999999999999,"price":1}})",
+      "invalid_command", "payload.qty");
   expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":1,"price":1e300}})",
              "invalid_command", "price");
-  expect_400(R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":1,"price":12345678901234567890.5}})",
-             "invalid_command", "price");
-  expect_400(R"({"type":"order.confirm","aggregate_id":"ORD-1","expected_version":-1,"payload":{}})",
-             "invalid_command", "expected_version");
+  expect_400(
+      R"({"type":"order.add_item","aggregate_id":"ORD-1","payload":{"product":"p","qty":1,"price":12345678901234567890.5}})",
+      "invalid_command", "price");
+  expect_400(R"({"type":"order.confirm","aggregate_id":"ORD-1","expected_version":-1,"payload":{}})", "invalid_command",
+             "expected_version");
   // Nothing of the above reached the log.
   auto events = c.request("GET", "/v1/events?from=1");
   CHECK(std::count(events.body.begin(), events.body.end(), '\n') == 1);
@@ -320,7 +341,7 @@ TEST_CASE("a thousand idle connections neither block others nor grow without bou
   for (int i = 0; i < n; ++i) {
     idle.push_back(std::make_unique<http_client>(f.server->port()));
     if (i % 2)
-      idle.back()->write_raw("GET /healthz HTTP/1.1\r\n");  // half of them stop mid-request
+      idle.back()->write_raw("GET /healthz HTTP/1.1\r\n"); // half of them stop mid-request
   }
   // Both ends of each connection are in this process: together they hold
   // a few kilobytes of buffers, not the header or body limits.
@@ -331,7 +352,9 @@ TEST_CASE("a thousand idle connections neither block others nor grow without bou
   // Served while they sit there.
   auto c = f.client();
   for (int i = 0; i < 20; ++i)
-    CHECK(c.request("POST", "/v1/commands", fmt::format(R"({{"type":"account.open","aggregate_id":"A{}","payload":{{"owner":"o"}}}})", i)).status == 200);
+    CHECK(c.request("POST", "/v1/commands",
+                    fmt::format(R"({{"type":"account.open","aggregate_id":"A{}","payload":{{"owner":"o"}}}})", i))
+              .status == 200);
   // And every one of them is closed by the idle timeout.
   size_t closed = 0;
   for (auto& h : idle)
@@ -343,8 +366,13 @@ TEST_CASE("an aggregate's history is its events in version order", "[http]") {
   fixture f;
   auto c = f.client();
   REQUIRE(c.request("POST", "/v1/commands", k_create).status == 200);
-  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"A 1","payload":{"owner":"o"}})").status == 200);
-  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"order.add_item","aggregate_id":"ORD-1","command_id":"c9","payload":{"product":"Laptop","qty":1,"price":999.99}})").status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"A 1","payload":{"owner":"o"}})")
+              .status == 200);
+  REQUIRE(
+      c.request(
+           "POST", "/v1/commands",
+           R"({"type":"order.add_item","aggregate_id":"ORD-1","command_id":"c9","payload":{"product":"Laptop","qty":1,"price":999.99}})")
+          .status == 200);
 
   auto r = c.request("GET", "/v1/aggregates/ORD-1/events");
   REQUIRE(r.status == 200);
@@ -383,7 +411,8 @@ TEST_CASE("an aggregate's history is its events in version order", "[http]") {
 
   // An account that shares the order's id: both histories, in log order,
   // each with its own versions.
-  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"ORD-1","payload":{"owner":"o"}})").status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"ORD-1","payload":{"owner":"o"}})")
+              .status == 200);
   REQUIRE_FALSE(p.parse(c.request("GET", "/v1/aggregates/ORD-1/events").body).get(events));
   REQUIRE(events.size() == 3);
   CHECK(events.at(2)["aggregate_type"].get_string().value() == "account");

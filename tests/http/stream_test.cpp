@@ -100,12 +100,14 @@ TEST_CASE("a view subscription sends subscribed, the snapshot, then each change"
   CHECK(field(snap, "type") == "snapshot");
   CHECK(field(snap, "value") == "null");
   REQUIRE(c.request("POST", "/v1/commands", open(1)).status == 200);
-  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.deposit","aggregate_id":"A1","payload":{"amount":5}})").status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.deposit","aggregate_id":"A1","payload":{"amount":5}})")
+              .status == 200);
   auto latest = ws.receive();
   CHECK(field(latest, "type") == "change");
   CHECK(field(latest, "key") == "A1");
   // The two changes may arrive conflated into one; either way the last one shows the deposit.
-  const std::string final_value = R"("value":{"account_id":"A1","owner":"o","status":"open","balance":5.00,"version":2})";
+  const std::string final_value =
+      R"("value":{"account_id":"A1","owner":"o","status":"open","balance":5.00,"version":2})";
   if (latest.find(final_value) == std::string::npos)
     latest = ws.receive();
   CHECK(latest.find(final_value) != std::string::npos);
@@ -146,7 +148,8 @@ TEST_CASE("a subscriber that stops reading is cut off after a bounded buffer", "
   std::string batch;
   for (int i = 0; i < 50000; ++i)
     batch += open(i) + "\n";
-  REQUIRE(http_client(f.server->port()).request("POST", "/v1/commands/batch", batch, "application/x-ndjson").status == 200);
+  REQUIRE(http_client(f.server->port()).request("POST", "/v1/commands/batch", batch, "application/x-ndjson").status ==
+          200);
 
   // Subscribes to ~15 MB of events, then reads nothing: far more than socket buffers hold.
   boost::asio::io_context ioc;
@@ -205,8 +208,8 @@ TEST_CASE("/metrics carries every SPEC metric with live values, histograms with 
   auto& m = r.body;
   for (auto name : {"sluice_commands_total", "sluice_command_duration_seconds", "sluice_events_appended_total",
                     "sluice_log_syncs_total", "sluice_log_sync_duration_seconds", "sluice_log_position",
-                    "sluice_view_position", "sluice_aggregates_live", "sluice_command_bus_depth",
-                    "sluice_ws_sessions", "sluice_ws_messages_sent_total", "sluice_ws_changes_conflated_total"})
+                    "sluice_view_position", "sluice_aggregates_live", "sluice_command_bus_depth", "sluice_ws_sessions",
+                    "sluice_ws_messages_sent_total", "sluice_ws_changes_conflated_total"})
     CHECK_THAT(m, Catch::Contains(fmt::format("# TYPE {} ", name)));
   CHECK(sample(m, "sluice_commands_total{result=\"ok\"}") == 5);
   CHECK(sample(m, "sluice_commands_total{result=\"rejected\"}") == 1);
@@ -218,7 +221,7 @@ TEST_CASE("/metrics carries every SPEC metric with live values, histograms with 
   CHECK(sample(m, "sluice_view_position{view=\"account_balance\"}") == 5);
   CHECK(sample(m, "sluice_log_sync_duration_seconds_count") == sample(m, "sluice_log_syncs_total"));
   CHECK(sample(m, "sluice_ws_sessions") >= 1);
-  CHECK(sample(m, "sluice_ws_messages_sent_total") >= 6);  // subscribed + five changes
+  CHECK(sample(m, "sluice_ws_messages_sent_total") >= 6); // subscribed + five changes
   CHECK(sample(m, "sluice_command_bus_depth") == 0);
   // Buckets are cumulative: never decreasing.
   double last = 0;

@@ -185,7 +185,7 @@ TEST_CASE("sluice-load query and mixed: reads answered, subscribers receive chan
   o.duration = 1;
   o.subscribers = 2;
   o.query_connections = 2;
-  o.rate = 200;  // open loop: about 200 commands and 200 reads
+  o.rate = 200; // open loop: about 200 commands and 200 reads
   r = run(o);
   REQUIRE(r.sections.size() == 2);
   CHECK(r.sections[0].name == "commands");
@@ -204,7 +204,7 @@ TEST_CASE("sluice-load e2e: acknowledgements matched with their WebSocket change
   o.kind = workload::e2e;
   o.duration = 1;
   o.rate = 300;
-  o.aggregates = 1000;  // few repeats of a key, so little to conflate
+  o.aggregates = 1000; // few repeats of a key, so little to conflate
   o.subscribers = 1;
   auto r = run(o);
   REQUIRE(r.e2e);
@@ -244,7 +244,7 @@ TEST_CASE("sluice-load: a server that is not there is an error, not a hang") {
     port = a.local_endpoint().port();
   }
   auto o = base_options(port);
-  CHECK_THROWS(run(o));  // set-up cannot connect
+  CHECK_THROWS(run(o)); // set-up cannot connect
   o.setup = false;
   o.duration = 0.3;
   auto r = run(o);

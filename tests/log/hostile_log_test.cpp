@@ -127,8 +127,8 @@ TEST_CASE("a flipped byte is cut as a torn tail only in the last record, else re
         REQUIRE_FALSE(r);
         CHECK(r.error().code == errc::corrupt);
         size_t offset = k < 0 ? 0 : f.starts[static_cast<size_t>(k)];
-        CHECK_THAT(r.error().message, Catch::Contains(file.string()) &&
-                                          Catch::Contains("at offset " + std::to_string(offset) + ":"));
+        CHECK_THAT(r.error().message,
+                   Catch::Contains(file.string()) && Catch::Contains("at offset " + std::to_string(offset) + ":"));
       }
     }
   }
@@ -160,9 +160,9 @@ TEST_CASE("zeros after the last record are kept for appends; garbage is cut", "[
     CHECK(all[9].command_id == sample(9).command_id);
   }
   SECTION("anything else is a torn tail, cut") {
-    for (std::string tail : {std::string("garbage that is not a record"),
-                             std::string(1, static_cast<char>(format::k_record_magic)),
-                             std::string(4096, '\0') + "x"}) {
+    for (std::string tail :
+         {std::string("garbage that is not a record"), std::string(1, static_cast<char>(format::k_record_magic)),
+          std::string(4096, '\0') + "x"}) {
       temp_dir dir;
       spit(file(dir), f.bytes + tail);
       auto log = open_log(dir.path());

@@ -24,16 +24,25 @@ struct owned_record {
   std::string type, aggregate_id, command_id, data;
 
   static owned_record of(const record& r) {
-    return {r.position, r.version, r.time_us, std::string(r.type), std::string(r.aggregate_id),
-            std::string(r.command_id), std::string(r.data)};
+    return {r.position,
+            r.version,
+            r.time_us,
+            std::string(r.type),
+            std::string(r.aggregate_id),
+            std::string(r.command_id),
+            std::string(r.data)};
   }
   friend bool operator==(const owned_record&, const owned_record&) = default;
 };
 
 /// The i-th record of a deterministic test sequence (position left 0).
 inline owned_record sample(uint64_t i) {
-  return {0, i / 3 + 1, static_cast<int64_t>(1'700'000'000'000'000 + i), i % 2 ? "order.item_added" : "order.created",
-          fmt::format("ORD-{}", i % 17), i % 5 ? fmt::format("c-{}", i) : "",
+  return {0,
+          i / 3 + 1,
+          static_cast<int64_t>(1'700'000'000'000'000 + i),
+          i % 2 ? "order.item_added" : "order.created",
+          fmt::format("ORD-{}", i % 17),
+          i % 5 ? fmt::format("c-{}", i) : "",
           std::string(i % 23, static_cast<char>('a' + i % 26))};
 }
 
