@@ -25,12 +25,12 @@ runtime::runtime(const sluice::engine::options& opts) : opts_(opts), index_(doma
 
 runtime::~runtime() { stop(); }
 
-std::expected<void, std::string> runtime::start() {
+std::expected<void, sluice::engine::error> runtime::start() {
   log::options lo{opts_.data_dir / "log", opts_.durability, opts_.segment_bytes, opts_.on_sync_failure,
                   opts_.log_inject};
   auto log = log::event_log::open(lo);
   if (!log)
-    return std::unexpected(log.error().message);
+    return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, log.error().message});
   log_ = std::move(*log);
 
   cfg_.set("scheduler.max-threads", opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency()));
@@ -300,7 +300,7 @@ void runtime::watch_log() {
 
 namespace sluice::engine {
 
-std::expected<std::unique_ptr<engine>, std::string> start(const options& opts) {
+std::expected<std::unique_ptr<engine>, error> start(const options& opts) {
   auto rt = std::make_unique<actors::runtime>(opts);
   if (auto r = rt->start(); !r)
     return std::unexpected(r.error());

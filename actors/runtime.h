@@ -34,7 +34,7 @@ class runtime final : public sluice::engine::engine {
 
   /// Opens the log, spawns the actors and starts recovery in the
   /// background. The error is for a log that cannot be opened.
-  std::expected<void, std::string> start();
+  std::expected<void, sluice::engine::error> start();
 
   void submit(domain::command cmd, sluice::engine::command_callback done) override;
   bool read_view(std::string_view view, std::string_view key, uint64_t min_position, std::chrono::milliseconds timeout,

@@ -77,7 +77,7 @@ std::unique_ptr<engine::engine> start_engine(benchmark::State& state, const std:
   o.durability = mode;
   auto started = engine::start(o);
   if (!started) {
-    state.SkipWithError(started.error().c_str());
+    state.SkipWithError(started.error().message.c_str());
     return nullptr;
   }
   (*started)->wait_ready(std::chrono::seconds(30));

@@ -71,7 +71,7 @@ int exec(const log_flags& f, std::istream& in) {
     return 2;
   auto engine = app::offline_engine::open(*log, domain::registry::builtin());
   if (!engine) {
-    k_log.error("cannot rebuild aggregates from the log: {}", engine.error());
+    k_log.error("cannot rebuild aggregates from the log: {}", engine.error().message);
     return 2;
   }
   return (*engine)->run(in, std::cout) ? 0 : 1;
@@ -206,7 +206,7 @@ int serve(const log_flags& f, const serve_flags& s) {
   auto started = std::chrono::steady_clock::now();
   auto e = engine::start(o);
   if (!e) {
-    k_log.error("cannot start: {}", e.error());
+    k_log.error("cannot start: {}", e.error().message);
     return 2;
   }
   http::server_options so;
@@ -216,7 +216,7 @@ int serve(const log_flags& f, const serve_flags& s) {
   so.limits = s.limits;
   http::server srv(**e, so);
   if (auto r = srv.start(); !r) {
-    k_log.error("cannot listen: {}", r.error());
+    k_log.error("cannot listen: {}", r.error().message);
     return 2;
   }
   auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";

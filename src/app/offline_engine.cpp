@@ -31,8 +31,8 @@ domain::aggregate& offline_engine::find_or_create(const domain::aggregate_type& 
   return *it->second;
 }
 
-std::expected<std::unique_ptr<offline_engine>, std::string> offline_engine::open(log::event_log& log,
-                                                                                const domain::registry& types) {
+std::expected<std::unique_ptr<offline_engine>, engine::error> offline_engine::open(log::event_log& log,
+                                                                                   const domain::registry& types) {
   std::unique_ptr<offline_engine> e(new offline_engine(log, types));
   std::string failure;
   auto r = log.read(1, SIZE_MAX, [&](const log::record& rec) {
@@ -42,16 +42,16 @@ std::expected<std::unique_ptr<offline_engine>, std::string> offline_engine::open
       return false;
     }
     if (!e->find_or_create(*type, rec.aggregate_id).apply(rec)) {
-      failure = fmt::format("position {}: event does not apply to {} '{}'", rec.position, type->name(),
-                            rec.aggregate_id);
+      failure =
+          fmt::format("position {}: event does not apply to {} '{}'", rec.position, type->name(), rec.aggregate_id);
       return false;
     }
     return true;
   });
   if (!r)
-    return std::unexpected(r.error().message);
+    return std::unexpected(engine::error{engine::errc::log_open, r.error().message});
   if (!failure.empty())
-    return std::unexpected(failure);
+    return std::unexpected(engine::error{engine::errc::replay, failure});
   return e;
 }
 
@@ -112,8 +112,7 @@ bool offline_engine::run(std::istream& in, std::ostream& out, size_t chunk_lines
     for (auto& p : chunk) {
       codec::json_writer w(text);
       if (!p.decoded) {
-        api::write_error(w, domain::http_status(p.error.code), domain::to_string(p.error.code), p.error.message,
-                         true);
+        api::write_error(w, domain::http_status(p.error.code), domain::to_string(p.error.code), p.error.message, true);
       } else {
         uint64_t position = p.last_record ? first + p.last_record - 1 : 0;
         if (p.last_record)

@@ -6,6 +6,7 @@
 #include "domain/aggregate.h"
 #include "domain/command_decoder.h"
 #include "domain/registry.h"
+#include "engine/errc.h"
 #include "log/event_log.h"
 
 #include <expected>
@@ -18,10 +19,11 @@ namespace sluice::app {
 
 class offline_engine {
  public:
-  /// Replays `log` into aggregates. Fails if a record does not fit (an
-  /// unknown event type or a version gap): the log is not this build's.
-  static std::expected<std::unique_ptr<offline_engine>, std::string> open(log::event_log& log,
-                                                                          const domain::registry& types);
+  /// Replays `log` into aggregates. Fails with engine::errc::replay if a
+  /// record does not fit (an unknown event type or a version gap: the log
+  /// is not this build's), engine::errc::log_open if it cannot be read.
+  static std::expected<std::unique_ptr<offline_engine>, engine::error> open(log::event_log& log,
+                                                                            const domain::registry& types);
 
   /// Reads NDJSON commands from `in` and writes one result line per
   /// non-empty input line to `out`, in order. Results of a chunk are

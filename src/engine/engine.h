@@ -5,6 +5,7 @@
 #include "base/duration_histogram.h"
 #include "domain/aggregate.h"
 #include "domain/command.h"
+#include "engine/errc.h"
 #include "engine/view_feed.h"
 #include "log/event_log.h"
 
@@ -156,7 +157,8 @@ class engine {
 };
 
 /// Starts an engine on `opts.data_dir` (implemented by actors/). Recovery
-/// runs in the background; the error is for a log that cannot be opened.
-std::expected<std::unique_ptr<engine>, std::string> start(const options& opts);
+/// runs in the background (wait_ready() tells how it ended); the error is
+/// errc::log_open for a log that cannot be opened.
+std::expected<std::unique_ptr<engine>, error> start(const options& opts);
 
 } // namespace sluice::engine

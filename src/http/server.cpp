@@ -459,21 +459,22 @@ server::server(engine::engine& e, server_options o) : impl_(std::make_unique<imp
 
 server::~server() { stop(); }
 
-std::expected<void, std::string> server::start() {
+std::expected<void, error> server::start() {
   auto& m = *impl_;
   beast::error_code ec;
   auto address = net::ip::make_address(m.opts.address == "localhost" ? "127.0.0.1" : m.opts.address, ec);
   if (ec)
-    return std::unexpected("bad listen address '" + m.opts.address + "': " + ec.message());
+    return std::unexpected(error{errc::bad_address, "bad listen address '" + m.opts.address + "': " + ec.message()});
   tcp::endpoint endpoint{address, m.opts.port};
   m.acceptor.emplace(m.workers.front()->ioc);
   if (m.acceptor->open(endpoint.protocol(), ec); ec)
-    return std::unexpected("open: " + ec.message());
+    return std::unexpected(error{errc::listen, "open: " + ec.message()});
   m.acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (m.acceptor->bind(endpoint, ec); ec)
-    return std::unexpected("bind " + m.opts.address + ":" + std::to_string(m.opts.port) + ": " + ec.message());
+    return std::unexpected(
+        error{errc::bind, "bind " + m.opts.address + ":" + std::to_string(m.opts.port) + ": " + ec.message()});
   if (m.acceptor->listen(net::socket_base::max_listen_connections, ec); ec)
-    return std::unexpected("listen: " + ec.message());
+    return std::unexpected(error{errc::listen, "listen: " + ec.message()});
   m.port = m.acceptor->local_endpoint().port();
   m.do_accept();
   for (auto& w : m.workers)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "http/errc.h"
 #include "http/routes.h"
 #include "http/stream_session.h"
 
@@ -29,8 +30,9 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Binds, listens and starts the I/O threads.
-  std::expected<void, std::string> start();
+  /// Binds, listens and starts the I/O threads. Errors: errc::bad_address,
+  /// errc::bind, errc::listen, each with a message naming the address.
+  std::expected<void, error> start();
 
   /// The port listened on.
   uint16_t port() const;
