@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <map>
 #include <thread>
@@ -66,14 +67,16 @@ TEST_CASE("commands are decided, made durable and reflected in views", "[actors]
   REQUIRE(v.status == engine::read_status::found);
   CHECK(v.position >= 2);
   CHECK(v.changed_at == 2);
-  CHECK(*v.value == R"({"order_id":"ORD-1","customer_id":"C-1","status":"pending","item_count":1,"total":999.99,"version":2})");
+  CHECK(*v.value ==
+        R"({"order_id":"ORD-1","customer_id":"C-1","status":"pending","item_count":1,"total":999.99,"version":2})");
   CHECK(read(*e, "order_summary", "ORD-2").status == engine::read_status::not_found);
   CHECK(read(*e, "order_summary", "ORD-1", 99, 50ms).status == engine::read_status::timeout);
   std::promise<engine::view_read> unused;
   CHECK_FALSE(e->read_view("no_such_view", "k", 0, 10ms, [](engine::view_read) {}));
 
   auto stats = read(*e, "order_stats", "all", 2);
-  CHECK(*stats.value == R"({"orders_created":1,"orders_confirmed":0,"orders_cancelled":0,"items_added":1,"revenue_confirmed":0.00})");
+  CHECK(*stats.value ==
+        R"({"orders_created":1,"orders_confirmed":0,"orders_cancelled":0,"items_added":1,"revenue_confirmed":0.00})");
   CHECK(e->snapshot().commands_ok == 2);
   CHECK(e->snapshot().commands_rejected == 1);
   CHECK(e->snapshot().commands_conflict == 1);
@@ -164,8 +167,8 @@ TEST_CASE("one producer's commands to an aggregate are decided in submission ord
   REQUIRE(all.get_future().wait_for(30s) == std::future_status::ready);
   CHECK(accepted.load() == k_aggregates * k_each);
   for (int a = 0; a < k_aggregates; ++a)
-    CHECK(read(*e, "account_balance", fmt::format("ACC-{}", a), e->log().last_position()).value->find(
-              fmt::format(R"("version":{})", k_each + 1)) != std::string::npos);
+    CHECK(read(*e, "account_balance", fmt::format("ACC-{}", a), e->log().last_position())
+              .value->find(fmt::format(R"("version":{})", k_each + 1)) != std::string::npos);
 }
 
 TEST_CASE("a restart rebuilds aggregates, views and idempotency from the log", "[actors]") {
@@ -175,10 +178,12 @@ TEST_CASE("a restart rebuilds aggregates, views and idempotency from the log", "
   {
     auto e = start(dir.path(), 3);
     send(*e, cmd("order.create", "ORD-1", R"({"customer_id":"C-1"})"));
-    first = send(*e, cmd("order.add_item", "ORD-1", R"({"product":"A","qty":2,"price":3.5})", R"(,"command_id":"add-1")"));
+    first =
+        send(*e, cmd("order.add_item", "ORD-1", R"({"product":"A","qty":2,"price":3.5})", R"(,"command_id":"add-1")"));
     REQUIRE(first.outcome.result == kind::accepted);
     // A repeat while running answers the original outcome.
-    auto dup = send(*e, cmd("order.add_item", "ORD-1", R"({"product":"A","qty":2,"price":3.5})", R"(,"command_id":"add-1")"));
+    auto dup =
+        send(*e, cmd("order.add_item", "ORD-1", R"({"product":"A","qty":2,"price":3.5})", R"(,"command_id":"add-1")"));
     CHECK(dup.outcome.result == kind::duplicate);
     CHECK(dup.position == first.position);
     summary_before = *read(*e, "order_summary", "ORD-1", first.position).value;
@@ -186,7 +191,8 @@ TEST_CASE("a restart rebuilds aggregates, views and idempotency from the log", "
     e->stop();
   }
   auto e = start(dir.path(), 3);
-  auto dup = send(*e, cmd("order.add_item", "ORD-1", R"({"product":"A","qty":2,"price":3.5})", R"(,"command_id":"add-1")"));
+  auto dup =
+      send(*e, cmd("order.add_item", "ORD-1", R"({"product":"A","qty":2,"price":3.5})", R"(,"command_id":"add-1")"));
   CHECK(dup.outcome.result == kind::duplicate);
   CHECK(dup.position == first.position);
   CHECK(dup.outcome.version == first.outcome.version);
@@ -276,8 +282,8 @@ TEST_CASE("repeats of a command still on its way to the disk all answer with its
   for (int r = 0; r < k_repeats; ++r)
     for (int a = 0; a < k_accounts; ++a) {
       auto id = fmt::format("dep-{}", a);
-      auto c = decoder.decode(cmd("account.deposit", fmt::format("A{}", a), R"({"amount":1})",
-                                  fmt::format(R"(,"command_id":"{}")", id)));
+      auto c = decoder.decode(
+          cmd("account.deposit", fmt::format("A{}", a), R"({"amount":1})", fmt::format(R"(,"command_id":"{}")", id)));
       REQUIRE(c);
       e->submit(std::move(*c), [&, id](engine::command_result res) {
         std::lock_guard lk(mu);
@@ -303,4 +309,33 @@ TEST_CASE("repeats of a command still on its way to the disk all answer with its
   }
   // One event per command id in the log.
   CHECK(e->log().last_position() == static_cast<uint64_t>(2 * k_accounts));
+}
+
+TEST_CASE("a recovery that fails is reported by wait_ready, and the engine never turns ready", "[actors]") {
+  sluice::testing::temp_dir dir;
+  {
+    // A record no aggregate type of this build knows.
+    auto log = log::event_log::open({dir.path() / "log", log::durability::none});
+    REQUIRE(log);
+    log::write_batch b;
+    REQUIRE(b.add({0, 1, 0, "ledger.posted", "L-1", "", ""}));
+    REQUIRE((*log)->append_and_wait(std::move(b)));
+  }
+  engine::options o;
+  o.data_dir = dir.path();
+  o.durability = log::durability::none;
+  o.threads = 1;
+  auto e = engine::start(o);
+  REQUIRE(e);
+  CHECK_FALSE((*e)->wait_ready(std::chrono::seconds(30)));
+  CHECK_FALSE((*e)->ready());
+  CHECK(send(**e, cmd("account.open", "A", R"({"owner":"o"})")).status == engine::command_status::not_ready);
+  // A log that cannot be opened is an error of start() itself.
+  std::filesystem::create_directories(dir.path() / "blocked");
+  engine::options bad = o;
+  bad.data_dir = dir.path() / "blocked";
+  { std::ofstream(bad.data_dir / "log") << "a file where the log directory goes"; }
+  auto refused = engine::start(bad);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == engine::errc::log_open);
 }
