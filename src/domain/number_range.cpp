@@ -16,62 +16,45 @@ constexpr int k_max_depth = 64;
 // path. True when it found one, false when `v` holds none or the text
 // cannot be walked (`broken`): then the text is malformed after all.
 bool find(od::value v, std::string& path, int depth, bool& broken, std::optional<std::string>& found) {
-  if (depth > k_max_depth) {
-    broken = true;
-    return false;
-  }
   od::json_type type;
-  if (v.type().get(type)) {
+  if (depth > k_max_depth || v.type().get(type)) {
     broken = true;
     return false;
   }
-  auto join = [&](std::string_view part) {
+  // Walks one member or element under its name; false once the text breaks.
+  auto descend = [&](std::string_view part, od::value child) {
     auto was = path.size();
     if (!path.empty())
       path.push_back('.');
     path.append(part);
-    return was;
+    find(child, path, depth + 1, broken, found);
+    path.resize(was);
+    return !broken;
   };
   switch (type) {
     case od::json_type::object: {
       od::object o;
-      if (v.get_object().get(o)) {
-        broken = true;
+      if ((broken = v.get_object().get(o) != simdjson::SUCCESS))
         return false;
-      }
       for (auto field : o) {
         std::string_view key;
         od::value child;
-        if (field.unescaped_key().get(key) || field.value().get(child)) {
-          broken = true;
+        broken = field.unescaped_key().get(key) || field.value().get(child);
+        if (broken || !descend(key, child))
           return false;
-        }
-        auto was = join(key);
-        find(child, path, depth + 1, broken, found);
-        if (broken)
-          return false;
-        path.resize(was);
       }
       return found.has_value();
     }
     case od::json_type::array: {
       od::array a;
-      if (v.get_array().get(a)) {
-        broken = true;
+      if ((broken = v.get_array().get(a) != simdjson::SUCCESS))
         return false;
-      }
       size_t i = 0;
       for (auto item : a) {
         od::value child;
-        if (item.get(child)) {
-          broken = true;
+        broken = item.get(child) != simdjson::SUCCESS;
+        if (broken || !descend(std::to_string(i++), child))
           return false;
-        }
-        auto was = join(std::to_string(i++));
-        find(child, path, depth + 1, broken, found);
-        if (broken)
-          return false;
-        path.resize(was);
       }
       return found.has_value();
     }
