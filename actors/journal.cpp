@@ -45,7 +45,7 @@ bool journal::drain() {
   for (auto& e : entries) {
     auto version = e.outcome.version - e.events.size();
     for (auto& ev : e.events)
-      batch.add({0, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
+      batch.add({0, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data, ev.schema});
   }
   log_.append(std::move(batch),
               [this, time_us, entries = std::move(entries)](auto r) mutable { complete(entries, time_us, r); });
@@ -79,7 +79,8 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us, std::expect
     auto version = e.outcome.version - e.events.size();
     for (auto& ev : e.events) {
       indexed_.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, position});
-      batch->add({position++, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data});
+      batch->add(
+          {position++, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data, ev.schema});
     }
   }
   // Indexed before anyone hears of it: an acknowledged event is in its history.

@@ -6,7 +6,6 @@
 #include "actors/scheduler.h"
 #include "base/logger.h"
 #include "base/thread_name.h"
-#include "domain/registry.h"
 #include "engine/replay.h"
 #include "views/projector.h"
 
@@ -21,13 +20,13 @@ constexpr auto k_stop_wait = std::chrono::seconds(30);            // for command
 
 } // namespace
 
-runtime::runtime(const sluice::engine::options& opts) : opts_(opts), index_(domain::registry::builtin().types()) {}
+runtime::runtime(const sluice::engine::options& opts) : opts_(opts), index_(opts.model->types().types()) {}
 
 runtime::~runtime() { stop(); }
 
 std::expected<void, sluice::engine::error> runtime::start() {
-  log::options lo{opts_.data_dir / "log", opts_.durability, opts_.segment_bytes, opts_.on_sync_failure,
-                  opts_.log_inject};
+  log::options lo{opts_.data_dir / "log", opts_.durability, opts_.segment_bytes,
+                  opts_.on_sync_failure,  opts_.log_inject, &opts_.model->types()};
   auto log = log::event_log::open(lo);
   if (!log)
     return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, log.error().message});
@@ -45,11 +44,11 @@ std::expected<void, sluice::engine::error> runtime::start() {
   });
 
   std::vector<caf::actor> all_projections;
-  for (auto& def : views::builtin_views()) {
+  for (auto* def : opts_.model->served_views()) {
     auto& v = views_.emplace_back();
-    v.name = def.name;
+    v.name = def->name;
     for (uint32_t i = 0; i < opts_.shards; ++i) {
-      auto shard = new views::view_shard(def.make(i, opts_.shards));
+      auto shard = new views::view_shard(def->make(i, opts_.shards));
       v.applied.push_back(std::make_unique<std::atomic<uint64_t>>(0));
       v.shards.push_back(system_->spawn(projection_actor, shard, v.applied.back().get()));
       all_projections.push_back(v.shards.back());
@@ -249,7 +248,7 @@ void runtime::recover() {
   auto started = std::chrono::steady_clock::now();
   auto dormant = std::make_shared<dormant_aggregates>();
   auto r = sluice::engine::replay(
-      *log_, domain::registry::builtin(),
+      *log_, opts_.model->types(),
       {*dormant, index_, [this](auto b) { journal_->publish(std::move(b)); }, k_recovery_batch}, stopping_);
   if (!r) {
     k_log.error("recovery failed: {}", r.error());
@@ -301,6 +300,8 @@ void runtime::watch_log() {
 namespace sluice::engine {
 
 std::expected<std::unique_ptr<engine>, error> start(const options& opts) {
+  if (!opts.model)
+    return std::unexpected(error{errc::no_model, "engine options name no domain model"});
   auto rt = std::make_unique<actors::runtime>(opts);
   if (auto r = rt->start(); !r)
     return std::unexpected(r.error());

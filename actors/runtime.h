@@ -36,6 +36,7 @@ class runtime final : public sluice::engine::engine {
   /// background. The error is for a log that cannot be opened.
   std::expected<void, sluice::engine::error> start();
 
+  const domain::model& model() const override { return *opts_.model; }
   void submit(domain::command cmd, sluice::engine::command_callback done) override;
   bool read_view(std::string_view view, std::string_view key, uint64_t min_position, std::chrono::milliseconds timeout,
                  std::move_only_function<void(sluice::engine::view_read)> done) override;

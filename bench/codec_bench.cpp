@@ -1,5 +1,6 @@
 // Decoding commands and encoding events: the per-command CPU cost on the
 // I/O threads (decode) and in the journal (encode).
+#include "builtin/builtin.h"
 #include "codec/json_writer.h"
 #include "domain/command_decoder.h"
 #include "domain/event_json.h"
@@ -13,9 +14,8 @@ using namespace sluice;
 
 namespace {
 
-const std::string k_add_item =
-    R"({"command_id":"c-7f3a9b21","type":"order.add_item","aggregate_id":"ORD-104729",)"
-    R"("expected_version":3,"payload":{"product":"Laptop","qty":1,"price":999.99}})";
+const std::string k_add_item = R"({"command_id":"c-7f3a9b21","type":"order.add_item","aggregate_id":"ORD-104729",)"
+                               R"("expected_version":3,"payload":{"product":"Laptop","qty":1,"price":999.99}})";
 const std::string k_deposit =
     R"({"command_id":"c-1","type":"account.deposit","aggregate_id":"ACC-77","payload":{"amount":25.5}})";
 
@@ -23,7 +23,7 @@ const std::string k_deposit =
 void decode(benchmark::State& state, const std::string& json) {
   std::string buf = json;
   buf.resize(json.size() + domain::k_json_padding, '\0');
-  domain::command_decoder decoder;
+  domain::command_decoder decoder{builtin::model().types()};
   for (auto _ : state) {
     auto c = decoder.decode(buf.data(), json.size(), buf.size());
     benchmark::DoNotOptimize(c);
@@ -40,7 +40,7 @@ BENCHMARK(BM_CommandDecodeDeposit);
 
 // Decide + encode the resulting event into a log batch, as the journal will.
 void BM_EventEncode(benchmark::State& state) {
-  domain::command_decoder decoder;
+  domain::command_decoder decoder{builtin::model().types()};
   auto cmd = decoder.decode(k_add_item);
   auto& type = *cmd->type;
   auto st = type.make_state();
@@ -71,14 +71,14 @@ BENCHMARK(BM_EventEncode);
 // Event JSON for the API and the event stream.
 void BM_EventJson(benchmark::State& state) {
   std::string data;
-  domain::command_decoder decoder;
+  domain::command_decoder decoder{builtin::model().types()};
   auto cmd = decoder.decode(k_add_item);
   log::record r{1234, 4, 1'795'600'800'123'000, "order.item_added", "ORD-104729", "c-7f3a9b21", cmd->payload};
   std::string out;
   for (auto _ : state) {
     out.clear();
     codec::json_writer w(out);
-    domain::write_event_json(domain::registry::builtin(), r, w);
+    domain::write_event_json(builtin::model().types(), r, w);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations());

@@ -1,6 +1,7 @@
 // End to end in one process: commands in → decided by aggregate actors →
 // durable in the log → answered → applied by the views. Commands are decoded
 // before the clock starts (decoding is measured in bench_codec).
+#include "builtin/builtin.h"
 #include "domain/command_decoder.h"
 #include "engine/engine.h"
 #include "views/view_shard.h"
@@ -73,6 +74,7 @@ class driver {
 std::unique_ptr<engine::engine> start_engine(benchmark::State& state, const std::filesystem::path& dir,
                                              log::durability mode) {
   engine::options o;
+  o.model = &builtin::model();
   o.data_dir = dir;
   o.durability = mode;
   auto started = engine::start(o);
@@ -103,7 +105,7 @@ void BM_EndToEnd(benchmark::State& state) {
   if (!started)
     return;
   auto& e = *started;
-  domain::command_decoder decoder;
+  domain::command_decoder decoder{builtin::model().types()};
   driver d(e, 65536);
 
   size_t heap_before = heap_bytes();
@@ -166,7 +168,7 @@ void BM_HeapPerOrder(benchmark::State& state) {
   if (!started)
     return;
   auto& e = *started;
-  domain::command_decoder decoder;
+  domain::command_decoder decoder{builtin::model().types()};
   driver d(e, 65536);
   size_t heap_before = heap_bytes();
   for (auto _ : state) {
@@ -191,7 +193,7 @@ void BM_HeapPerOrder(benchmark::State& state) {
   {
     size_t views_before = heap_bytes();
     std::vector<views::view_shard> shards;
-    for (auto& def : views::builtin_views())
+    for (auto& def : builtin::model().views())
       shards.emplace_back(def.make(0, 1));
     std::vector<views::view_change> changes;
     e.log().read(1, SIZE_MAX, [&](const log::record& r) {

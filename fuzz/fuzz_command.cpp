@@ -1,6 +1,7 @@
 // libFuzzer target: one command envelope (SPEC §2) into the decoder, then,
 // if it decodes, into a real aggregate of its type twice (so rules on an
 // existing aggregate run too), and its events rendered as Event JSON.
+#include "builtin/builtin.h"
 #include "codec/json_writer.h"
 #include "domain/aggregate.h"
 #include "domain/command_decoder.h"
@@ -12,11 +13,11 @@
 using namespace sluice;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static domain::command_decoder decoder;
+  static domain::command_decoder decoder{builtin::model().types()};
   auto cmd = decoder.decode(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!cmd) {
     if (cmd.error().message.empty())
-      std::abort();  // every refusal says why
+      std::abort(); // every refusal says why
     return 0;
   }
   if (cmd->type == nullptr || cmd->aggregate_id.empty())
@@ -35,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       log::record rec{++position, ++version, 0, ev.type, cmd->aggregate_id, cmd->command_id, ev.data};
       std::string json;
       codec::json_writer w(json);
-      domain::write_event_json(domain::registry::builtin(), rec, w);
+      domain::write_event_json(builtin::model().types(), rec, w);
       if (json.empty() || json.front() != '{' || json.back() != '}')
         std::abort();
     }

@@ -3,6 +3,7 @@
 // empty; the log is a real, empty one in a temporary directory.
 #pragma once
 
+#include "builtin/builtin.h"
 #include "engine/engine.h"
 
 #include <map>
@@ -14,6 +15,8 @@ namespace eng = sluice::engine;
 class stub_engine final : public eng::engine {
  public:
   explicit stub_engine(std::unique_ptr<log::event_log> log) : log_(std::move(log)) {}
+
+  const domain::model& model() const override { return builtin::model(); }
 
   void submit(domain::command cmd, eng::command_callback done) override {
     auto key = std::make_pair(cmd.type, std::string(cmd.aggregate_id));

@@ -15,6 +15,7 @@ packages=(
   catch2                # tests (v2)
   libbenchmark-dev      # micro-benchmarks
   clang-format          # scripts/format-check.sh
+  clang-tidy-16         # scripts/tidy-check.sh (14 cannot parse C++23's library)
 )
 if [ "${1:-}" = fuzz ]; then
   # clang 16, not 14: 14 cannot compile libstdc++ 12's std::expected.

@@ -34,7 +34,7 @@ class offline_engine {
   size_t aggregates() const { return aggregates_.size(); }
 
  private:
-  offline_engine(log::event_log& log, const domain::registry& types) : log_(log), types_(types) {}
+  offline_engine(log::event_log& log, const domain::registry& types) : log_(log), types_(types), decoder_(types) {}
   domain::aggregate& find_or_create(const domain::aggregate_type& type, std::string_view id);
 
   log::event_log& log_;

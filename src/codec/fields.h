@@ -30,6 +30,14 @@ struct field_ref {
   T& value;
   int64_t min = std::numeric_limits<int64_t>::min();
   int64_t max = std::numeric_limits<int64_t>::max();
+  bool null_absent = true; ///< JSON null stands for absent; else null is refused
+
+  /// An optional field that may be left out but not given as null.
+  field_ref not_null() const {
+    auto f = *this;
+    f.null_absent = false;
+    return f;
+  }
 };
 
 template <class T>

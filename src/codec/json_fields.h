@@ -53,7 +53,10 @@ class json_decoder {
         return false;
       }
     }
-    return (get(fs, found[Is], seen[Is] && !found[Is].is_null()) && ...);
+    return ((seen[Is] && found[Is].is_null() && !fs.null_absent
+                 ? fail(fs, "must not be null")
+                 : get(fs, found[Is], seen[Is] && !found[Is].is_null())) &&
+            ...);
   }
 
   bool get(field_ref<std::string>& f, simdjson::dom::element e, bool present) {

@@ -48,6 +48,14 @@ class aggregate_type {
   /// Full event type names this type emits and evolves by.
   virtual std::span<const std::string_view> event_names() const noexcept = 0;
 
+  /// The current schema version (SPEC §12) of each event of event_names().
+  virtual std::span<const uint16_t> event_schemas() const noexcept = 0;
+
+  /// Rewrites `data`, event `index` of event_names() at schema `schema`,
+  /// as the current schema into `out` through the event's upcasters. False
+  /// if the type has no such version or the data does not decode.
+  virtual bool upcast(size_t index, uint16_t schema, std::string_view data, std::string& out) const = 0;
+
   /// State of an aggregate that does not exist yet.
   virtual std::unique_ptr<aggregate_state> make_state() const = 0;
 
@@ -68,8 +76,7 @@ class aggregate_type {
   virtual bool evolve(aggregate_state& state, std::string_view event_type, std::string_view data) const = 0;
 
   /// Writes the event's data as a JSON object. False as for evolve().
-  virtual bool write_event_json(std::string_view event_type, std::string_view data,
-                                codec::json_writer& out) const = 0;
+  virtual bool write_event_json(std::string_view event_type, std::string_view data, codec::json_writer& out) const = 0;
 };
 
 } // namespace sluice::domain

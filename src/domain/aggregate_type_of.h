@@ -14,6 +14,19 @@
 //
 //   decision decide(const state&, const add_item&, event_sink&);
 //   void evolve(state&, const item_added&);
+//
+// An event whose fields changed (SPEC §12) names its schema version and the
+// struct of the version before, and an upcaster from that one is found by
+// argument-dependent lookup; the chain may be as long as history is:
+//
+//   struct item_added_v1 { std::string product; int64_t qty; money price; };  // + inspect()
+//   struct item_added {
+//     static constexpr std::string_view name = "order.item_added";
+//     static constexpr uint16_t schema = 2;
+//     using previous = item_added_v1;
+//     …
+//   };
+//   item_added upcast(const item_added_v1&);
 #pragma once
 
 #include "codec/fields.h"
@@ -27,6 +40,39 @@ namespace sluice::domain {
 template <class... Ts>
 struct type_list {};
 
+namespace detail {
+
+template <class E>
+constexpr uint16_t schema_of() {
+  if constexpr (requires { E::schema; })
+    return E::schema;
+  else
+    return 1;
+}
+
+// Decodes `data`, written at schema `version`, into the current `E` by the
+// chain of `previous` structs and their upcasters.
+template <class E>
+bool decode_at(uint16_t version, std::string_view data, E& out) {
+  if (version == schema_of<E>())
+    return codec::decode_binary(data, out);
+  if constexpr (requires { typename E::previous; }) {
+    using prior = typename E::previous;
+    static_assert(schema_of<prior>() < schema_of<E>(), "a previous schema must have a lower version");
+    if (version > schema_of<prior>())
+      return false;
+    prior p;
+    if (!decode_at(version, data, p))
+      return false;
+    out = upcast(std::move(p));
+    return true;
+  } else {
+    return false;
+  }
+}
+
+} // namespace detail
+
 /// Collects the events a decide function emits, in binary form.
 class event_sink {
  public:
@@ -36,6 +82,7 @@ class event_sink {
   void emit(const Event& e) {
     auto& ev = out_.emplace_back();
     ev.type = Event::name;
+    ev.schema = detail::schema_of<Event>();
     codec::encode_binary(e, ev.data);
   }
 
@@ -72,6 +119,7 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
   std::string_view name() const noexcept override { return Module::name; }
   std::span<const std::string_view> command_names() const noexcept override { return command_names_; }
   std::span<const std::string_view> event_names() const noexcept override { return event_names_; }
+  std::span<const uint16_t> event_schemas() const noexcept override { return event_schemas_; }
   std::unique_ptr<aggregate_state> make_state() const override { return std::make_unique<box>(); }
 
   std::expected<void, std::string> decode_payload(uint16_t kind, const simdjson::dom::object& payload,
@@ -97,8 +145,11 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
     return i < sizeof...(Es) && evolvers_[i](static_cast<box&>(state).value, data);
   }
 
-  bool write_event_json(std::string_view event_type, std::string_view data,
-                        codec::json_writer& out) const override {
+  bool upcast(size_t index, uint16_t schema, std::string_view data, std::string& out) const override {
+    return index < sizeof...(Es) && upcasters_[index](schema, data, out);
+  }
+
+  bool write_event_json(std::string_view event_type, std::string_view data, codec::json_writer& out) const override {
     auto i = event_index(event_type);
     return i < sizeof...(Es) && writers_[i](data, out);
   }
@@ -157,18 +208,30 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
     return true;
   }
 
+  template <class E>
+  static bool upcast_one(uint16_t schema, std::string_view data, std::string& out) {
+    E e;
+    if (!decode_at(schema, data, e))
+      return false;
+    codec::encode_binary(e, out);
+    return true;
+  }
+
   static constexpr std::array<std::string_view, sizeof...(Cs)> command_names_{Cs::name...};
+  static constexpr std::array<uint16_t, sizeof...(Es)> event_schemas_{schema_of<Es>()...};
   static constexpr std::array<std::string_view, sizeof...(Es)> event_names_{Es::name...};
 
   using decode_fn = std::expected<void, std::string> (*)(const simdjson::dom::object&, std::string&);
   using decide_fn = decision (*)(const state_type&, std::string_view, event_list&);
   using evolve_fn = bool (*)(state_type&, std::string_view);
   using write_fn = bool (*)(std::string_view, codec::json_writer&);
+  using upcast_fn = bool (*)(uint16_t, std::string_view, std::string&);
 
   static constexpr std::array<decode_fn, sizeof...(Cs)> decoders_{&decode_one<Cs>...};
   static constexpr std::array<decide_fn, sizeof...(Cs)> deciders_{&decide_one<Cs>...};
   static constexpr std::array<evolve_fn, sizeof...(Es)> evolvers_{&evolve_one<Es>...};
   static constexpr std::array<write_fn, sizeof...(Es)> writers_{&write_one<Es>...};
+  static constexpr std::array<upcast_fn, sizeof...(Es)> upcasters_{&upcast_one<Es>...};
 };
 
 } // namespace detail

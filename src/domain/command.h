@@ -20,15 +20,16 @@ struct command {
   const aggregate_type* type = nullptr; ///< never null once decoded
   uint16_t kind = 0;                    ///< index into type->command_names()
   short_string aggregate_id;
-  short_string command_id;              ///< empty: no idempotency key
+  short_string command_id; ///< empty: no idempotency key
   std::optional<uint64_t> expected_version;
-  std::string payload;                  ///< binary fields of the command's payload type
+  std::string payload; ///< binary fields of the command's payload type
 };
 
 /// An event as decided, before the log gives it a position and version.
 struct new_event {
   std::string_view type; ///< static storage: the event type's name
   std::string data;      ///< binary fields of the event's payload type
+  uint16_t schema = 1;   ///< the event type's schema version (SPEC §12)
 };
 
 /// The events one command decides: almost always one, kept inline so that

@@ -24,7 +24,7 @@ inline constexpr size_t k_json_padding = 64;
 ///   unknown_command  `type` names no registered command
 class command_decoder {
  public:
-  explicit command_decoder(const registry& types = registry::builtin());
+  explicit command_decoder(const registry& types);
   ~command_decoder();
   command_decoder(const command_decoder&) = delete;
   command_decoder& operator=(const command_decoder&) = delete;

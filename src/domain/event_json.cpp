@@ -10,6 +10,7 @@ void write_event_json(const registry& types, const log::record& r, codec::json_w
   out.key("aggregate_id").string(r.aggregate_id);
   out.key("version").uinteger(r.version);
   out.key("type").string(r.type);
+  out.key("schema").uinteger(r.schema);
   out.key("time").timestamp(r.time_us);
   out.key("command_id");
   if (r.command_id.empty())

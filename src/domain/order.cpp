@@ -39,6 +39,36 @@ int64_t line_total(int64_t qty, int64_t price_cents) { return qty * price_cents;
 
 } // namespace
 
+std::string default_sku(std::string_view product) {
+  std::string sku;
+  sku.reserve(std::min<size_t>(product.size(), k_max_sku));
+  for (size_t i = 0; i < product.size();) {
+    char c = product[i];
+    if (c == ' ') {
+      while (i < product.size() && product[i] == ' ')
+        ++i;
+      c = '-';
+    } else {
+      ++i;
+      if (c >= 'a' && c <= 'z')
+        c = static_cast<char>(c - 'a' + 'A');
+    }
+    sku.push_back(c);
+  }
+  if (sku.size() > k_max_sku) {
+    size_t cut = k_max_sku;
+    while (cut > 0 && (static_cast<unsigned char>(sku[cut]) & 0xC0) == 0x80)
+      --cut; // sku[cut] continues a character: cut before the character
+    sku.resize(cut);
+  }
+  return sku;
+}
+
+item_added upcast(item_added_v1&& e) {
+  auto sku = default_sku(e.product);
+  return {std::move(e.product), e.qty, e.price, std::move(sku)};
+}
+
 std::string_view to_string(status s) {
   switch (s) {
     case status::none: return "none";
@@ -68,7 +98,7 @@ decision decide(const state& s, const add_item& c, event_sink& out) {
   int128 total = s.total_cents - old_line + new_qty * c.price.cents;
   if (total > codec::k_max_money_cents || new_qty > INT64_MAX / 2)
     return reject("order total would exceed the largest amount");
-  out.emit(item_added{c.product, c.qty, c.price});
+  out.emit(item_added{c.product, c.qty, c.price, c.sku ? *c.sku : default_sku(c.product)});
   return {};
 }
 
@@ -107,7 +137,7 @@ void evolve(state& s, const created& e) {
 void evolve(state& s, const item_added& e) {
   auto it = find_line(s.lines, e.product);
   if (it == s.lines.end()) {
-    s.lines.push_back({e.product, e.qty, e.price.cents});
+    s.lines.push_back({e.product, e.sku, e.qty, e.price.cents});
     s.item_count += e.qty;
     s.total_cents += line_total(e.qty, e.price.cents);
     return;
@@ -115,6 +145,7 @@ void evolve(state& s, const item_added& e) {
   s.total_cents -= line_total(it->qty, it->price_cents);
   it->qty += e.qty;
   it->price_cents = e.price.cents;
+  it->sku = e.sku;
   s.item_count += e.qty;
   s.total_cents += line_total(it->qty, it->price_cents);
 }

@@ -23,13 +23,19 @@ using codec::money;
 inline constexpr size_t k_max_lines = 1000;
 inline constexpr int64_t k_max_qty = 1'000'000;
 inline constexpr int64_t k_max_string = 1024; ///< bytes in a customer id, product or reason
+inline constexpr int64_t k_max_sku = 64;      ///< bytes in a sku (SPEC §12)
 
 enum class status : uint8_t { none, pending, confirmed, cancelled };
 
 std::string_view to_string(status s);
 
+/// The sku of a product given none (SPEC §12): ASCII letters uppercased,
+/// each run of spaces one '-', cut to 64 bytes at a character boundary.
+std::string default_sku(std::string_view product);
+
 struct line {
   std::string product;
+  std::string sku; ///< of the latest add
   int64_t qty = 0;
   int64_t price_cents = 0; ///< of the latest add
 };
@@ -58,11 +64,12 @@ struct add_item {
   std::string product;
   int64_t qty = 0;
   money price;
+  std::optional<std::string> sku; ///< absent: default_sku(product)
 };
 template <class F>
 bool inspect(F& f, add_item& x) {
   return f(field("product", x.product, 1, k_max_string), field("qty", x.qty, 1, k_max_qty),
-           field("price", x.price, 0, codec::k_max_money_cents));
+           field("price", x.price, 0, codec::k_max_money_cents), field("sku", x.sku, 1, k_max_sku).not_null());
 }
 
 struct remove_item {
@@ -103,16 +110,33 @@ bool inspect(F& f, created& x) {
   return f(field("customer_id", x.customer_id));
 }
 
-struct item_added {
-  static constexpr std::string_view name = "order.item_added";
+/// order.item_added as written before skus (schema 1).
+struct item_added_v1 {
   std::string product;
   int64_t qty = 0;
   money price;
 };
 template <class F>
-bool inspect(F& f, item_added& x) {
+bool inspect(F& f, item_added_v1& x) {
   return f(field("product", x.product), field("qty", x.qty), field("price", x.price));
 }
+
+struct item_added {
+  static constexpr std::string_view name = "order.item_added";
+  static constexpr uint16_t schema = 2;
+  using previous = item_added_v1;
+  std::string product;
+  int64_t qty = 0;
+  money price;
+  std::string sku;
+};
+template <class F>
+bool inspect(F& f, item_added& x) {
+  return f(field("product", x.product), field("qty", x.qty), field("price", x.price), field("sku", x.sku));
+}
+
+/// Schema 1 → 2: the sku an add without one gets.
+item_added upcast(item_added_v1&& e);
 
 struct item_removed {
   static constexpr std::string_view name = "order.item_removed";

@@ -1,28 +1,57 @@
 #include "domain/registry.h"
 
-#include "domain/account.h"
-#include "domain/order.h"
+#include "domain/model.h"
 
-#include <stdexcept>
+#include <fmt/format.h>
 
 namespace sluice::domain {
 
-registry::registry(std::initializer_list<const aggregate_type*> types) : types_(types) {
-  for (auto* t : types_) {
-    auto names = t->command_names();
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (!commands_.emplace(names[i], command_ref{t, static_cast<uint16_t>(i)}).second)
-        throw std::logic_error("duplicate command type");
-    }
-  }
+namespace {
+
+std::unexpected<model_error> fail(model_errc code, std::string message) {
+  return std::unexpected(model_error{code, std::move(message)});
 }
 
-const registry& registry::builtin() {
-  // A new aggregate type is one module and one entry here.
-  static const registry r{
-      &order::type(),
-      &account::type(),
-  };
+// "order.add_item" for type "order": the type, a dot, a name of its own.
+bool prefixed(std::string_view full, std::string_view type) {
+  return full.size() > type.size() + 1 && full.starts_with(type) && full[type.size()] == '.' &&
+         full.find('.', type.size() + 1) == std::string_view::npos;
+}
+
+} // namespace
+
+std::expected<registry, model_error> registry::make(const std::vector<const aggregate_type*>& types) {
+  registry r;
+  for (auto* t : types) {
+    if (!valid_name(t->name()))
+      return fail(model_errc::bad_name,
+                  fmt::format("aggregate type name \"{}\": use 1 to 64 of a-z, 0-9 and _", t->name()));
+    if (r.find_type(t->name()))
+      return fail(model_errc::duplicate_type, fmt::format("aggregate type \"{}\" is registered twice", t->name()));
+    auto commands = t->command_names();
+    for (size_t i = 0; i < commands.size(); ++i) {
+      if (!prefixed(commands[i], t->name()))
+        return fail(model_errc::unprefixed, fmt::format("command \"{}\" of aggregate type \"{}\" must be named "
+                                                        "\"{}.<command>\"",
+                                                        commands[i], t->name(), t->name()));
+      if (!r.commands_.emplace(commands[i], command_ref{t, static_cast<uint16_t>(i)}).second)
+        return fail(model_errc::duplicate_command, fmt::format("command \"{}\" is registered twice", commands[i]));
+    }
+    auto events = t->event_names();
+    auto schemas = t->event_schemas();
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (!prefixed(events[i], t->name()))
+        return fail(model_errc::unprefixed, fmt::format("event \"{}\" of aggregate type \"{}\" must be named "
+                                                        "\"{}.<event>\"",
+                                                        events[i], t->name(), t->name()));
+      if (schemas[i] == 0)
+        return fail(model_errc::bad_schema,
+                    fmt::format("event \"{}\" has schema version 0; versions start at 1", events[i]));
+      if (!r.events_.emplace(events[i], event_ref{t, static_cast<uint16_t>(i), schemas[i]}).second)
+        return fail(model_errc::duplicate_event, fmt::format("event \"{}\" is registered twice", events[i]));
+    }
+    r.types_.push_back(t);
+  }
   return r;
 }
 
@@ -33,6 +62,11 @@ std::optional<registry::command_ref> registry::find_command(std::string_view ful
   return it->second;
 }
 
+const registry::event_ref* registry::find_event(std::string_view full_name) const {
+  auto it = events_.find(full_name);
+  return it == events_.end() ? nullptr : &it->second;
+}
+
 const aggregate_type* registry::find_type(std::string_view name) const {
   for (auto* t : types_)
     if (t->name() == name)
@@ -41,8 +75,20 @@ const aggregate_type* registry::find_type(std::string_view name) const {
 }
 
 const aggregate_type* registry::type_of_event(std::string_view event_type) const {
-  auto dot = event_type.find('.');
-  return dot == std::string_view::npos ? nullptr : find_type(event_type.substr(0, dot));
+  auto* e = find_event(event_type);
+  return e ? e->type : nullptr;
+}
+
+bool registry::upcast(log::record& r, std::string& scratch) const {
+  auto* e = find_event(r.type);
+  if (!e || r.schema >= e->schema)
+    return false; // current, or newer than this build knows: readers report it
+  scratch.clear();
+  if (!e->type->upcast(e->index, r.schema, r.data, scratch))
+    return false;
+  r.data = scratch;
+  r.schema = e->schema;
+  return true;
 }
 
 } // namespace sluice::domain

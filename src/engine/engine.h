@@ -5,6 +5,7 @@
 #include "base/duration_histogram.h"
 #include "domain/aggregate.h"
 #include "domain/command.h"
+#include "domain/model.h"
 #include "engine/errc.h"
 #include "engine/view_feed.h"
 #include "log/event_log.h"
@@ -21,6 +22,8 @@
 namespace sluice::engine {
 
 struct options {
+  /// The aggregate types and views to serve (required); must outlive the engine.
+  const domain::model* model = nullptr;
   std::filesystem::path data_dir = "./data";
   log::durability durability = log::durability::fsync;
   uint32_t threads = 0;            ///< actor scheduler threads; 0: one per core
@@ -89,6 +92,9 @@ struct metrics {
 class engine {
  public:
   virtual ~engine() = default;
+
+  /// The domain this engine serves.
+  virtual const domain::model& model() const = 0;
 
   /// Queues `cmd` for its aggregate. `done` runs once with the outcome; an
   /// accepted command is answered only after its events are durable.

@@ -68,20 +68,31 @@ reply command_reply(std::string_view aggregate_id, const engine::command_result&
   return rep;
 }
 
-thread_local domain::command_decoder t_decoder;
+// One decoder per I/O thread, for the domain of the engine it serves (one
+// in a server; tests may run several engines in a process).
+domain::command_decoder& decoder_for(const domain::registry& types) {
+  thread_local const domain::registry* of = nullptr;
+  thread_local std::unique_ptr<domain::command_decoder> decoder;
+  if (of != &types) {
+    decoder = std::make_unique<domain::command_decoder>(types);
+    of = &types;
+  }
+  return *decoder;
+}
 
 // Decodes `json`, which lies inside `body`: with the padding simdjson reads
 // past the end available in body's buffer, the decoder parses in place
 // instead of copying.
-std::expected<domain::command, domain::error> decode_in(const std::string& body, std::string_view json) {
+std::expected<domain::command, domain::error> decode_in(const engine::engine& e, const std::string& body,
+                                                        std::string_view json) {
   size_t capacity = body.capacity() - static_cast<size_t>(json.data() - body.data());
-  return t_decoder.decode(json.data(), json.size(), capacity);
+  return decoder_for(e.model().types()).decode(json.data(), json.size(), capacity);
 }
 
 void post_command(request& rq) {
   auto& body = rq.body;
   body.reserve(body.size() + domain::k_json_padding);
-  auto cmd = decode_in(body, body);
+  auto cmd = decode_in(rq.engine, body, body);
   if (!cmd) {
     rq.engine.count_invalid(1);
     rq.respond(
@@ -140,7 +151,7 @@ void post_batch(request& rq) {
   g->pending.fetch_add(inputs.size());
   uint64_t invalid = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    auto cmd = decode_in(body, inputs[i]);
+    auto cmd = decode_in(rq.engine, body, inputs[i]);
     if (!cmd) {
       codec::json_writer w(g->lines[i].rendered);
       api::write_error(w, domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
@@ -236,7 +247,7 @@ void get_events(request& rq) {
   auto r = e.log().read(*from, *limit, [&](const log::record& rec) {
     {
       codec::json_writer w(body);
-      domain::write_event_json(domain::registry::builtin(), rec, w);
+      domain::write_event_json(e.model().types(), rec, w);
     }
     body.push_back('\n');
     return true;
@@ -275,7 +286,7 @@ void get_aggregate_events(request& rq, const std::string& id) {
     auto r = e.log().read(p, 1, [&](const log::record& rec) {
       found = rec.position == p;
       if (found)
-        domain::write_event_json(domain::registry::builtin(), rec, w);
+        domain::write_event_json(e.model().types(), rec, w);
       return false;
     });
     if (!r || !found)

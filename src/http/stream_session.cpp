@@ -235,7 +235,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
           std::string out;
           codec::json_writer w(out);
           w.begin_object().key("type").string("event").key("id").string(sub.id).key("event");
-          domain::write_event_json(domain::registry::builtin(), rec, w);
+          domain::write_event_json(engine_.model().types(), rec, w);
           w.end_object();
           send(std::make_shared<std::string>(std::move(out)));
         });

@@ -396,6 +396,7 @@ std::expected<uint64_t, error> event_log::read(uint64_t from, size_t max_records
     }
     uint64_t end = seg->size.load(std::memory_order_acquire);
     segment_reader reader(seg->fd, start, end);
+    std::string upcast; // only records of an older schema are copied here
     bool advanced = false;
     while (visited < max_records) {
       uint64_t at = reader.offset();
@@ -416,6 +417,8 @@ std::expected<uint64_t, error> event_log::read(uint64_t from, size_t max_records
       ++visited;
       from = pos + 1;
       advanced = true;
+      if (opts_.upcaster)
+        opts_.upcaster->upcast(p->rec, upcast);
       if (!visit(p->rec))
         return from;
     }

@@ -56,6 +56,9 @@ struct options {
   /// For tests, where the kernel cannot be made to fail: called before each
   /// write and sync of records; a nonzero errno makes that call fail with it.
   std::function<int(syscall_site)> inject = {};
+  /// Applied to every record read(), so that readers see current events
+  /// (SPEC §12); must outlive the log. Null: records as stored.
+  const record_upcaster* upcaster = nullptr;
 };
 
 /// Positions an append was given: first..last inclusive.

@@ -1,5 +1,7 @@
 #include "log/record_parser.h"
 
+#include <algorithm>
+
 #include "base/bytes.h"
 #include "base/checksum.h"
 #include "log/format.h"
@@ -80,6 +82,7 @@ parsed_record parse_record(const char* p, size_t avail) {
   out.rec.position = load_u64(p + k_off_position);
   out.rec.version = load_u64(p + k_off_version);
   out.rec.time_us = static_cast<int64_t>(load_u64(p + k_off_time));
+  out.rec.schema = std::max<uint16_t>(load_u16(p + k_off_schema), 1);
   out.rec.type = {body, type_len};
   out.rec.aggregate_id = {body + type_len, aggregate_id_len};
   out.rec.command_id = {body + type_len + aggregate_id_len, command_id_len};

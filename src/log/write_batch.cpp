@@ -25,7 +25,7 @@ bool write_batch::add(const record& r) {
   store_u64(h + k_off_version, r.version);
   store_u64(h + k_off_time, static_cast<uint64_t>(r.time_us));
   store_u16(h + k_off_aggregate_id_len, static_cast<uint16_t>(r.aggregate_id.size()));
-  store_u16(h + k_off_reserved, 0);
+  store_u16(h + k_off_schema, r.schema);
   buf_.append(r.type);
   buf_.append(r.aggregate_id);
   buf_.append(r.command_id);

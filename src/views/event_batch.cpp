@@ -10,7 +10,7 @@ void event_batch::add(const log::record& r) {
     throw std::length_error("event too large for an event batch");
   entries_.push_back({r.position, r.version, r.time_us, static_cast<uint32_t>(bytes_.size()),
                       static_cast<uint16_t>(r.aggregate_id.size()), static_cast<uint8_t>(r.type.size()),
-                      static_cast<uint8_t>(r.command_id.size()), static_cast<uint32_t>(r.data.size())});
+                      static_cast<uint8_t>(r.command_id.size()), static_cast<uint32_t>(r.data.size()), r.schema});
   bytes_.append(r.type).append(r.aggregate_id).append(r.command_id).append(r.data);
 }
 
@@ -28,6 +28,7 @@ log::record event_batch::operator[](size_t i) const {
   r.command_id = {p, e.command_id_len};
   p += e.command_id_len;
   r.data = {p, e.data_len};
+  r.schema = e.schema;
   return r;
 }
 

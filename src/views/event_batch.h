@@ -36,6 +36,7 @@ class event_batch {
     uint16_t aggregate_id_len;
     uint8_t type_len, command_id_len;
     uint32_t data_len;
+    uint16_t schema;
   };
   std::string bytes_;
   std::vector<entry> entries_;

@@ -50,6 +50,10 @@ class order_summary final : public projector {
     w.begin_object().key("order_id").string(key).key("customer_id").string(entry.state.customer_id);
     w.key("status").string(order::to_string(entry.state.status));
     w.key("item_count").integer(entry.state.item_count).key("total").money(entry.state.total_cents);
+    w.key("skus").begin_array();
+    for (auto& l : entry.state.lines)
+      w.string(l.sku);
+    w.end_array();
     w.key("version").uinteger(entry.version).end_object();
   }
 

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string_view>
 
 namespace sluice::views {
@@ -35,14 +34,5 @@ class projector {
 
 /// Which of `shards` shards owns `key`. Stable across runs and builds.
 uint32_t shard_of(std::string_view key, uint32_t shards);
-
-/// A view sluice serves: its name and how to make a shard's projector.
-struct view_definition {
-  std::string_view name;
-  std::unique_ptr<projector> (*make)(uint32_t shard, uint32_t shards);
-};
-
-/// The views of SPEC §3: order_summary, customer_orders, order_stats, account_balance.
-std::span<const view_definition> builtin_views();
 
 } // namespace sluice::views

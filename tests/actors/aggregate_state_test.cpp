@@ -1,5 +1,6 @@
 // The aggregate actor's state and the journal's helpers called directly,
 // without an actor system (STYLE habit 4).
+#include "builtin/builtin.h"
 #include "actors/aggregate_actor.h"
 
 #include "domain/command_decoder.h"
@@ -19,9 +20,9 @@ struct bench {
   testing::temp_dir dir;
   std::unique_ptr<log::event_log> log;
   counters stats;
-  engine::history_index index{domain::registry::builtin().types()};
+  engine::history_index index{builtin::model().types().types()};
   std::unique_ptr<journal> sink;
-  domain::command_decoder decoder;
+  domain::command_decoder decoder{builtin::model().types()};
   aggregate_actor_state state;
 
   bench() {

@@ -1,6 +1,7 @@
 // A child process runs the engine under load and is killed with SIGKILL;
 // after a restart every acknowledged command is in the log, and every view
 // equals a recomputation from the log.
+#include "builtin/builtin.h"
 #include "engine/engine.h"
 
 #include "domain/command_decoder.h"
@@ -37,23 +38,27 @@ std::string command_for(uint32_t client, uint32_t seq) {
   // Each client owns an account and its orders; ids tie each event to its command.
   auto id = fmt::format("{}-{}", client, seq);
   if (seq == 0)
-    return fmt::format(R"({{"type":"account.open","aggregate_id":"ACC-{}","command_id":"{}","payload":{{"owner":"o"}}}})",
-                       client, id);
+    return fmt::format(
+        R"({{"type":"account.open","aggregate_id":"ACC-{}","command_id":"{}","payload":{{"owner":"o"}}}})", client, id);
   switch (seq % 3) {
     case 1:
-      return fmt::format(R"({{"type":"account.deposit","aggregate_id":"ACC-{}","command_id":"{}","payload":{{"amount":2.5}}}})",
-                         client, id);
+      return fmt::format(
+          R"({{"type":"account.deposit","aggregate_id":"ACC-{}","command_id":"{}","payload":{{"amount":2.5}}}})",
+          client, id);
     case 2:
-      return fmt::format(R"({{"type":"order.create","aggregate_id":"ORD-{}","command_id":"{}","payload":{{"customer_id":"C-{}"}}}})",
-                         id, id, client % 3);
+      return fmt::format(
+          R"({{"type":"order.create","aggregate_id":"ORD-{}","command_id":"{}","payload":{{"customer_id":"C-{}"}}}})",
+          id, id, client % 3);
     default:
-      return fmt::format(R"({{"type":"order.add_item","aggregate_id":"ORD-{}-{}","command_id":"{}","payload":{{"product":"P","qty":1,"price":1.5}}}})",
-                         client, seq - 1, id);
+      return fmt::format(
+          R"({{"type":"order.add_item","aggregate_id":"ORD-{}-{}","command_id":"{}","payload":{{"product":"P","qty":1,"price":1.5}}}})",
+          client, seq - 1, id);
   }
 }
 
 [[noreturn]] void run_child(const std::filesystem::path& dir, int ack_fd, uint32_t round) {
   engine::options o;
+  o.model = &builtin::model();
   o.data_dir = dir;
   o.durability = log::durability::fsync;
   o.threads = 2;
@@ -63,7 +68,7 @@ std::string command_for(uint32_t client, uint32_t seq) {
   std::vector<std::thread> clients;
   for (uint32_t c = 0; c < 8; ++c)
     clients.emplace_back([&, c] {
-      domain::command_decoder decoder;
+      domain::command_decoder decoder{builtin::model().types()};
       uint32_t client = round * 8 + c; // fresh accounts each round: every command is accepted
       for (uint32_t seq = 0;; ++seq) {
         auto cmd = decoder.decode(command_for(client, seq));
@@ -87,7 +92,7 @@ std::string command_for(uint32_t client, uint32_t seq) {
 // The views as a fresh replay of the whole log computes them.
 std::map<std::string, std::string> recompute(const log::event_log& log, std::string_view view) {
   std::vector<views::view_shard> shards;
-  for (auto& def : views::builtin_views())
+  for (auto& def : builtin::model().views())
     if (def.name == view)
       shards.emplace_back(def.make(0, 1));
   views::event_batch batch;
@@ -128,9 +133,8 @@ TEST_CASE("SIGKILL under load loses no acknowledged command and views equal the 
   std::vector<ack> acked;
   std::mt19937 rng(7);
   for (uint32_t round = 0; round < 3; ++round) {
-    auto acks = sluice::testing::kill_after_acks<ack>(200 + rng() % 2000, [&](int fd) {
-      run_child(dir.path(), fd, round);
-    });
+    auto acks =
+        sluice::testing::kill_after_acks<ack>(200 + rng() % 2000, [&](int fd) { run_child(dir.path(), fd, round); });
     acked.insert(acked.end(), acks.begin(), acks.end());
 
     auto e = sluice::testing::start_engine(dir.path(), log::durability::fsync);

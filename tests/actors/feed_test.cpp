@@ -1,3 +1,4 @@
+#include "builtin/builtin.h"
 #include "engine/view_feed.h"
 
 #include "domain/command_decoder.h"
@@ -30,7 +31,7 @@ std::unique_ptr<engine::engine> start(const std::filesystem::path& dir, uint32_t
 }
 
 void submit(engine::engine& e, const std::string& text, bool wait = true) {
-  thread_local domain::command_decoder decoder;
+  thread_local domain::command_decoder decoder{builtin::model().types()};
   auto cmd = decoder.decode(text);
   if (!cmd)
     throw std::runtime_error(cmd.error().message);
@@ -49,7 +50,8 @@ std::string open(std::string_view account) {
 }
 
 // Takes items until `done` says enough or the time is up.
-std::vector<engine::feed_item> take_until(engine::view_feed& f, const std::function<bool(const std::vector<engine::feed_item>&)>& done) {
+std::vector<engine::feed_item> take_until(engine::view_feed& f,
+                                          const std::function<bool(const std::vector<engine::feed_item>&)>& done) {
   std::vector<engine::feed_item> out;
   for (int i = 0; i < 5000 && !done(out); ++i) {
     if (f.take(out, 1000) == 0)
@@ -112,7 +114,9 @@ TEST_CASE("a key subscription gets a snapshot, then its changes in position orde
   CHECK_FALSE(e->subscribe_view("no_view", "A", [] {}));
   for (int i = 0; i < 20; ++i)
     submit(*e, deposit("A"));
-  auto items = take_until(*feed, [](auto& v) { return !v.empty() && v.back().value && v.back().value->find("20.00") != std::string::npos; });
+  auto items = take_until(*feed, [](auto& v) {
+    return !v.empty() && v.back().value && v.back().value->find("20.00") != std::string::npos;
+  });
   REQUIRE(items.size() >= 3);
   CHECK(items[0].kind == kind::subscribed);
   CHECK(items[1].kind == kind::snapshot);

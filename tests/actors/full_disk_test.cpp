@@ -1,6 +1,7 @@
 // A full disk, for real (a small tmpfs): commands get 503 log_unavailable,
 // nothing half-written stays, and the engine resumes by itself once there
 // is room, with every aggregate exactly as the log has it.
+#include "builtin/builtin.h"
 #include "actors/runtime.h"
 
 #include "domain/command_decoder.h"
@@ -20,7 +21,7 @@ using namespace std::chrono_literals;
 namespace {
 
 engine::command_result send(engine::engine& e, const std::string& json) {
-  thread_local domain::command_decoder decoder;
+  thread_local domain::command_decoder decoder{builtin::model().types()};
   auto cmd = decoder.decode(json);
   REQUIRE(cmd);
   std::promise<engine::command_result> p;

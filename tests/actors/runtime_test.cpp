@@ -1,3 +1,4 @@
+#include "builtin/builtin.h"
 #include "engine/engine.h"
 
 #include "domain/command_decoder.h"
@@ -24,7 +25,7 @@ std::unique_ptr<engine::engine> start(const std::filesystem::path& dir, uint32_t
 }
 
 engine::command_result send(engine::engine& e, const std::string& json) {
-  thread_local domain::command_decoder decoder;
+  thread_local domain::command_decoder decoder{builtin::model().types()};
   auto cmd = decoder.decode(json);
   if (!cmd)
     throw std::runtime_error("test command does not decode: " + cmd.error().message);
@@ -68,7 +69,8 @@ TEST_CASE("commands are decided, made durable and reflected in views", "[actors]
   CHECK(v.position >= 2);
   CHECK(v.changed_at == 2);
   CHECK(*v.value ==
-        R"({"order_id":"ORD-1","customer_id":"C-1","status":"pending","item_count":1,"total":999.99,"version":2})");
+        R"({"order_id":"ORD-1","customer_id":"C-1","status":"pending","item_count":1,"total":999.99,"skus":["LAPTOP"],)"
+        R"("version":2})");
   CHECK(read(*e, "order_summary", "ORD-2").status == engine::read_status::not_found);
   CHECK(read(*e, "order_summary", "ORD-1", 99, 50ms).status == engine::read_status::timeout);
   std::promise<engine::view_read> unused;
@@ -146,7 +148,7 @@ TEST_CASE("one producer's commands to an aggregate are decided in submission ord
   temp_dir dir;
   auto e = start(dir.path());
   constexpr int k_aggregates = 7, k_each = 3000;
-  domain::command_decoder decoder;
+  domain::command_decoder decoder{builtin::model().types()};
   for (int a = 0; a < k_aggregates; ++a)
     REQUIRE(send(*e, cmd("account.open", fmt::format("ACC-{}", a), R"({"owner":"o"})")).outcome.result ==
             kind::accepted);
@@ -273,7 +275,7 @@ TEST_CASE("repeats of a command still on its way to the disk all answer with its
   constexpr int k_accounts = 50, k_repeats = 8;
   for (int a = 0; a < k_accounts; ++a)
     REQUIRE(send(*e, cmd("account.open", fmt::format("A{}", a), R"({"owner":"o"})")).outcome.result == kind::accepted);
-  thread_local domain::command_decoder decoder;
+  thread_local domain::command_decoder decoder{builtin::model().types()};
   std::mutex mu;
   std::map<std::string, std::vector<engine::command_result>> answers;
   std::atomic<int> pending{k_accounts * k_repeats};
@@ -322,6 +324,7 @@ TEST_CASE("a recovery that fails is reported by wait_ready, and the engine never
     REQUIRE((*log)->append_and_wait(std::move(b)));
   }
   engine::options o;
+  o.model = &builtin::model();
   o.data_dir = dir.path();
   o.durability = log::durability::none;
   o.threads = 1;

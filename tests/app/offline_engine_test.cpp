@@ -1,3 +1,4 @@
+#include "builtin/builtin.h"
 #include "app/offline_engine.h"
 
 #include "temp_dir.h"
@@ -14,7 +15,7 @@ namespace {
 std::vector<std::string> run(const std::filesystem::path& dir, const std::string& input, size_t chunk = 4096) {
   auto log = log::event_log::open({dir, log::durability::none});
   REQUIRE(log);
-  auto engine = app::offline_engine::open(**log, domain::registry::builtin());
+  auto engine = app::offline_engine::open(**log, builtin::model().types());
   REQUIRE(engine);
   std::istringstream in(input);
   std::ostringstream out;
@@ -54,10 +55,14 @@ TEST_CASE("state and idempotency survive a restart on the same log", "[app]") {
   run(dir.path(), k_session);
   auto out = run(dir.path(), k_session);
   REQUIRE(out.size() == 4);
-  CHECK(out[0] == R"({"ok":true,"status":200,"aggregate_id":"A","version":1,"position":1,"events":1,"duplicate":true})");
-  CHECK(out[1] == R"({"ok":true,"status":200,"aggregate_id":"A","version":2,"position":2,"events":1,"duplicate":true})");
+  CHECK(out[0] ==
+        R"({"ok":true,"status":200,"aggregate_id":"A","version":1,"position":1,"events":1,"duplicate":true})");
+  CHECK(out[1] ==
+        R"({"ok":true,"status":200,"aggregate_id":"A","version":2,"position":2,"events":1,"duplicate":true})");
   auto more = run(dir.path(), R"({"type":"account.withdraw","aggregate_id":"A","payload":{"amount":10.01}})"
                               "\n");
   REQUIRE(more.size() == 1);
-  CHECK(more[0] == R"({"ok":false,"status":422,"error":{"code":"rejected","message":"insufficient funds: balance 10.00 is less than 10.01"}})");
+  CHECK(
+      more[0] ==
+      R"({"ok":false,"status":422,"error":{"code":"rejected","message":"insufficient funds: balance 10.00 is less than 10.01"}})");
 }

@@ -1,3 +1,4 @@
+#include "builtin/builtin.h"
 #include "domain/aggregate.h"
 
 #include "domain/account.h"
@@ -15,7 +16,7 @@ using namespace sluice::domain;
 namespace {
 
 struct fixture {
-  command_decoder decoder;
+  command_decoder decoder{builtin::model().types()};
   aggregate acc{account::type(), "ACC-1"};
   event_list events;
   std::vector<std::string> log_data; // what an engine would append, to replay
@@ -136,10 +137,10 @@ TEST_CASE("every command id in the window is found, whatever its slot", "[domain
 
 TEST_CASE("the idempotency window agrees with a reference model under churn", "[domain][aggregate]") {
   fixture f;
-  std::deque<std::string> reference{"open"};  // accepted ids, oldest first, at most 1,000
+  std::deque<std::string> reference{"open"}; // accepted ids, oldest first, at most 1,000
   f.send("account.open", R"({"owner":"Ada"})", "open");
   std::mt19937 rng(11);
-  std::uniform_int_distribution<int> pool(0, 1499);  // ids recur while in and after leaving the window
+  std::uniform_int_distribution<int> pool(0, 1499); // ids recur while in and after leaving the window
   for (int i = 0; i < 20'000; ++i) {
     auto id = fmt::format("c{}", pool(rng));
     bool known = std::find(reference.begin(), reference.end(), id) != reference.end();

@@ -1,3 +1,4 @@
+#include "builtin/builtin.h"
 #include "domain/command_decoder.h"
 
 #include "domain/order.h"
@@ -11,13 +12,13 @@ using namespace sluice::domain;
 namespace {
 
 std::string code_of(std::string_view json) {
-  command_decoder d;
+  command_decoder d{sluice::builtin::model().types()};
   auto r = d.decode(json);
   return r ? "ok" : std::string(to_string(r.error().code));
 }
 
 std::string message_of(std::string_view json) {
-  command_decoder d;
+  command_decoder d{sluice::builtin::model().types()};
   auto r = d.decode(json);
   return r ? "" : r.error().message;
 }
@@ -33,7 +34,7 @@ std::string with(std::string_view members) {
 } // namespace
 
 TEST_CASE("a full envelope decodes into a command", "[domain][decoder]") {
-  command_decoder d;
+  command_decoder d{sluice::builtin::model().types()};
   auto r = d.decode(R"({"command_id":"c-7f3a","type":"order.add_item","aggregate_id":"ORD-1",
     "expected_version":3,"payload":{"product":"Laptop","qty":1,"price":999.99,"color":"grey"},"extra":[1,{}]})");
   REQUIRE(r);
@@ -50,7 +51,7 @@ TEST_CASE("a full envelope decodes into a command", "[domain][decoder]") {
 }
 
 TEST_CASE("payload may come before type, and optional fields may be null", "[domain][decoder]") {
-  command_decoder d;
+  command_decoder d{sluice::builtin::model().types()};
   auto r = d.decode(R"({"payload":{"customer_id":"C"},"command_id":null,"expected_version":null,
     "aggregate_id":"A","type":"order.create"})");
   REQUIRE(r);
@@ -157,7 +158,7 @@ TEST_CASE("the zero-copy entry decodes padded input in place", "[domain][decoder
   std::string buf = R"({"type":"order.create","aggregate_id":"A","payload":{"customer_id":"C"}})";
   size_t n = buf.size();
   buf.resize(n + k_json_padding, '\0');
-  command_decoder d;
+  command_decoder d{sluice::builtin::model().types()};
   auto r = d.decode(buf.data(), n, buf.size());
   REQUIRE(r);
   CHECK(r->aggregate_id == "A");

@@ -1,6 +1,7 @@
 // Runs JSON commands through decoding, decide and evolve, as the engine will.
 #pragma once
 
+#include "builtin/builtin.h"
 #include "domain/command_decoder.h"
 #include "domain/errc.h"
 
@@ -45,7 +46,7 @@ class aggregate_harness {
  private:
   const aggregate_type& type_;
   std::unique_ptr<aggregate_state> state_;
-  command_decoder decoder_;
+  command_decoder decoder_{builtin::model().types()};
   event_list events_;
   std::string last_message_;
 };

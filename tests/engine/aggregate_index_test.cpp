@@ -1,3 +1,4 @@
+#include "builtin/builtin.h"
 #include "engine/aggregate_index.h"
 
 #include "domain/registry.h"
@@ -37,7 +38,7 @@ TEST_CASE("aggregate index: a group added at once equals the events added one by
 }
 
 TEST_CASE("history index: types keep their own positions for a shared id", "[engine]") {
-  auto types = domain::registry::builtin().types();
+  auto types = builtin::model().types().types();
   REQUIRE(types.size() >= 2);
   engine::history_index index(types);
   std::vector<engine::history_index::indexed_event> events = {

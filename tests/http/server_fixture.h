@@ -13,8 +13,9 @@ struct server_fixture {
   std::unique_ptr<engine::engine> engine;
   std::unique_ptr<http::server> server;
 
-  explicit server_fixture(http::limits l = {}, http::stream_limits sl = {}) {
-    engine = start_engine(dir.path());
+  explicit server_fixture(http::limits l = {}, http::stream_limits sl = {},
+                          const domain::model& model = builtin::model()) {
+    engine = start_engine(dir.path(), log::durability::none, 2, model);
     http::server_options so;
     so.port = 0;
     so.limits = l;

@@ -1,0 +1,362 @@
+// The command line of a sluice server, for any domain model:
+//
+//   serve   run the server (HTTP API over the actor engine)
+//   exec    apply NDJSON commands from stdin to the event log
+//   events  print the event log as NDJSON
+//   demo    apply the program's sample session (if it has one)
+//   check   verify a data directory's log offline
+//   repair  cut the log at its first damage, keeping a copy
+#include "app/run.h"
+
+#include "app/offline_engine.h"
+#include "engine/engine.h"
+#include "http/server.h"
+#include "base/host_port.h"
+#include "base/logger.h"
+#include "codec/json_writer.h"
+#include "domain/event_json.h"
+#include "log/check.h"
+#include "log/event_log.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <pthread.h>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+using namespace sluice;
+
+constexpr logger k_log("sluice");
+
+struct log_flags {
+  std::string data = "./data";
+  std::string durability = "fsync";
+};
+
+void add_log_flags(CLI::App* cmd, log_flags& f) {
+  cmd->add_option("--data", f.data, "data directory (the event log lives in <data>/log)")->capture_default_str();
+  cmd->add_option("--durability", f.durability,
+                  "fsync: fdatasync before a command counts as done; none: skip the sync (survives a process "
+                  "crash, not a power loss)")
+      ->check(CLI::IsMember({"fsync", "none"}))
+      ->capture_default_str();
+}
+
+std::unique_ptr<log::event_log> open_log(const log_flags& f, const domain::model& m) {
+  auto mode = f.durability == "none" ? log::durability::none : log::durability::fsync;
+  if (mode == log::durability::none)
+    k_log.warn("durability none: acknowledged commands survive a process crash but not a power loss");
+  log::options lo;
+  lo.dir = std::filesystem::path(f.data) / "log";
+  lo.mode = mode;
+  lo.upcaster = &m.types();
+  auto log = log::event_log::open(lo);
+  if (!log) {
+    k_log.error("cannot open the event log: {}", log.error().message);
+    return nullptr;
+  }
+  auto& r = (*log)->recovery();
+  k_log.info("event log {}: {} records in {} segments, recovered in {} ms{}", f.data, r.records, r.segments,
+             r.took.count() / 1000.0,
+             r.truncated_bytes ? fmt::format(" (cut a torn tail of {} bytes)", r.truncated_bytes) : "");
+  return std::move(*log);
+}
+
+int exec(const log_flags& f, const domain::model& m, std::istream& in) {
+  auto log = open_log(f, m);
+  if (!log)
+    return 2;
+  auto engine = app::offline_engine::open(*log, m.types());
+  if (!engine) {
+    k_log.error("cannot rebuild aggregates from the log: {}", engine.error().message);
+    return 2;
+  }
+  return (*engine)->run(in, std::cout) ? 0 : 1;
+}
+
+int events(const log_flags& f, const domain::model& m, uint64_t from, uint64_t limit) {
+  auto log = open_log(f, m);
+  if (!log)
+    return 2;
+  std::string text;
+  auto r = log->read(from, limit, [&](const log::record& rec) {
+    {
+      codec::json_writer w(text);
+      domain::write_event_json(m.types(), rec, w);
+    }
+    text.push_back('\n');
+    if (text.size() > (1 << 16)) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      text.clear();
+    }
+    return true;
+  });
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (!r) {
+    k_log.error("{}", r.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+/// The exit status after a failed fdatasync (EX_IOERR): a supervisor restarts.
+constexpr int k_exit_sync_failed = 74;
+
+// `sluice check DATA`: 0 when the log starts as it is (a torn tail
+// included, which recovery cuts), 1 when damage would stop start-up.
+int check(const std::string& data) {
+  auto r = log::check(std::filesystem::path(data) / "log");
+  if (!r) {
+    k_log.error("{}", r.error().message);
+    return 2;
+  }
+  fmt::print("{}: {} segments, {} records in order (positions 1 to {})\n", data, r->segments, r->records,
+             r->last_position);
+  for (auto& d : r->damaged)
+    fmt::print("  damaged: {} at offset {} (position {} expected there): {}\n", d.file.string(), d.offset, d.position,
+               d.what);
+  if (r->damaged.empty()) {
+    fmt::print("no damage\n");
+    return 0;
+  }
+  if (r->torn_tail) {
+    fmt::print("a torn tail only: the server cuts it at start-up\n");
+    return 0;
+  }
+  fmt::print(
+      "{} valid records lie after the first damage; `sluice repair {}` cuts the log there "
+      "(and keeps a copy of what it cuts)\n",
+      r->records_after_damage, data);
+  return 1;
+}
+
+// `sluice repair DATA`: cuts at the first damage, copying what it removes.
+int repair(const std::string& data) {
+  auto stamp = std::chrono::system_clock::now().time_since_epoch();
+  auto backup = std::filesystem::path(data) /
+                fmt::format("repair-{}", std::chrono::duration_cast<std::chrono::seconds>(stamp).count());
+  auto r = log::repair(std::filesystem::path(data) / "log", backup);
+  if (!r) {
+    k_log.error("{}", r.error().message);
+    return 2;
+  }
+  if (r->before.damaged.empty()) {
+    fmt::print("{}: no damage; nothing cut\n", data);
+    return 0;
+  }
+  auto& first = r->before.damaged.front();
+  fmt::print(
+      "cut the log at {} offset {}: kept {} events (positions 1 to {}), cut the damaged record and {} valid events "
+      "after it; what was cut is in {}\n",
+      first.file.string(), first.offset, r->before.records, r->before.last_position, r->events_cut,
+      r->saved_to.string());
+  return 0;
+}
+
+struct serve_flags {
+  std::string listen = "127.0.0.1:8080";
+  uint32_t threads = 0, io_threads = 2, shards = 2;
+  size_t max_in_flight = 1u << 20;
+  uint64_t drill_fail_sync_after = 0;
+  http::limits limits;
+};
+
+int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
+  auto listen = parse_host_port(s.listen);
+  if (!listen) {
+    k_log.error("--listen {}", listen.error());
+    return 2;
+  }
+  // SIGINT/SIGTERM are taken by sigwait below; block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  engine::options o;
+  o.model = &m;
+  o.data_dir = f.data;
+  o.durability = f.durability == "none" ? log::durability::none : log::durability::fsync;
+  // The actor workers share the cores with the I/O and log threads, so by
+  // default they take what the I/O threads leave, at least one. On two cores
+  // one worker answers single commands ~8 % faster and batches ~2 % slower
+  // than two (bench/RESULTS.md).
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  o.threads = s.threads ? s.threads : std::max(1u, cores - std::min(cores, s.io_threads));
+  o.shards = s.shards;
+  o.max_in_flight = s.max_in_flight;
+  // A failed fdatasync may have lost acknowledged-to-be data in the page
+  // cache: stop here, and let recovery read what is really on disk.
+  o.on_sync_failure = [](const log::error& err) {
+    k_log.error("{}: exiting; restart to recover from what the disk holds", err.message);
+    std::_Exit(k_exit_sync_failed);
+  };
+  if (s.drill_fail_sync_after > 0) {
+    k_log.warn("drill: the fdatasync after {} succeed fails with EIO", s.drill_fail_sync_after);
+    auto left = std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(s.drill_fail_sync_after));
+    o.log_inject = [left](log::syscall_site site) {
+      return site == log::syscall_site::sync && left->fetch_sub(1) <= 0 ? EIO : 0;
+    };
+  }
+  if (o.durability == log::durability::none)
+    k_log.warn("durability none: acknowledged commands survive a process crash but not a power loss");
+  auto started = std::chrono::steady_clock::now();
+  auto e = engine::start(o);
+  if (!e) {
+    k_log.error("cannot start: {}", e.error().message);
+    return 2;
+  }
+  http::server_options so;
+  so.address = listen->host;
+  so.port = listen->port;
+  so.io_threads = s.io_threads;
+  so.limits = s.limits;
+  http::server srv(**e, so);
+  if (auto r = srv.start(); !r) {
+    k_log.error("cannot listen: {}", r.error().message);
+    return 2;
+  }
+  auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";
+  fmt::print("sluice listening on http://{}:{}\n  data directory: {}\n  durability: {}\n  threads: {} actor, {} I/O\n",
+             shown, srv.port(), f.data, f.durability, o.threads, so.io_threads);
+  std::fflush(stdout);
+  if ((*e)->wait_ready(std::chrono::hours(24))) {
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    fmt::print("  recovery: {} events in {} ms; ready\n", (*e)->log().last_position(), took.count());
+  } else {
+    fmt::print("  recovery failed; see the log above (/readyz answers 503)\n");
+  }
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  k_log.info("{}: stopping: no new connections, finishing commands in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  srv.stop_accepting();
+  (*e)->stop(); // answers what is in flight and syncs the log
+  srv.stop();
+  k_log.info("stopped");
+  return 0;
+}
+
+} // namespace
+
+namespace sluice::app {
+
+int run(int argc, char** argv, const domain::model& m, const program& p) {
+  CLI::App app{std::string(p.description), std::string(p.name)};
+  app.require_subcommand(1);
+  log_flags flags;
+
+  serve_flags sf;
+  auto* serve_cmd = app.add_subcommand("serve", "run the server: the HTTP API over the actor engine");
+  add_log_flags(serve_cmd, flags);
+  serve_cmd->add_option("--listen", sf.listen, "address and port to listen on")->capture_default_str();
+  serve_cmd
+      ->add_option("--threads", sf.threads, "actor scheduler threads (0: the cores the I/O threads leave, at least 1)")
+      ->capture_default_str();
+  serve_cmd->add_option("--io-threads", sf.io_threads, "network I/O threads")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  serve_cmd->add_option("--shards", sf.shards, "shards per view")->check(CLI::Range(1u, 1024u))->capture_default_str();
+  serve_cmd
+      ->add_option("--max-in-flight", sf.max_in_flight,
+                   "commands in flight before answering 503 overloaded "
+                   "(see --max-in-flight-bytes for their bytes)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", sf.limits.command_body_bytes, "largest single-command body")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-batch-bytes", sf.limits.batch_body_bytes, "largest batch body")
+      ->check(CLI::Range(size_t{1}, size_t{4} << 30))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-batch-lines", sf.limits.batch_lines, "most commands in one batch")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-header-bytes", sf.limits.header_bytes, "largest request line plus headers")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))
+      ->capture_default_str();
+  serve_cmd->add_option("--idle-timeout", sf.limits.idle_seconds, "seconds before an idle connection is closed")
+      ->check(CLI::Range(1u, 86400u))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--header-timeout", sf.limits.header_seconds,
+                   "seconds from a request's first byte to the end of its headers (slow clients are closed)")
+      ->check(CLI::Range(1u, 3600u))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-in-flight-bytes", sf.limits.body_memory_bytes,
+                   "bytes of request bodies held at once across all connections, until answered; "
+                   "beyond: 503 overloaded")
+      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 40))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--drill-fail-sync-after", sf.drill_fail_sync_after,
+                   "drill: make the log's fdatasync fail (EIO) after this many succeed; the server exits 74")
+      ->group("Drills");
+  serve_cmd
+      ->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->capture_default_str();
+
+  auto* exec_cmd = app.add_subcommand("exec", "apply NDJSON commands from stdin; print one result per line");
+  add_log_flags(exec_cmd, flags);
+
+  uint64_t from = 1, limit = UINT64_MAX;
+  auto* events_cmd = app.add_subcommand("events", "print the event log as NDJSON Event JSON");
+  add_log_flags(events_cmd, flags);
+  events_cmd->add_option("--from", from, "first position")->capture_default_str();
+  events_cmd->add_option("--limit", limit, "most events to print");
+
+  CLI::App* demo_cmd = nullptr;
+  if (!p.demo_script.empty()) {
+    demo_cmd = app.add_subcommand("demo", std::string(p.demo_help));
+    add_log_flags(demo_cmd, flags);
+  }
+
+  std::string check_dir;
+  auto* check_cmd = app.add_subcommand("check",
+                                       "verify a data directory's event log offline and report each "
+                                       "damaged record (exit 1 if start-up would refuse it)");
+  check_cmd->add_option("data", check_dir, "data directory")->required();
+  std::string repair_dir;
+  auto* repair_cmd = app.add_subcommand("repair",
+                                        "cut the event log at its first damage, copying what is cut "
+                                        "into DATA/repair-<time>/ (not while a server runs on DATA)");
+  repair_cmd->add_option("data", repair_dir, "data directory")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*serve_cmd)
+      return serve(flags, m, sf);
+    if (*exec_cmd)
+      return exec(flags, m, std::cin);
+    if (*events_cmd)
+      return events(flags, m, from, limit);
+    if (*check_cmd)
+      return check(check_dir);
+    if (*repair_cmd)
+      return repair(repair_dir);
+    if (demo_cmd && *demo_cmd) {
+      std::istringstream script{std::string(p.demo_script)};
+      std::cout << "# commands in, one result per line:\n";
+      return exec(flags, m, script);
+    }
+  } catch (const std::exception& e) {
+    k_log.error("{}", e.what());
+    return 2;
+  }
+  return 0;
+}
+
+} // namespace sluice::app

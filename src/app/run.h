@@ -1,0 +1,27 @@
+// A whole sluice server for one domain model, as a library call: the
+// `sluice` binary is app::run over the built-in domain, and a user's
+// server is the same call over theirs (docs/domain-guide.md).
+#pragma once
+
+#include "domain/model.h"
+
+#include <string_view>
+
+namespace sluice::app {
+
+/// How the program presents itself on its command line.
+struct program {
+  std::string_view name = "sluice";
+  std::string_view description = "sluice: an actor-based CQRS command processor with a durable event log";
+  /// NDJSON commands `demo` applies; empty: the program has no `demo`.
+  std::string_view demo_script = {};
+  std::string_view demo_help = "apply a sample session of commands and print the results";
+};
+
+/// Parses the command line (serve, exec, events, demo, check, repair) and
+/// runs it over `model`. Returns the process exit status: 0, 1 for a failed
+/// check or command, 2 for bad flags or a start that failed, 74 never (a
+/// failed fdatasync exits at once with it).
+int run(int argc, char** argv, const domain::model& model, const program& p = {});
+
+} // namespace sluice::app
