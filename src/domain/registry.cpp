@@ -47,8 +47,11 @@ std::expected<registry, model_error> registry::make(const std::vector<const aggr
       if (schemas[i] == 0)
         return fail(model_errc::bad_schema,
                     fmt::format("event \"{}\" has schema version 0; versions start at 1", events[i]));
-      if (!r.events_.emplace(events[i], event_ref{t, static_cast<uint16_t>(i), schemas[i]}).second)
+      event_ref ref{t, static_cast<uint16_t>(i), schemas[i]};
+      if (!r.events_.emplace(events[i], ref).second)
         return fail(model_errc::duplicate_event, fmt::format("event \"{}\" is registered twice", events[i]));
+      if (schemas[i] > 1)
+        r.versioned_.emplace_back(events[i], ref);
     }
     r.types_.push_back(t);
   }
@@ -80,7 +83,12 @@ const aggregate_type* registry::type_of_event(std::string_view event_type) const
 }
 
 bool registry::upcast(log::record& r, std::string& scratch) const {
-  auto* e = find_event(r.type);
+  const event_ref* e = nullptr;
+  for (auto& [name, ref] : versioned_)
+    if (name == r.type) {
+      e = &ref;
+      break;
+    }
   if (!e || r.schema >= e->schema)
     return false; // current, or newer than this build knows: readers report it
   scratch.clear();

@@ -63,6 +63,9 @@ class registry final : public log::record_upcaster {
   std::vector<const aggregate_type*> types_;
   std::unordered_map<std::string_view, command_ref> commands_;
   std::unordered_map<std::string_view, event_ref> events_;
+  // The events with a schema above 1: the only ones a read may upcast. A
+  // domain has few, so a scan of them is cheaper than a hash per record.
+  std::vector<std::pair<std::string_view, event_ref>> versioned_;
 };
 
 } // namespace sluice::domain
