@@ -10,14 +10,18 @@
 //              WebSocket change that carries its position
 //
 // Commands are account deposits and order line additions (--mix) on
-// aggregates created, under ids unique to the run, before the clock starts.
+// aggregates created, under ids unique to the run, before the clock starts;
+// or, with --template, the commands of any domain (command_template.h) for
+// ingest and batch.
 #pragma once
 
+#include "command_template.h"
 #include "report.h"
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,24 +50,26 @@ std::optional<workload> parse_workload(std::string_view name);
 struct options {
   std::string url = "http://127.0.0.1:8080";
   workload kind = workload::ingest;
-  unsigned connections = 64;        // command connections (query connections for `query`)
-  unsigned query_connections = 16;  // `mixed` only
-  unsigned subscribers = 4;         // `subscribe`, `mixed` and `e2e`
+  unsigned connections = 64;       // command connections (query connections for `query`)
+  unsigned query_connections = 16; // `mixed` only
+  unsigned subscribers = 4;        // `subscribe`, `mixed` and `e2e`
   unsigned threads = 2;
-  unsigned pipeline = 1;            // requests in flight per connection
+  unsigned pipeline = 1; // requests in flight per connection
   unsigned batch_size = 100;
-  double duration = 10;             // seconds measured, after the warm-up
-  uint64_t count = 0;               // if set: send this many requests, no warm-up
-  double rate = 0;                  // requests/s per kind, open loop; 0: closed loop
-  double zipf = 0;                  // key skew; 0: uniform
-  uint64_t aggregates = 10'000;     // per domain in the mix
-  unsigned orders_weight = 0;       // --mix orders:accounts
+  double duration = 10;         // seconds measured, after the warm-up
+  uint64_t count = 0;           // if set: send this many requests, no warm-up
+  double rate = 0;              // requests/s per kind, open loop; 0: closed loop
+  double zipf = 0;              // key skew; 0: uniform
+  uint64_t aggregates = 10'000; // per domain in the mix
+  unsigned orders_weight = 0;   // --mix orders:accounts
   unsigned accounts_weight = 1;
-  double warmup = 1;                // seconds not measured
-  bool setup = true;                // create the aggregates first
+  double warmup = 1; // seconds not measured
+  bool setup = true; // create the aggregates first
   bool verify = false;
-  bool progress = true;             // a line each second on stderr
-  std::string run_id;               // random if empty
+  bool progress = true; // a line each second on stderr
+  std::string run_id;   // random if empty
+  /// ingest and batch: commands of this template instead of the built-in domain's.
+  std::shared_ptr<const command_template> tmpl = {};
   /// When set and it turns true (e.g. on Ctrl-C), the run stops early and
   /// reports what it measured so far.
   const std::atomic<bool>* interrupt = nullptr;

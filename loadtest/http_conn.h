@@ -114,7 +114,12 @@ class http_conn {
         if (i)
           body_.push_back('\n');
         auto c = next_command();
-        append_command_json(body_, sh_.run, c);
+        if (auto& t = sh_.opt.tmpl) {
+          auto line = std::uniform_int_distribution<size_t>(0, t->sends() - 1)(ctx_.rng);
+          t->append_send(body_, line, {sh_.run, c.key, c.conn, c.seq});
+        } else {
+          append_command_json(body_, sh_.run, c);
+        }
         commands_.push_back(c);
       }
       fmt::format_to(o, "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   std::string workload_name = "ingest";
   std::string mix = "0:1";
   std::string json_path;
+  std::string template_path;
 
   std::string workloads_help = "workload:";
   for (auto& w : k_workloads)
@@ -25,30 +26,41 @@ int main(int argc, char** argv) {
   app.add_option("workload", workload_name, workloads_help)->capture_default_str();
   app.add_option("--url", opt.url, "server to drive (http://host:port)")->capture_default_str();
   app.add_option("-c,--connections", opt.connections, "HTTP connections for commands (for query: for reads)")
-      ->check(CLI::Range(1u, 100'000u))->capture_default_str();
+      ->check(CLI::Range(1u, 100'000u))
+      ->capture_default_str();
   app.add_option("--query-connections", opt.query_connections, "mixed: HTTP connections for view reads")
-      ->check(CLI::Range(0u, 100'000u))->capture_default_str();
+      ->check(CLI::Range(0u, 100'000u))
+      ->capture_default_str();
   app.add_option("-s,--subscribers", opt.subscribers, "WebSocket subscribers (subscribe, mixed, e2e)")
-      ->check(CLI::Range(0u, 100'000u))->capture_default_str();
-  app.add_option("-t,--threads", opt.threads, "I/O threads of the driver")->check(CLI::Range(1u, 256u))
+      ->check(CLI::Range(0u, 100'000u))
+      ->capture_default_str();
+  app.add_option("-t,--threads", opt.threads, "I/O threads of the driver")
+      ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
   app.add_option("-p,--pipeline", opt.pipeline, "requests in flight per connection (HTTP pipelining)")
-      ->check(CLI::Range(1u, 1024u))->capture_default_str();
-  app.add_option("-b,--batch-size", opt.batch_size, "commands per batch (batch)")->check(CLI::Range(1u, 100'000u))
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  app.add_option("-b,--batch-size", opt.batch_size, "commands per batch (batch)")
+      ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();
   app.add_option("-d,--duration", opt.duration, "seconds to measure, after the warm-up")
-      ->check(CLI::Range(0.1, 86'400.0))->capture_default_str();
+      ->check(CLI::Range(0.1, 86'400.0))
+      ->capture_default_str();
   app.add_option("-n,--count", opt.count, "send exactly this many requests instead (no warm-up)");
   app.add_option("-r,--rate", opt.rate,
                  "open loop: requests/s per kind of request, latency measured from the intended send time; "
                  "0: closed loop")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--zipf", opt.zipf, "key skew (0.99 is typical); 0: uniform")->check(CLI::Range(0.0, 10.0))
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--zipf", opt.zipf, "key skew (0.99 is typical); 0: uniform")
+      ->check(CLI::Range(0.0, 10.0))
       ->capture_default_str();
   app.add_option("-a,--aggregates", opt.aggregates, "aggregates per domain, created before the clock starts")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))->capture_default_str();
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))
+      ->capture_default_str();
   app.add_option("--mix", mix, "weights orders:accounts of the commands and reads")->capture_default_str();
-  app.add_option("-w,--warmup", opt.warmup, "seconds run but not measured")->check(CLI::Range(0.0, 3600.0))
+  app.add_option("-w,--warmup", opt.warmup, "seconds run but not measured")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   app.add_flag("!--no-setup", opt.setup, "do not create aggregates first (e.g. against a canned server)");
   app.add_flag("--verify", opt.verify,
@@ -56,6 +68,10 @@ int main(int argc, char** argv) {
   app.add_flag("!--quiet", opt.progress, "no progress line each second");
   app.add_option("--json", json_path, "also write the report as JSON to this file");
   app.add_option("--run-id", opt.run_id, "prefix of the ids the run creates (random if not given)");
+  app.add_option("--template", template_path,
+                 "ingest, batch: send the commands of this file (any domain; see loadtest/README.md) instead of "
+                 "the built-in order and account commands; --verify then checks the log only")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   auto kind = parse_workload(workload_name);
@@ -64,6 +80,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   opt.kind = *kind;
+  if (!template_path.empty()) {
+    auto t = command_template::load(template_path);
+    if (!t) {
+      fmt::print(stderr, "--template {}\n", t.error());
+      return 2;
+    }
+    opt.tmpl = std::make_shared<const command_template>(std::move(*t));
+  }
   unsigned orders = 0, accounts = 0;
   if (std::sscanf(mix.c_str(), "%u:%u", &orders, &accounts) != 2 || orders + accounts == 0) {
     fmt::print(stderr, "--mix {}: expected ORDERS:ACCOUNTS weights, e.g. 1:1\n", mix);

@@ -158,7 +158,8 @@ verify_result verify_run(blocking_client& client, verify_input in) {
   auto& acks = in.acks;
   std::sort(acks.begin(), acks.end(), [](const ack& a, const ack& b) { return a.position < b.position; });
   verify_log(client, in, acks, parser, check, r);
-  verify_views(client, in, acks, parser, check, r);
+  if (in.views) // a template's views are its domain's: their values are not known here
+    verify_views(client, in, acks, parser, check, r);
   r.ok = r.problem_count == 0;
   return r;
 }

@@ -12,8 +12,9 @@ namespace sluice::load {
 
 struct verify_input {
   std::string run_id;
-  std::vector<ack> acks;          // every 200 answer to a command
-  std::vector<command> unknown;   // sent, but the answer never came
+  std::vector<ack> acks;        // every 200 answer to a command
+  std::vector<command> unknown; // sent, but the answer never came
+  bool views = true;            // check the built-in domain's views
 };
 
 /// Every acknowledged command's event is in the log at the position it was

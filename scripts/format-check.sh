@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
 # Checks that the C++ files a change touches are formatted as .clang-format
-# says. The change: since SLUICE_FORMAT_BASE if set, else since the merge
-# base with origin/main, else the last commit. Untouched files are left as
+# says. The change is what scripts/change-base.sh measures it from (the merge
+# base with origin/main, else the last commit). Untouched files are left as
 # they are. `scripts/format-check.sh --fix` formats them instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base="${SLUICE_FORMAT_BASE:-}"
-if [ -z "$base" ]; then
-  base=$(git merge-base HEAD origin/main 2>/dev/null || true)
-  if [ -z "$base" ] || [ "$base" = "$(git rev-parse HEAD)" ]; then
-    base=$(git rev-parse -q --verify HEAD~1 || true)
-  fi
-fi
+base=$(scripts/change-base.sh)
 if [ -z "$base" ]; then
   # A shallow clone cannot tell what changed; set SLUICE_FORMAT_BASE there.
   echo "format-check: no earlier commit to compare with; nothing checked" >&2

@@ -12,13 +12,7 @@ if [ ! -f "$dir/compile_commands.json" ]; then
   echo "tidy-check: no $dir/compile_commands.json; configure with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON" >&2
   exit 1
 fi
-base="${SLUICE_FORMAT_BASE:-}"
-if [ -z "$base" ]; then
-  base=$(git merge-base HEAD origin/main 2>/dev/null || true)
-  if [ -z "$base" ] || [ "$base" = "$(git rev-parse HEAD)" ]; then
-    base=$(git rev-parse -q --verify HEAD~1 || true)
-  fi
-fi
+base=$(scripts/change-base.sh)
 if [ -z "$base" ]; then
   echo "tidy-check: no earlier commit to compare with; nothing checked" >&2
   exit 0

@@ -1,7 +1,9 @@
 // sluice-load end to end: against the real server in-process, and against a
 // small fake server that loses an event, so --verify is seen to catch it.
+#include "blocking_client.h"
 #include "driver.h"
 #include "http/server_fixture.h"
+#include "tally_domain.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -275,4 +277,82 @@ TEST_CASE("sluice-load: an interrupt ends a long run early with what it measured
   CHECK(s.requests > 0);
   CHECK(s.items_ok == s.requests);
   CHECK(r.unanswered == 0);
+}
+
+TEST_CASE("a command template: placeholders filled in, bad lines named", "[template]") {
+  auto t = command_template::parse(
+      "# comment\n\n"
+      "create {\"type\":\"x.open\",\"aggregate_id\":\"X-{run}-{key}\"}\n"
+      "send {\"type\":\"x.add\",\"aggregate_id\":\"X-{run}-{key}\",\"command_id\":\"{id}\","
+      "\"payload\":{\"seq\":{seq},\"conn\":{conn}}}\n");
+  REQUIRE(t);
+  CHECK(t->creates() == 1);
+  CHECK(t->sends() == 1);
+  CHECK(t->traceable());
+  std::string out;
+  t->append_send(out, 0, {"r1", 7, 3, 42});
+  CHECK(out == R"({"type":"x.add","aggregate_id":"X-r1-7","command_id":"r1-3-42","payload":{"seq":42,"conn":3}})");
+  out.clear();
+  t->append_create(out, 0, {"r1", 9, 0, 0});
+  CHECK(out == R"({"type":"x.open","aggregate_id":"X-r1-9"})");
+
+  auto err = [](std::string_view text) {
+    auto r = command_template::parse(text);
+    REQUIRE_FALSE(r);
+    return r.error();
+  };
+  CHECK(err("send {\"a\":\"{nope}\"}").find("line 1: unknown placeholder {nope}") != std::string::npos);
+  CHECK(err("# only a comment\n").find("no `send` line") != std::string::npos);
+  CHECK(err("\nsend {\"a\":").find("line 2: not a JSON object") != std::string::npos);
+  CHECK(err("post {\"a\":1}").find("line 1: expected `create JSON` or `send JSON`") != std::string::npos);
+  auto untraced = command_template::parse("send {\"a\":{key}}");
+  REQUIRE(untraced);
+  CHECK_FALSE(untraced->traceable());
+}
+
+TEST_CASE("sluice-load --template drives a domain of the user's own, and --verify finds every command", "[template]") {
+  sluice::testing::server_fixture fx({}, {}, sluice::testing::tally::model());
+  auto t = command_template::parse(
+      R"(create {"type":"tally.open","aggregate_id":"T-{run}-{key}","payload":{"limit":1000000}})"
+      "\n"
+      R"(send {"type":"tally.add","aggregate_id":"T-{run}-{key}","command_id":"{id}","payload":{"n":1}})"
+      "\n"
+      R"(send {"type":"tally.add","aggregate_id":"T-{run}-{key}","command_id":"{id}","payload":{"n":2}})");
+  REQUIRE(t);
+  for (auto kind : {workload::ingest, workload::batch}) {
+    auto o = base_options(fx.server->port());
+    o.kind = kind;
+    o.count = 120;
+    o.batch_size = 10;
+    o.pipeline = 2;
+    o.zipf = 0.99;
+    o.verify = true;
+    o.run_id = kind == workload::ingest ? "ti" : "tb";
+    o.tmpl = std::make_shared<const command_template>(*t);
+    auto r = run(o);
+    INFO(render_text(r));
+    auto& s = only_section(r);
+    uint64_t commands = kind == workload::ingest ? 120 : 1200;
+    CHECK(s.items_ok == commands);
+    CHECK(s.errors.empty());
+    REQUIRE(r.verify.ran);
+    CHECK(r.verify.ok);
+    CHECK(r.verify.acks_checked == commands);
+    CHECK(r.verify.views_checked == 0);
+    // Every aggregate was opened first, and the adds landed in the view.
+    blocking_client c(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), fx.server->port()),
+                      fmt::format("127.0.0.1:{}", fx.server->port()));
+    auto page = c.get("/v1/views/tallies?limit=1000");
+    REQUIRE(page.status == 200);
+    size_t rows = 0;
+    for (size_t at = 0; (at = page.body.find(fmt::format("\"tally_id\":\"T-{}-", o.run_id), at)) != std::string::npos;
+         ++at)
+      ++rows;
+    CHECK(rows == 50);
+  }
+
+  auto o = base_options(fx.server->port());
+  o.kind = workload::query;
+  o.tmpl = std::make_shared<const command_template>(*t);
+  CHECK_THROWS_WITH(run(o), Catch::Contains("ingest and batch workloads only"));
 }
