@@ -138,7 +138,7 @@ bool journal::replay(domain::aggregate& a) const {
   return ok;
 }
 
-void journal::publish(batch_ptr b) {
+void journal::publish(const batch_ptr& b) {
   for (auto& p : projections_)
     caf::anon_send(p, apply_atom::value, b);
   std::lock_guard lk(listeners_mu_);

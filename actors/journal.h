@@ -72,7 +72,7 @@ class journal {
   bool replay(domain::aggregate& a) const;
 
   /// Publishes recovered events to the projections (recovery only).
-  void publish(batch_ptr b);
+  void publish(const batch_ptr& b);
 
   /// Listeners called after each durable group commit (event streams). Thread-safe.
   uint64_t add_listener(std::function<void()> wake);

@@ -59,7 +59,7 @@ void projection_state::timeout(uint64_t id) {
     }
 }
 
-void projection_state::list(list_ptr l) {
+void projection_state::list(const list_ptr& l) {
   std::vector<std::pair<std::string, views::view_shard::entry>> mine;
   shard->list(l->after, l->limit + 1, mine);
   std::lock_guard lk(l->mu);
@@ -79,7 +79,7 @@ void projection_state::list(list_ptr l) {
   l->done(std::move(page));
 }
 
-void projection_state::subscribe(const std::string& key, std::shared_ptr<engine::view_feed> feed) {
+void projection_state::subscribe(const std::string& key, const std::shared_ptr<engine::view_feed>& feed) {
   auto at = shard->applied();
   if (key == "*") {
     std::vector<std::pair<std::string, views::view_shard::entry>> entries;
@@ -127,9 +127,9 @@ caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, view
       [self](apply_atom, const batch_ptr& b) { self->state.apply(*b); },
       [self](read_atom, read_ptr r) { self->state.read(std::move(r), self); },
       [self](timeout_atom, uint64_t id) { self->state.timeout(id); },
-      [self](list_atom, list_ptr l) { self->state.list(std::move(l)); },
-      [self](subscribe_atom, const std::string& key, std::shared_ptr<engine::view_feed> feed) {
-        self->state.subscribe(key, std::move(feed));
+      [self](list_atom, const list_ptr& l) { self->state.list(l); },
+      [self](subscribe_atom, const std::string& key, const std::shared_ptr<engine::view_feed>& feed) {
+        self->state.subscribe(key, feed);
       },
   };
 }

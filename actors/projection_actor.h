@@ -24,8 +24,8 @@ struct projection_state {
   void apply(const views::event_batch& b);
   void read(read_ptr r, caf::stateful_actor<projection_state>* self);
   void timeout(uint64_t id);
-  void list(list_ptr l);
-  void subscribe(const std::string& key, std::shared_ptr<engine::view_feed> feed);
+  void list(const list_ptr& l);
+  void subscribe(const std::string& key, const std::shared_ptr<engine::view_feed>& feed);
   void notify();
 
   static inline const char* name = "sluice.projection";

@@ -36,7 +36,7 @@ caf::behavior target(caf::event_based_actor*, tally* t) {
   return {[=](int) { t->count(); }};
 }
 
-caf::behavior sender(caf::event_based_actor* self, std::vector<caf::actor> targets) {
+caf::behavior sender(caf::event_based_actor* self, const std::vector<caf::actor>& targets) {
   return {[=](go_atom, uint64_t n) {
     for (uint64_t i = 0; i < n; ++i)
       self->send(targets[i % targets.size()], 1);

@@ -42,7 +42,7 @@ class driver {
       cv_.wait(lk, [&] { return in_flight_ < window_; });
       ++in_flight_;
     }
-    e_.submit(std::move(c), [this](engine::command_result r) {
+    e_.submit(std::move(c), [this](const engine::command_result& r) {
       if (r.status != engine::command_status::done || r.outcome.result != domain::outcome::kind::accepted)
         failures_.fetch_add(1, std::memory_order_relaxed);
       last_position_.store(std::max(last_position_.load(std::memory_order_relaxed), r.position),
@@ -90,7 +90,7 @@ void wait_views(engine::engine& e) {
   std::promise<void> p;
   auto f = p.get_future();
   e.read_view("account_balance", "ACC-0", e.log().last_position(), std::chrono::seconds(60),
-              [&](engine::view_read) { p.set_value(); });
+              [&](const engine::view_read&) { p.set_value(); });
   f.wait();
 }
 

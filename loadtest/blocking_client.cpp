@@ -6,10 +6,10 @@ namespace sluice::load {
 
 namespace http = boost::beast::http;
 
-blocking_client::blocking_client(boost::asio::ip::tcp::endpoint ep, std::string host)
+blocking_client::blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host)
     : ep_(ep), host_(std::move(host)), stream_(ioc_) {}
 
-http_answer blocking_client::request(http::verb verb, const std::string& target, std::string body,
+http_answer blocking_client::request(http::verb verb, const std::string& target, const std::string& body,
                                      const char* content_type) {
   // One retry on a fresh connection: the server may have closed an idle one.
   for (int attempt = 0;; ++attempt) {

@@ -17,16 +17,16 @@ struct http_answer {
 
 class blocking_client {
  public:
-  blocking_client(boost::asio::ip::tcp::endpoint ep, std::string host);
+  blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host);
 
   /// Throws boost::system::system_error when the connection fails.
   http_answer get(const std::string& target) { return request(boost::beast::http::verb::get, target, {}, {}); }
-  http_answer post(const std::string& target, std::string body, const char* content_type) {
-    return request(boost::beast::http::verb::post, target, std::move(body), content_type);
+  http_answer post(const std::string& target, const std::string& body, const char* content_type) {
+    return request(boost::beast::http::verb::post, target, body, content_type);
   }
 
  private:
-  http_answer request(boost::beast::http::verb verb, const std::string& target, std::string body,
+  http_answer request(boost::beast::http::verb verb, const std::string& target, const std::string& body,
                       const char* content_type);
 
   boost::asio::io_context ioc_;

@@ -112,7 +112,7 @@ void create_from_template(blocking_client& client, const shared_state& sh) {
         t.append_create(body, i, {sh.run, k, 0, 0});
         body.push_back('\n');
       }
-    auto res = client.post("/v1/commands/batch", std::move(body), "application/x-ndjson");
+    auto res = client.post("/v1/commands/batch", body, "application/x-ndjson");
     if (res.status != 200)
       throw std::runtime_error(fmt::format("creating aggregates: HTTP {}: {}", res.status, res.body.substr(0, 200)));
     size_t ok = 0;
@@ -140,7 +140,7 @@ void create_aggregates(blocking_client& client, const shared_state& sh) {
         append_create_json(body, sh.run, d, k);
         body.push_back('\n');
       }
-      auto res = client.post("/v1/commands/batch", std::move(body), "application/x-ndjson");
+      auto res = client.post("/v1/commands/batch", body, "application/x-ndjson");
       if (res.status != 200)
         throw std::runtime_error(fmt::format("creating aggregates: HTTP {}: {}", res.status, res.body.substr(0, 200)));
       size_t ok = 0;

@@ -9,7 +9,7 @@ namespace sluice::load {
 size_t histogram::index_of(uint64_t value) {
   // Keep the top k_sub_bits bits: `shift` counts the dropped ones, and each
   // shift has its own run of k_half buckets.
-  int width = std::bit_width(value);
+  int width = static_cast<int>(std::bit_width(value));
   int shift = width > k_sub_bits ? width - k_sub_bits : 0;
   return static_cast<size_t>(shift) * k_half + static_cast<size_t>(value >> shift);
 }

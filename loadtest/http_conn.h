@@ -148,7 +148,7 @@ class http_conn {
   }
 
   void read() {
-    constexpr size_t k_read = 64 * 1024;
+    constexpr size_t k_read = size_t{64} * 1024;
     sock_.async_read_some(asio::buffer(reader_.prepare(k_read), k_read), [this, gen = gen_](error_code ec, size_t n) {
       if (gen != gen_ || closed_)
         return;

@@ -30,8 +30,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-constexpr size_t k_max_head = 64 * 1024;
-constexpr size_t k_max_body = 256 << 20;  // bounds the buffer whatever the server claims
+constexpr size_t k_max_head = size_t{64} * 1024;
+constexpr size_t k_max_body = 256 << 20; // bounds the buffer whatever the server claims
 
 } // namespace
 

@@ -34,11 +34,10 @@ class offline_engine {
   size_t aggregates() const { return aggregates_.size(); }
 
  private:
-  offline_engine(log::event_log& log, const domain::registry& types) : log_(log), types_(types), decoder_(types) {}
+  offline_engine(log::event_log& log, const domain::registry& types) : log_(log), decoder_(types) {}
   domain::aggregate& find_or_create(const domain::aggregate_type& type, std::string_view id);
 
   log::event_log& log_;
-  const domain::registry& types_;
   domain::command_decoder decoder_;
   std::map<std::string, std::unique_ptr<domain::aggregate>, std::less<>> aggregates_; // "type\0id"
 };

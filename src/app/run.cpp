@@ -66,7 +66,7 @@ std::unique_ptr<log::event_log> open_log(const log_flags& f, const domain::model
   }
   auto& r = (*log)->recovery();
   k_log.info("event log {}: {} records in {} segments, recovered in {} ms{}", f.data, r.records, r.segments,
-             r.took.count() / 1000.0,
+             static_cast<double>(r.took.count()) / 1000.0,
              r.truncated_bytes ? fmt::format(" (cut a torn tail of {} bytes)", r.truncated_bytes) : "");
   return std::move(*log);
 }

@@ -34,7 +34,8 @@ bool find(od::value v, std::string& path, int depth, bool& broken, std::optional
   switch (type) {
     case od::json_type::object: {
       od::object o;
-      if ((broken = v.get_object().get(o) != simdjson::SUCCESS))
+      broken = v.get_object().get(o) != simdjson::SUCCESS;
+      if (broken)
         return false;
       for (auto field : o) {
         std::string_view key;
@@ -47,7 +48,8 @@ bool find(od::value v, std::string& path, int depth, bool& broken, std::optional
     }
     case od::json_type::array: {
       od::array a;
-      if ((broken = v.get_array().get(a) != simdjson::SUCCESS))
+      broken = v.get_array().get(a) != simdjson::SUCCESS;
+      if (broken)
         return false;
       size_t i = 0;
       for (auto item : a) {

@@ -40,9 +40,10 @@ int64_t line_total(int64_t qty, int64_t price_cents) { return qty * price_cents;
 } // namespace
 
 std::string default_sku(std::string_view product) {
-  std::string sku;
-  sku.reserve(std::min<size_t>(product.size(), k_max_sku));
-  for (size_t i = 0; i < product.size();) {
+  // Byte 64 of the result is all the cut needs to see: stop there.
+  char sku[k_max_sku + 1];
+  size_t n = 0;
+  for (size_t i = 0; i < product.size() && n < sizeof sku;) {
     char c = product[i];
     if (c == ' ') {
       while (i < product.size() && product[i] == ' ')
@@ -53,15 +54,14 @@ std::string default_sku(std::string_view product) {
       if (c >= 'a' && c <= 'z')
         c = static_cast<char>(c - 'a' + 'A');
     }
-    sku.push_back(c);
+    sku[n++] = c;
   }
-  if (sku.size() > k_max_sku) {
-    size_t cut = k_max_sku;
-    while (cut > 0 && (static_cast<unsigned char>(sku[cut]) & 0xC0) == 0x80)
-      --cut; // sku[cut] continues a character: cut before the character
-    sku.resize(cut);
+  if (n > k_max_sku) {
+    n = k_max_sku;
+    while (n > 0 && (static_cast<unsigned char>(sku[n]) & 0xC0) == 0x80)
+      --n; // sku[n] continues a character: cut before the character
   }
-  return sku;
+  return {sku, n};
 }
 
 item_added upcast(item_added_v1&& e) {

@@ -101,7 +101,7 @@ void post_command(request& rq) {
   }
   auto id = cmd->aggregate_id;
   rq.engine.submit(std::move(*cmd), [respond = std::move(rq.respond), id = std::move(id)](
-                                        engine::command_result r) mutable { respond(command_reply(id, r)); });
+                                        const engine::command_result& r) mutable { respond(command_reply(id, r)); });
 }
 
 // Every non-empty line is one command; answers come back in line order.

@@ -106,17 +106,14 @@ void event_log::close() {
 }
 
 void event_log::append(write_batch batch, append_callback done) {
-  bool queued = false, first = false;
-  {
-    std::lock_guard lk(queue_mu_);
-    if (!closing_) {
-      queue_.push_back({std::move(batch), std::move(done)});
-      queued = true;
-      first = queue_.size() == 1;
-    }
-  }
-  if (!queued)
+  std::unique_lock lk(queue_mu_);
+  if (closing_) {
+    lk.unlock();
     return done(std::unexpected(error{errc::closed, "event log is closed"}));
+  }
+  queue_.push_back({std::move(batch), std::move(done)});
+  bool first = queue_.size() == 1;
+  lk.unlock();
   // Woken outside the lock: a writer woken inside it would block on the
   // mutex at once, a second sleep and wake-up.
   if (first)

@@ -153,7 +153,7 @@ TEST_CASE("SIGKILL under load loses no acknowledged command and views equal the 
     // Wait for the views to reflect the whole log, then compare with a fresh replay.
     std::promise<void> p;
     auto f = p.get_future();
-    e->read_view("order_stats", "all", log.last_position(), 30s, [&](engine::view_read) { p.set_value(); });
+    e->read_view("order_stats", "all", log.last_position(), 30s, [&](const engine::view_read&) { p.set_value(); });
     f.wait();
     for (auto view : {"order_summary", "customer_orders", "order_stats", "account_balance"}) {
       INFO(view);

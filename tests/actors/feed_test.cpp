@@ -37,7 +37,7 @@ void submit(engine::engine& e, const std::string& text, bool wait = true) {
     throw std::runtime_error(cmd.error().message);
   auto p = std::make_shared<std::promise<void>>();
   auto f = p->get_future();
-  e.submit(std::move(*cmd), [p](engine::command_result) { p->set_value(); });
+  e.submit(std::move(*cmd), [p](const engine::command_result&) { p->set_value(); });
   if (wait)
     f.wait();
 }
@@ -106,7 +106,8 @@ TEST_CASE("a key subscription gets a snapshot, then its changes in position orde
   auto e = start(dir.path());
   submit(*e, open("A"));
   std::promise<void> applied;
-  e->read_view("account_balance", "A", e->log().last_position(), 10s, [&](engine::view_read) { applied.set_value(); });
+  e->read_view("account_balance", "A", e->log().last_position(), 10s,
+               [&](const engine::view_read&) { applied.set_value(); });
   applied.get_future().wait(); // views are eventually consistent: let the open show first
   auto feed = e->subscribe_view("account_balance", "A", [] {});
   auto none = e->subscribe_view("account_balance", "B", [] {});
@@ -149,7 +150,8 @@ TEST_CASE("a slow \"*\" subscriber stays bounded and ends with every key's lates
   submit(*e, deposit("A0", "0.01"));
   std::promise<void> p;
   auto f = p.get_future();
-  e->read_view("account_balance", "A0", e->log().last_position(), 10s, [&](engine::view_read) { p.set_value(); });
+  e->read_view("account_balance", "A0", e->log().last_position(), 10s,
+               [&](const engine::view_read&) { p.set_value(); });
   f.wait();
   std::this_thread::sleep_for(50ms); // let every shard hand its changes to the feed
   CHECK(feed->pending() <= 10);

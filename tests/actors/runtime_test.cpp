@@ -74,7 +74,7 @@ TEST_CASE("commands are decided, made durable and reflected in views", "[actors]
   CHECK(read(*e, "order_summary", "ORD-2").status == engine::read_status::not_found);
   CHECK(read(*e, "order_summary", "ORD-1", 99, 50ms).status == engine::read_status::timeout);
   std::promise<engine::view_read> unused;
-  CHECK_FALSE(e->read_view("no_such_view", "k", 0, 10ms, [](engine::view_read) {}));
+  CHECK_FALSE(e->read_view("no_such_view", "k", 0, 10ms, [](const engine::view_read&) {}));
 
   auto stats = read(*e, "order_stats", "all", 2);
   CHECK(*stats.value ==
@@ -91,6 +91,7 @@ TEST_CASE("64 threads withdrawing from one account never overdraw it", "[actors]
   REQUIRE(send(*e, cmd("account.deposit", "ACC-1", R"({"amount":1000})")).outcome.result == kind::accepted);
   std::atomic<int> accepted{0}, rejected{0}, other{0};
   std::vector<std::thread> threads;
+  threads.reserve(64);
   for (int t = 0; t < 64; ++t)
     threads.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
@@ -116,6 +117,7 @@ TEST_CASE("versions have no gaps and positions strictly increase under concurren
   temp_dir dir;
   auto e = start(dir.path());
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
@@ -159,7 +161,7 @@ TEST_CASE("one producer's commands to an aggregate are decided in submission ord
       auto c = decoder.decode(cmd("account.deposit", fmt::format("ACC-{}", a), R"({"amount":1})",
                                   fmt::format(R"(,"expected_version":{})", i + 1)));
       REQUIRE(c);
-      e->submit(std::move(*c), [&](engine::command_result r) {
+      e->submit(std::move(*c), [&](const engine::command_result& r) {
         if (r.status == engine::command_status::done && r.outcome.result == kind::accepted)
           accepted.fetch_add(1);
         if (answered.fetch_add(1) + 1 == k_aggregates * k_each)
@@ -287,7 +289,7 @@ TEST_CASE("repeats of a command still on its way to the disk all answer with its
       auto c = decoder.decode(
           cmd("account.deposit", fmt::format("A{}", a), R"({"amount":1})", fmt::format(R"(,"command_id":"{}")", id)));
       REQUIRE(c);
-      e->submit(std::move(*c), [&, id](engine::command_result res) {
+      e->submit(std::move(*c), [&, id](const engine::command_result& res) {
         std::lock_guard lk(mu);
         answers[id].push_back(res);
         --pending;
@@ -321,7 +323,8 @@ TEST_CASE("a recovery that fails is reported by wait_ready, and the engine never
     REQUIRE(log);
     log::write_batch b;
     REQUIRE(b.add({0, 1, 0, "ledger.posted", "L-1", "", ""}));
-    REQUIRE((*log)->append_and_wait(std::move(b)));
+    auto appended = (*log)->append_and_wait(std::move(b));
+    REQUIRE(appended);
   }
   engine::options o;
   o.model = &builtin::model();

@@ -6,7 +6,7 @@ using namespace sluice::domain;
 using namespace sluice::domain::testing;
 
 namespace {
-const std::string open_ = cmd("account.open", R"({"owner":"Ada"})");
+const std::string open_ada = cmd("account.open", R"({"owner":"Ada"})");
 const std::string dep10 = cmd("account.deposit", R"({"amount":10})");
 const std::string close_ = cmd("account.close", "{}");
 
@@ -20,38 +20,40 @@ std::string deposit(std::string_view amount) {
 
 TEST_CASE("account commands follow every rule and error code of the contract", "[domain][account]") {
   const std::string withdraw10 = withdraw("10");
-  run_table(account::type(), {
-      {"open a new account", {}, open_, "ok"},
-      {"open an open account", {open_}, open_, "rejected"},
-      {"open a closed account", {open_, close_}, open_, "rejected"},
-      {"open without owner", {}, cmd("account.open", "{}"), "invalid_command"},
+  run_table(
+      account::type(),
+      {
+          {"open a new account", {}, open_ada, "ok"},
+          {"open an open account", {open_ada}, open_ada, "rejected"},
+          {"open a closed account", {open_ada, close_}, open_ada, "rejected"},
+          {"open without owner", {}, cmd("account.open", "{}"), "invalid_command"},
 
-      {"deposit to a missing account", {}, dep10, "rejected"},
-      {"deposit to an open account", {open_}, dep10, "ok"},
-      {"deposit cents", {open_}, deposit("0.01"), "ok"},
-      {"deposit zero", {open_}, deposit("0"), "invalid_command"},
-      {"deposit a negative amount", {open_}, deposit("-5"), "invalid_command"},
-      {"deposit three decimals", {open_}, deposit("0.001"), "invalid_command"},
-      {"deposit a string", {open_}, deposit(R"("10")"), "invalid_command"},
-      {"deposit to a closed account", {open_, close_}, dep10, "rejected"},
-      {"deposit past the largest balance", {open_, deposit("9999999999999.99")}, deposit("0.01"), "rejected"},
+          {"deposit to a missing account", {}, dep10, "rejected"},
+          {"deposit to an open account", {open_ada}, dep10, "ok"},
+          {"deposit cents", {open_ada}, deposit("0.01"), "ok"},
+          {"deposit zero", {open_ada}, deposit("0"), "invalid_command"},
+          {"deposit a negative amount", {open_ada}, deposit("-5"), "invalid_command"},
+          {"deposit three decimals", {open_ada}, deposit("0.001"), "invalid_command"},
+          {"deposit a string", {open_ada}, deposit(R"("10")"), "invalid_command"},
+          {"deposit to a closed account", {open_ada, close_}, dep10, "rejected"},
+          {"deposit past the largest balance", {open_ada, deposit("9999999999999.99")}, deposit("0.01"), "rejected"},
 
-      {"withdraw from a missing account", {}, withdraw10, "rejected"},
-      {"withdraw more than the balance", {open_, deposit("9.99")}, withdraw10, "rejected"},
-      {"withdraw the whole balance", {open_, dep10}, withdraw10, "ok"},
-      {"withdraw zero", {open_, dep10}, withdraw("0"), "invalid_command"},
-      {"withdraw from a closed account", {open_, close_}, withdraw10, "rejected"},
+          {"withdraw from a missing account", {}, withdraw10, "rejected"},
+          {"withdraw more than the balance", {open_ada, deposit("9.99")}, withdraw10, "rejected"},
+          {"withdraw the whole balance", {open_ada, dep10}, withdraw10, "ok"},
+          {"withdraw zero", {open_ada, dep10}, withdraw("0"), "invalid_command"},
+          {"withdraw from a closed account", {open_ada, close_}, withdraw10, "rejected"},
 
-      {"close a missing account", {}, close_, "rejected"},
-      {"close with a balance", {open_, dep10}, close_, "rejected"},
-      {"close with zero balance", {open_, dep10, withdraw10}, close_, "ok"},
-      {"close a closed account", {open_, close_}, close_, "rejected"},
-  });
+          {"close a missing account", {}, close_, "rejected"},
+          {"close with a balance", {open_ada, dep10}, close_, "rejected"},
+          {"close with zero balance", {open_ada, dep10, withdraw10}, close_, "ok"},
+          {"close a closed account", {open_ada, close_}, close_, "rejected"},
+      });
 }
 
 TEST_CASE("the balance follows deposits and withdrawals exactly", "[domain][account]") {
   aggregate_harness h(account::type());
-  REQUIRE(h.run(open_) == "ok");
+  REQUIRE(h.run(open_ada) == "ok");
   for (int i = 0; i < 100; ++i)
     REQUIRE(h.run(deposit("0.10")) == "ok");
   REQUIRE(h.run(withdraw("3.33")) == "ok");

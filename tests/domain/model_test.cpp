@@ -71,9 +71,9 @@ const aggregate_type& good() {
   return t;
 }
 
-constexpr std::string_view good_name = "good", other = "other", spaced = "Bad Name", do_cmd = "good.do",
-                           happened = "good.happened", other_do = "other.do", other_ev = "other.happened", bare = "do",
-                           deep = "other.x.y", zero_ev = "other.zero";
+constexpr std::string_view other = "other", spaced = "Bad Name", do_cmd = "good.do", happened = "good.happened",
+                           other_do = "other.do", other_ev = "other.happened", bare = "do", deep = "other.x.y",
+                           zero_ev = "other.zero";
 
 std::unique_ptr<views::projector> no_projector(uint32_t, uint32_t) { return nullptr; }
 
@@ -81,8 +81,8 @@ std::unique_ptr<views::projector> no_projector(uint32_t, uint32_t) { return null
 
 namespace {
 
-model_errc fails_with(std::vector<const aggregate_type*> types, std::vector<view_definition> views = {}) {
-  auto m = model::make(std::move(types), std::move(views));
+model_errc fails_with(const std::vector<const aggregate_type*>& types, std::vector<view_definition> views = {}) {
+  auto m = model::make(types, std::move(views));
   REQUIRE_FALSE(m);
   INFO(m.error().message);
   CHECK_FALSE(m.error().message.empty());

@@ -150,7 +150,8 @@ TEST_CASE("a log of mixed version-1 and version-2 events reads as version 2 ever
     REQUIRE(b.add({0, 1, 0, "order.created", "O", {}, created, 1}));
     REQUIRE(b.add({0, 2, 0, "order.item_added", "O", {}, v1, 1}));
     REQUIRE(b.add({0, 3, 0, "order.item_added", "O", {}, v2, 2}));
-    REQUIRE((*log)->append_and_wait(std::move(b)));
+    auto appended = (*log)->append_and_wait(std::move(b));
+    REQUIRE(appended);
   }
   // Without the upcaster the log shows what it stores …
   std::vector<uint16_t> stored;
