@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Alternating A/B of two `sluice` binaries under one sluice-load workload:
+# each run a fresh `serve` on its own data directory, ROUNDS rounds, one line
+# per run: "<round> <a|b> <commands/s>".
+#
+#   bench/ab-serve.sh BASE_SLUICE NEW_SLUICE ROUNDS WORKLOAD [ARGS…]
+#   bench/ab-serve.sh /tmp/base/build/src/app/sluice build/src/app/sluice 8 ingest -c 16 -p 16
+set -euo pipefail
+a=$1 b=$2 rounds=$3
+shift 3
+load="$(dirname "$0")/../build/loadtest/sluice-load"
+json=$(mktemp)
+for r in $(seq 1 "$rounds"); do
+  for which in a b; do
+    bin=$a
+    [ "$which" = b ] && bin=$b
+    d=$(mktemp -d)
+    "$bin" serve --data "$d" --listen 127.0.0.1:18080 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do curl -sf 127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
+    "$load" "$@" --url http://127.0.0.1:18080 -d 5 --quiet --json "$json" >/dev/null 2>&1 || true
+    echo "$r $which $(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['sections'][0]['commands_per_second']))" "$json")"
+    kill -INT "$pid"
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$d"
+  done
+done
+rm -f "$json"
