@@ -31,8 +31,10 @@ class actor_table {
     uint64_t hash = 0;
     const domain::aggregate* aggregate = nullptr; ///< null: empty
     caf::actor actor;
-    uint32_t round = 0; ///< the router's drain that last gave it commands …
-    uint32_t chain = 0; ///< … and where in that drain's list its chain is
+    uint32_t round = 0;       ///< the router's drain that last gave it commands …
+    uint32_t chain = 0;       ///< … and where in that drain's list its chain is
+    uint32_t used_at = 0;     ///< the router's clock (seconds) at its last chain
+    bool passivating = false; ///< asked to passivate, no answer yet
   };
 
   /// The slot of (type, id) with hash `h`, or null.
@@ -56,6 +58,25 @@ class actor_table {
     return place({h, a, std::move(actor)});
   }
 
+  /// Removes `s` (a slot of this table); moves others: pointers into the table die.
+  void erase(slot& s) {
+    size_t mask = slots_.size() - 1;
+    auto hole = static_cast<size_t>(&s - slots_.data());
+    slots_[hole] = slot{};
+    --size_;
+    // Backward shift: a later entry that may fill the hole does, so no
+    // probe sequence crosses an empty slot.
+    for (size_t j = (hole + 1) & mask; slots_[j].aggregate; j = (j + 1) & mask) {
+      size_t home = slots_[j].hash & mask;
+      bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (stays)
+        continue;
+      slots_[hole] = std::move(slots_[j]);
+      slots_[j] = slot{};
+      hole = j;
+    }
+  }
+
   size_t size() const { return size_; }
 
   /// True if the next insert() moves every slot (pointers into the table die).
@@ -66,6 +87,14 @@ class actor_table {
     for (auto& s : slots_)
       if (s.aggregate)
         f(s.actor);
+  }
+
+  /// Calls f(slot&) for every slot in use.
+  template <class F>
+  void for_each_slot(F&& f) {
+    for (auto& s : slots_)
+      if (s.aggregate)
+        f(s);
   }
 
  private:

@@ -71,6 +71,37 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
   answer(*t, o, *stats);
 }
 
+bool aggregate_actor_state::load() {
+  if (!sink->replay(*aggregate, &snapshot_version)) {
+    k_log.error("{} '{}': cannot rebuild from the log", aggregate->type().name(), aggregate->id());
+    aggregate->reset();
+    return false;
+  }
+  loaded = true;
+  if (aggregate->version() > 0)
+    stats->activations.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void aggregate_actor_state::snapshot_if_due() {
+  uint64_t every = sink->snapshot_every();
+  if (every == 0 || !sink->snapshots_enabled(aggregate->type()))
+    return;
+  if (pending) {
+    auto position = sink->durable_position(aggregate->type(), aggregate->id(), pending->version);
+    if (position == 0)
+      return;
+    if (sink->save_snapshot(*aggregate, pending->version, position, std::move(pending->body)))
+      snapshot_version = pending->version;
+    pending.reset();
+  }
+  if (aggregate->version() >= snapshot_version + every) {
+    pending = std::make_unique<pending_snapshot>();
+    pending->version = aggregate->version();
+    aggregate->encode_snapshot(pending->body);
+  }
+}
+
 caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, domain::aggregate* aggregate,
                               journal* sink, counters* stats) {
   auto& st = self->state;
@@ -94,6 +125,17 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
   // goes to the journal in one push; a first parked repeat schedules a recheck.
   auto run = [self](ticket_ptr t) {
     auto& state = self->state;
+    if (!state.loaded && !state.load()) {
+      for (; t; t = std::move(t->next)) {
+        state.stats->finish();
+        engine::command_result res;
+        res.status = engine::command_status::failed;
+        res.message = "the aggregate cannot be rebuilt from the event log";
+        t->answer(std::move(res), *state.stats);
+      }
+      return;
+    }
+    state.snapshot_if_due();
     bool had_parked = state.parked && !state.parked->empty();
     auto& accepted = accepted_scratch();
     while (t) {
@@ -104,13 +146,36 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
     state.sink->push(accepted);
     if (!had_parked && state.parked && !state.parked->empty())
       self->delayed_send(self, k_recheck, recheck_atom::value);
+    state.snapshot_if_due();
   };
   return {
       [run](ticket_ptr t) { run(std::move(t)); },
+      [self](passivate_atom, uint32_t round) {
+        // Quiet: no repeat waits, and its every event is durable (so the
+        // log, or a snapshot, rebuilds exactly this state).
+        auto& me = self->state;
+        auto& a = *me.aggregate;
+        bool quiet = me.loaded && !(me.parked && !me.parked->empty());
+        uint64_t position = 0;
+        if (quiet && a.version() > 0) {
+          position = me.sink->durable_position(a.type(), a.id(), a.version());
+          quiet = position != 0;
+        }
+        if (quiet && a.version() > me.snapshot_version && me.sink->snapshots_enabled(a.type())) {
+          std::string body;
+          a.encode_snapshot(body);
+          if (me.sink->save_snapshot(a, a.version(), position, std::move(body)))
+            me.snapshot_version = a.version();
+        }
+        me.pending.reset();
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()), idle_report{&a, round, quiet});
+      },
+      [self](stop_atom) { self->quit(); },
       [self](reload_atom, const reload_ptr& r) {
         // Nothing of this aggregate is in flight (the runtime waits for
         // that): its state is rebuilt to what the log holds.
-        if (!self->state.sink->replay(*self->state.aggregate)) {
+        self->state.pending.reset();
+        if (!self->state.sink->replay(*self->state.aggregate, &self->state.snapshot_version)) {
           k_log.error("{} '{}': cannot rebuild from the log; stopping", self->state.aggregate->type().name(),
                       self->state.aggregate->id());
           std::abort();

@@ -22,6 +22,22 @@ struct aggregate_actor_state {
   counters* stats = nullptr;
   /// Repeats awaiting the original's durability; allocated when one does.
   std::unique_ptr<std::vector<ticket_ptr>> parked;
+  /// A snapshot taken every `snapshot_every` events, held until its
+  /// version is durable (a snapshot never covers an event that is not).
+  struct pending_snapshot {
+    uint64_t version;
+    std::string body;
+  };
+  std::unique_ptr<pending_snapshot> pending;
+  uint64_t snapshot_version = 0; ///< of the newest snapshot written or loaded
+  bool loaded = false;           ///< rebuilt from its snapshot and the log
+
+  /// Rebuilds the aggregate before its first command; false if the log
+  /// cannot give its events (the commands are answered `failed`).
+  bool load();
+
+  /// Takes a snapshot when due and writes one whose version is durable.
+  void snapshot_if_due();
 
   /// Decides one command; answers it now unless it waits (then parked: the
   /// caller schedules a recheck) or is accepted (then appended to
@@ -31,7 +47,7 @@ struct aggregate_actor_state {
   static inline const char* name = "sluice.aggregate";
 };
 
-/// Adopts `aggregate` (owned from now on).
+/// Adopts `aggregate` (owned from now on; rebuilt at its first command).
 caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, domain::aggregate* aggregate,
                               journal* sink, counters* stats);
 

@@ -15,6 +15,7 @@ namespace sluice::actors {
 struct counters {
   std::atomic<uint64_t> ok{0}, rejected{0}, conflict{0}, duplicate{0}, overloaded{0}, invalid{0};
   std::atomic<uint64_t> aggregates_live{0};
+  std::atomic<uint64_t> activations{0}, passivations{0}, snapshots_rejected{0};
   std::atomic<int64_t> in_flight{0};
   duration_histogram command_duration; ///< submit → answer
 

@@ -113,14 +113,62 @@ std::vector<std::pair<const domain::aggregate_type*, std::string>> journal::take
   return out;
 }
 
-bool journal::replay(domain::aggregate& a) const {
+bool journal::save_snapshot(const domain::aggregate& a, uint64_t version, uint64_t position, std::string body) const {
+  if (!snapshots_enabled(a.type()))
+    return false;
+  log::snapshot s{a.type().state_fingerprint(), version, position,
+                  std::string(a.type().name()), a.id(),  std::move(body)};
+  return snapshots_->write(std::move(s));
+}
+
+namespace {
+// Rejections are counted; the first few are also told, not ten million
+// after a change of state layout.
+void warn_rejected(const domain::aggregate& a, std::string_view why) {
+  static std::atomic<int> told{0};
+  if (told.fetch_add(1, std::memory_order_relaxed) < 10)
+    k_log.warn(
+        "snapshot of {} '{}' not used: {}; rebuilt from the log (further ones are only counted in "
+        "sluice_snapshots_rejected_total)",
+        a.type().name(), a.id(), why);
+}
+} // namespace
+
+bool journal::replay(domain::aggregate& a, uint64_t* from_snapshot) const {
   // One read goes on across short gaps to the aggregate's next event; a
   // long gap is skipped by reading again from that event.
   constexpr uint64_t k_gap = 512;
   a.reset();
-  size_t total = 0;
-  auto positions = index_.of(&a.type()).positions(a.id(), 0, SIZE_MAX, total);
+  if (from_snapshot)
+    *from_snapshot = 0;
+  auto& index = index_.of(&a.type());
+  auto h = index.history_of(a.id());
+  auto& positions = h.positions;
   size_t next = 0;
+  if (h.snapshot.ref != 0 && snapshots_) {
+    std::string why;
+    auto s = snapshots_->read(h.snapshot.ref);
+    if (!s)
+      why = s.error();
+    else if (s->type != a.type().name() || s->id != a.id())
+      why = "the record names another aggregate";
+    else if (s->fingerprint != a.type().state_fingerprint())
+      why = "the state's layout changed (fingerprint)";
+    else if (s->version == 0 || s->version > positions.size() || positions[s->version - 1] != s->position)
+      why = "it does not match the log";
+    else if (!a.restore(s->body) || a.version() != s->version)
+      why = "its body does not decode";
+    if (why.empty()) {
+      next = s->version;
+      if (from_snapshot)
+        *from_snapshot = next;
+    } else {
+      stats_.snapshots_rejected.fetch_add(1, std::memory_order_relaxed);
+      warn_rejected(a, why);
+      index.drop_snapshot(a.id(), h.snapshot.ref);
+      a.reset();
+    }
+  }
   bool ok = true;
   while (ok && next < positions.size()) {
     size_t before = next;

@@ -13,6 +13,7 @@
 #include "actors/messages.h"
 #include "engine/aggregate_index.h"
 #include "log/event_log.h"
+#include "log/snapshot_store.h"
 
 #include <functional>
 #include <map>
@@ -67,9 +68,28 @@ class journal {
   /// the last call: their state is ahead of the log. Thread-safe.
   std::vector<std::pair<const domain::aggregate_type*, std::string>> take_stale();
 
-  /// Rebuilds `a` from its events in the log (state, version, window).
-  /// False if the log cannot be read. Thread-safe.
-  bool replay(domain::aggregate& a) const;
+  /// Where aggregate snapshots go (SPEC §9), and every how many events
+  /// one is taken (0: only at passivation); set once before the first push.
+  void attach_snapshots(log::snapshot_store* store, uint64_t every) {
+    snapshots_ = store;
+    snapshot_every_ = every;
+  }
+  uint64_t snapshot_every() const { return snapshots_ ? snapshot_every_ : 0; }
+
+  /// Hands a snapshot of `a` at `version` (durable, its event at
+  /// `position`) to the snapshot writer. False if not taken (no store, the
+  /// type has no field list, the writer's queue is full). Thread-safe.
+  bool save_snapshot(const domain::aggregate& a, uint64_t version, uint64_t position, std::string body) const;
+  bool snapshots_enabled(const domain::aggregate_type& type) const {
+    return snapshots_ && type.state_fingerprint() != 0;
+  }
+
+  /// Rebuilds `a` (state, version, window) from its newest usable snapshot
+  /// and the events after it, or from every event in the log; a snapshot
+  /// that cannot be used is counted, forgotten and passed over. False if
+  /// the log cannot be read or its events do not apply. `from_snapshot`
+  /// gets the version of the snapshot used (0: none). Thread-safe.
+  bool replay(domain::aggregate& a, uint64_t* from_snapshot = nullptr) const;
 
   /// Publishes recovered events to the projections (recovery only).
   void publish(const batch_ptr& b);
@@ -84,6 +104,8 @@ class journal {
   log::event_log& log_;
   counters& stats_;
   engine::history_index& index_;
+  log::snapshot_store* snapshots_ = nullptr;
+  uint64_t snapshot_every_ = 0;
   std::vector<engine::history_index::indexed_event> indexed_; ///< scratch of complete()
   caf::actor self_;
   std::vector<caf::actor> projections_;

@@ -23,9 +23,11 @@ using apply_atom = caf::atom_constant<caf::atom("apply")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
-using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// One command on its way from submit() to its answer.
 struct ticket {
@@ -86,6 +88,15 @@ struct reload_request {
 };
 using reload_ptr = std::shared_ptr<reload_request>;
 
+/// An aggregate actor's answer to the router's `passivate`: whether it can
+/// stop (nothing of it in flight, every event durable). `round` is the one
+/// the router asked in: a chain sent since then keeps the actor.
+struct idle_report {
+  const domain::aggregate* aggregate;
+  uint32_t round;
+  bool quiet;
+};
+
 } // namespace sluice::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ticket_ptr)
@@ -93,4 +104,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::read_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::list_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::reload_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::idle_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sluice::engine::view_feed>)

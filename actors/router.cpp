@@ -2,6 +2,8 @@
 
 #include "actors/aggregate_actor.h"
 
+#include <algorithm>
+
 namespace sluice::actors {
 
 namespace {
@@ -23,21 +25,16 @@ void chain(router_ptr self) {
     uint64_t h = actor_table::hash(type, t->cmd.aggregate_id);
     auto* slot = st.live.find(type, t->cmd.aggregate_id, h);
     if (!slot) {
-      std::unique_ptr<domain::aggregate> state;
-      auto& asleep = st.dormant[type];
-      if (auto d = asleep.find(t->cmd.aggregate_id.view()); d != asleep.end()) {
-        state = std::move(d->second);
-        asleep.erase(d);
-      } else {
-        state = std::make_unique<domain::aggregate>(*type, std::string(t->cmd.aggregate_id));
-      }
-      auto* a = state.release(); // owned by its actor from here on
-      if (st.live.full())        // it grows: chains must not keep pointers into it
+      // Owned by its actor, which rebuilds it from its snapshot and the
+      // log before its first command (nothing, for a new aggregate).
+      auto* a = new domain::aggregate(*type, std::string(t->cmd.aggregate_id));
+      if (st.live.full()) // it grows: chains must not keep pointers into it
         for (auto& c : st.chains)
           c.actor = nullptr;
       slot = &st.live.insert(a, self->spawn(aggregate_actor, a, st.sink, st.stats), h);
       st.stats->aggregates_live.fetch_add(1, std::memory_order_relaxed);
     }
+    slot->used_at = st.clock;
     auto* raw = t.get();
     if (slot->round == st.round) {
       auto& c = st.chains[slot->chain];
@@ -66,12 +63,75 @@ void send_chains(router_ptr self) {
   st.chains.clear();
 }
 
+uint32_t clock_now(const router_state& st) {
+  auto since = std::chrono::steady_clock::now() - st.started;
+  return static_cast<uint32_t>(since / st.opts.tick) + 1;
+}
+
+// Asks the idle and the least recently used beyond the cap to passivate.
+// Each answers in its own turn (idle_report): only it knows whether it has
+// anything in flight.
+void passivate_some(router_ptr self) {
+  auto& st = self->state;
+  st.clock = clock_now(st);
+  auto ticks = st.opts.passivate_after.count() > 0
+                   ? static_cast<uint32_t>(std::max<int64_t>(1, st.opts.passivate_after / st.opts.tick))
+                   : UINT32_MAX;
+  std::vector<actor_table::slot*> busy; // candidates for the cap, by age
+  size_t staying = st.live.size() - st.passivating;
+  auto ask = [&](actor_table::slot& s) {
+    s.passivating = true;
+    ++st.passivating;
+    --staying;
+    self->send(s.actor, passivate_atom::value, s.round);
+  };
+  st.live.for_each_slot([&](actor_table::slot& s) {
+    if (s.passivating)
+      return;
+    if (ticks != UINT32_MAX && st.clock - s.used_at >= ticks)
+      ask(s);
+    else if (st.live.size() > st.opts.max_live)
+      busy.push_back(&s);
+  });
+  if (staying > st.opts.max_live && !busy.empty()) {
+    size_t excess = std::min(staying - st.opts.max_live, busy.size());
+    std::nth_element(busy.begin(), busy.begin() + static_cast<ptrdiff_t>(excess - 1), busy.end(),
+                     [](auto* a, auto* b) { return a->used_at < b->used_at; });
+    for (size_t i = 0; i < excess; ++i)
+      ask(*busy[i]);
+  }
+}
+
+void on_idle(router_ptr self, const idle_report& r) {
+  auto& st = self->state;
+  auto& a = *r.aggregate;
+  auto* slot = st.live.find(&a.type(), a.id(), actor_table::hash(&a.type(), a.id()));
+  if (!slot || slot->aggregate != &a || !slot->passivating)
+    return;
+  slot->passivating = false;
+  --st.passivating;
+  // Not quiet, or given commands since it was asked: it stays.
+  if (!r.quiet || slot->round != r.round)
+    return;
+  // The router sends it nothing more, so its mailbox holds no command:
+  // it may go, and the next command for it spawns a fresh actor.
+  auto actor = std::move(slot->actor);
+  st.live.erase(*slot);
+  st.stats->aggregates_live.fetch_sub(1, std::memory_order_relaxed);
+  st.stats->passivations.fetch_add(1, std::memory_order_relaxed);
+  self->send(actor, stop_atom::value);
+}
+
 } // namespace
 
-caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus* bus, journal* sink, counters* stats) {
+caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus* bus, journal* sink, counters* stats,
+                           router_options opts) {
   self->state.bus = bus;
   self->state.sink = sink;
   self->state.stats = stats;
+  self->state.opts = opts;
+  self->state.clock = clock_now(self->state);
+  self->delayed_send(self, opts.tick, tick_atom::value);
   // Not linked to its aggregates (a link costs ~100 bytes in each of them):
   // the router stops them itself.
   self->set_exit_handler([self](caf::exit_msg& m) {
@@ -81,7 +141,11 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
     self->quit(m.reason);
   });
   return {
-      [self](adopt_atom, const dormant_ptr& recovered) { self->state.dormant = std::move(*recovered); },
+      [self](tick_atom) {
+        passivate_some(self);
+        self->delayed_send(self, self->state.opts.tick, tick_atom::value);
+      },
+      [self](const idle_report& r) { on_idle(self, r); },
       [self](reload_atom, const reload_ptr& r) {
         auto& st = self->state;
         r->pending = r->ids.size() + 1;
@@ -89,7 +153,7 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
           if (auto* slot = st.live.find(type, id, actor_table::hash(type, id)))
             self->send(slot->actor, reload_atom::value, r);
           else
-            r->finish_one(); // not live: a dormant one never ran ahead of the log
+            r->finish_one(); // not live: a passivated one never ran ahead of the log
         }
         r->finish_one();
       },
@@ -97,6 +161,7 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus*
         auto& st = self->state;
         if (++st.round == 0) // 0 marks "never"; wraps after 2^32 drains
           st.round = 1;
+        st.clock = clock_now(st);
         size_t taken = 0, n = 0;
         do {
           n = st.bus->take(st.scratch, k_take);

@@ -1,7 +1,9 @@
 // The router: drains the command bus and hands each command to its
-// aggregate's actor, spawning it (from its recovered state, if any) on the
-// aggregate's first command. Its aggregates live as long as it does; when
-// it exits, it takes them with it.
+// aggregate's actor, spawning it on the aggregate's first command (the
+// actor rebuilds itself from its snapshot and the log). Once a second it
+// passivates the aggregates idle for longer than `passivate_after`, and the
+// least recently used beyond `max_live` (SPEC §9). When it exits, it takes
+// its live aggregates with it.
 #pragma once
 
 #include "actors/actor_table.h"
@@ -11,23 +13,28 @@
 #include "base/string_hash.h"
 #include "domain/aggregate.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
 namespace sluice::actors {
 
-/// Aggregates rebuilt by recovery, by type and id, not yet given an actor.
-using dormant_aggregates =
-    std::unordered_map<const domain::aggregate_type*, string_map<std::unique_ptr<domain::aggregate>>>;
-using dormant_ptr = std::shared_ptr<dormant_aggregates>;
+struct router_options {
+  std::chrono::milliseconds passivate_after{60'000}; ///< 0: never for idleness
+  size_t max_live = 1'000'000;                       ///< live actors beyond it are passivated, oldest first
+  std::chrono::milliseconds tick{1000};              ///< how often both are looked at
+};
 
 struct router_state {
   command_bus* bus = nullptr;
   journal* sink = nullptr;
   counters* stats = nullptr;
-  dormant_aggregates dormant;
+  router_options opts;
   actor_table live;
+  size_t passivating = 0; ///< slots asked to passivate, not yet answered
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  uint32_t clock = 0; ///< whole ticks since started, read at each drain
   std::vector<ticket_ptr> scratch;
   /// This drain's chains: one per aggregate, sent when the drain ends.
   struct chain {
@@ -41,9 +48,7 @@ struct router_state {
   static inline const char* name = "sluice.router";
 };
 
-caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus* bus, journal* sink,
-                           counters* stats);
+caf::behavior router_actor(caf::stateful_actor<router_state>* self, command_bus* bus, journal* sink, counters* stats,
+                           router_options opts);
 
 } // namespace sluice::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::dormant_ptr)

@@ -32,10 +32,38 @@ std::expected<void, sluice::engine::error> runtime::start() {
     return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, log.error().message});
   log_ = std::move(*log);
 
+  if (opts_.snapshots) {
+    // Snapshots of a changed state layout are refused here, once, rather
+    // than at each activation.
+    auto& types = opts_.model->types();
+    uint64_t stale = 0;
+    log::snapshot_store::options so;
+    so.dir = opts_.data_dir / "snapshots";
+    so.on_written = [this, &types](const log::snapshot& s, log::snapshot_ref ref) {
+      if (auto* type = types.find_type(s.type))
+        index_.of(type).set_snapshot(s.id, {ref, s.version});
+    };
+    auto store = log::snapshot_store::open(std::move(so), [&](const log::snapshot& s, log::snapshot_ref ref) {
+      auto* type = types.find_type(s.type);
+      if (!type || s.fingerprint != type->state_fingerprint()) {
+        ++stale;
+        return;
+      }
+      index_.of(type).set_snapshot(s.id, {ref, s.version});
+    });
+    if (!store)
+      return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, store.error().message});
+    snapshots_ = std::move(*store);
+    stats_.snapshots_rejected.fetch_add(snapshots_->rejected() + stale, std::memory_order_relaxed);
+    if (stale > 0)
+      k_log.warn("{} snapshots are of an unknown aggregate type or a changed state layout: not used", stale);
+  }
+
   cfg_.set("scheduler.max-threads", opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency()));
   use_scheduler(cfg_);
   system_ = std::make_unique<caf::actor_system>(cfg_);
   journal_ = std::make_unique<journal>(*log_, stats_, index_);
+  journal_->attach_snapshots(snapshots_.get(), opts_.snapshot_every);
   journal_->on_unavailable([this] {
     if (!unavailable_.exchange(true)) {
       std::lock_guard lk(watch_mu_); // not between the watch thread's check and its wait
@@ -56,7 +84,11 @@ std::expected<void, sluice::engine::error> runtime::start() {
   }
   journal_actor_ = system_->spawn(journal_actor, journal_.get());
   journal_->bind(journal_actor_, std::move(all_projections));
-  router_ = system_->spawn(router_actor, &bus_, journal_.get(), &stats_);
+  router_options ro;
+  ro.passivate_after = opts_.passivate_after;
+  ro.max_live = opts_.max_live_aggregates;
+  ro.tick = opts_.passivation_tick;
+  router_ = system_->spawn(router_actor, &bus_, journal_.get(), &stats_, ro);
   bus_.bind(router_);
 
   recovery_ = std::thread([this] {
@@ -182,6 +214,11 @@ sluice::engine::metrics runtime::snapshot() const {
   m.commands_overloaded = stats_.overloaded.load();
   m.commands_invalid = stats_.invalid.load();
   m.aggregates_live = stats_.aggregates_live.load();
+  m.aggregates_known = index_.size();
+  m.activations = stats_.activations.load();
+  m.passivations = stats_.passivations.load();
+  m.snapshots_written = snapshots_ ? snapshots_->written() : 0;
+  m.snapshots_rejected = stats_.snapshots_rejected.load();
   m.in_flight = static_cast<uint64_t>(std::max<int64_t>(0, stats_.in_flight.load()));
   m.events_appended = log_->appended_records();
   m.log_syncs = log_->syncs();
@@ -230,6 +267,7 @@ void runtime::stop() {
     for (auto& v : views_)
       v.shards.clear();
     system_.reset();               // waits for every actor to finish
+    snapshots_.reset();            // writes what the actors queued
     std::lock_guard lk(views_mu_); // the shards' applied counters go last
     views_.clear();
   }
@@ -242,14 +280,14 @@ runtime::view_actors* runtime::find_view(std::string_view name) {
   return nullptr;
 }
 
-// Replays the log into plain aggregates (given to the router, which makes
-// them actors on their first command) and into the projections.
+// Replays the log into the history index and the projections; aggregates
+// are rebuilt by their actors at their first command (from a snapshot and
+// the events after it).
 void runtime::recover() {
   auto started = std::chrono::steady_clock::now();
-  auto dormant = std::make_shared<dormant_aggregates>();
-  auto r = sluice::engine::replay(
-      *log_, opts_.model->types(),
-      {*dormant, index_, [this](auto b) { journal_->publish(std::move(b)); }, k_recovery_batch}, stopping_);
+  auto r = sluice::engine::replay(*log_, opts_.model->types(),
+                                  {index_, [this](auto b) { journal_->publish(std::move(b)); }, k_recovery_batch},
+                                  stopping_);
   if (!r) {
     k_log.error("recovery failed: {}", r.error());
     std::lock_guard lk(ready_mu_);
@@ -257,10 +295,10 @@ void runtime::recover() {
     ready_cv_.notify_all();
     return;
   }
-  caf::anon_send(router_, adopt_atom::value, std::move(dormant));
   auto took = std::chrono::steady_clock::now() - started;
-  k_log.info("recovered {} events of {} aggregates in {} ms", r->events, r->aggregates,
-             std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  k_log.info("recovered {} events of {} aggregates in {} ms ({} snapshots found, {} refused)", r->events, index_.size(),
+             std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), snapshots_ ? snapshots_->found() : 0,
+             stats_.snapshots_rejected.load());
   std::lock_guard lk(ready_mu_);
   recovery_state_ = recovery_state::done;
   ready_.store(true);

@@ -69,6 +69,7 @@ class runtime final : public sluice::engine::engine {
 
   sluice::engine::options opts_;
   std::unique_ptr<log::event_log> log_;
+  std::unique_ptr<log::snapshot_store> snapshots_;
   counters stats_;
   sluice::engine::history_index index_;
   caf::actor_system_config cfg_;

@@ -18,6 +18,8 @@
 #include "log/check.h"
 #include "log/event_log.h"
 
+#include "base/units.h"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -164,6 +166,10 @@ int repair(const std::string& data) {
 
 struct serve_flags {
   std::string listen = "127.0.0.1:8080";
+  std::string passivate_after = "60s";
+  size_t max_live_aggregates = 1'000'000;
+  uint64_t snapshot_every = 200;
+  bool no_snapshots = false;
   uint32_t threads = 0, io_threads = 2, shards = 2;
   size_t max_in_flight = 1u << 20;
   uint64_t drill_fail_sync_after = 0;
@@ -195,6 +201,10 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   o.threads = s.threads ? s.threads : std::max(1u, cores - std::min(cores, s.io_threads));
   o.shards = s.shards;
   o.max_in_flight = s.max_in_flight;
+  o.passivate_after = *parse_duration(s.passivate_after); // checked by the flag
+  o.max_live_aggregates = s.max_live_aggregates;
+  o.snapshot_every = s.snapshot_every;
+  o.snapshots = !s.no_snapshots;
   // A failed fdatasync may have lost acknowledged-to-be data in the page
   // cache: stop here, and let recovery read what is really on disk.
   o.on_sync_failure = [](const log::error& err) {
@@ -308,6 +318,34 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
       ->check(CLI::Range(size_t{1}, size_t{1024}))
       ->capture_default_str();
+  auto duration_check = CLI::Validator(
+      [](std::string& v) {
+        auto d = parse_duration(v);
+        return d ? std::string() : d.error();
+      },
+      "DURATION");
+  serve_cmd
+      ->add_option("--passivate-after", sf.passivate_after,
+                   "an aggregate without a command for this long leaves memory, but for an index entry (0: never "
+                   "for idleness); seconds, or 90s, 15m, 12h, 30d")
+      ->check(duration_check)
+      ->capture_default_str()
+      ->group("Memory and restart");
+  serve_cmd
+      ->add_option("--max-live-aggregates", sf.max_live_aggregates,
+                   "live aggregate actors at most: beyond, the least recently used leave memory (within a second)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 40))
+      ->capture_default_str()
+      ->group("Memory and restart");
+  serve_cmd
+      ->add_option("--snapshot-every", sf.snapshot_every,
+                   "snapshot an aggregate every this many events (0: only when it passivates), under <data>/snapshots")
+      ->capture_default_str()
+      ->group("Memory and restart");
+  serve_cmd
+      ->add_flag("--no-snapshots", sf.no_snapshots,
+                 "take no snapshots and use none: aggregates come back from the log alone")
+      ->group("Memory and restart");
 
   auto* exec_cmd = app.add_subcommand("exec", "apply NDJSON commands from stdin; print one result per line");
   add_log_flags(exec_cmd, flags);

@@ -88,14 +88,16 @@ class binary_reader {
 
   bool ok() const { return ok_; }
   bool at_end() const { return p_ == end_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
 
- private:
+  /// Marks the input bad (a value out of range); returns 0 for the read.
   uint64_t fail() {
     ok_ = false;
     p_ = end_;
     return 0;
   }
 
+ private:
   const char* p_;
   const char* end_;
   bool ok_ = true;

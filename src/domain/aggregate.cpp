@@ -1,6 +1,7 @@
 #include "domain/aggregate.h"
 
 #include "base/checksum.h"
+#include "codec/binary.h"
 
 #include <fmt/format.h>
 
@@ -19,9 +20,7 @@ constexpr uint32_t k_tag_mask = 0xffff0000u;
 size_t home_of(uint32_t tagged, size_t mask) { return (tagged >> 16) & mask; }
 } // namespace
 
-uint32_t aggregate::id_hash(std::string_view command_id) {
-  return checksum32(command_id.data(), command_id.size());
-}
+uint32_t aggregate::id_hash(std::string_view command_id) { return checksum32(command_id.data(), command_id.size()); }
 
 const aggregate::seen_command* aggregate::find(std::string_view command_id, uint32_t hash) const {
   if (!table_)
@@ -166,6 +165,60 @@ void aggregate::reset() {
   window_.reset();
   table_.reset();
   table_mask_ = 0;
+}
+
+void aggregate::encode_snapshot(std::string& out) const {
+  codec::binary_writer w(out);
+  w.uint(version_);
+  size_t n = window_ ? window_->ring.size() : 0;
+  w.uint(n);
+  // Oldest first: restoring them in this order keeps the order they leave in.
+  size_t start = n == k_idempotency_window ? window_->next : 0;
+  for (size_t i = 0; i < n; ++i) {
+    auto& seen = window_->ring[(start + i) % n];
+    w.string(seen.id.view());
+    w.uint(seen.last_version);
+    w.uint(seen.last_position);
+    w.uint(seen.events);
+  }
+  std::string state;
+  type_->encode_state(*state_, state);
+  w.string(state);
+}
+
+bool aggregate::restore(std::string_view body) {
+  reset();
+  codec::binary_reader r(body);
+  uint64_t version = r.uint();
+  uint64_t n = r.uint();
+  if (!r.ok() || n > k_idempotency_window) {
+    reset();
+    return false;
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    auto id = r.string();
+    uint64_t last_version = r.uint(), last_position = r.uint(), events = r.uint();
+    if (!r.ok() || id.empty() || last_version > version || events > last_version || events > UINT32_MAX) {
+      reset();
+      return false;
+    }
+    uint32_t hash = id_hash(id);
+    if (find(id, hash)) { // a window never holds an id twice
+      reset();
+      return false;
+    }
+    auto& seen = remember(id, hash);
+    seen.last_version = last_version;
+    seen.last_position = last_position;
+    seen.events = static_cast<uint32_t>(events);
+  }
+  auto state = r.string();
+  if (!r.ok() || !r.at_end() || !type_->decode_state(state, *state_)) {
+    reset();
+    return false;
+  }
+  version_ = version;
+  return true;
 }
 
 size_t aggregate::footprint() const {

@@ -66,6 +66,15 @@ class aggregate {
   /// Forgets state, version and window (before replaying from the log).
   void reset();
 
+  /// The body of a snapshot (SPEC §9): version, the idempotency window
+  /// oldest first, then the state's binary form. Only for a type with a
+  /// state fingerprint.
+  void encode_snapshot(std::string& out) const;
+
+  /// Replaces state, version and window by those of a snapshot body.
+  /// False, and reset(), if it does not decode.
+  bool restore(std::string_view body);
+
   /// Bytes held, for memory accounting.
   size_t footprint() const;
 

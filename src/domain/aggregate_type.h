@@ -77,6 +77,24 @@ class aggregate_type {
 
   /// Writes the event's data as a JSON object. False as for evolve().
   virtual bool write_event_json(std::string_view event_type, std::string_view data, codec::json_writer& out) const = 0;
+
+  /// A hash of the state's field list (SPEC §9 snapshots): it changes when
+  /// the state's layout does. 0 if the state has no field list: its
+  /// aggregates are then rebuilt from the log alone.
+  virtual uint64_t state_fingerprint() const noexcept { return 0; }
+
+  /// Appends the binary form of `state` (only if state_fingerprint() != 0).
+  virtual void encode_state(const aggregate_state& state, std::string& out) const {
+    (void)state;
+    (void)out;
+  }
+
+  /// Reads encode_state()'s form into `state`. False if it does not decode.
+  virtual bool decode_state(std::string_view in, aggregate_state& state) const {
+    (void)in;
+    (void)state;
+    return false;
+  }
 };
 
 } // namespace sluice::domain

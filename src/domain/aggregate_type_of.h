@@ -27,10 +27,15 @@
 //     …
 //   };
 //   item_added upcast(const item_added_v1&);
+//
+// A state with an inspect() of its own (codec/state_fields.h: the field
+// types plus enums, unsigned integers and vectors of such structs) gets
+// snapshots (SPEC §9); one without is rebuilt from the log alone.
 #pragma once
 
 #include "codec/fields.h"
 #include "codec/json_fields.h"
+#include "codec/state_fields.h"
 #include "domain/aggregate_type.h"
 
 #include <array>
@@ -154,6 +159,30 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
     return i < sizeof...(Es) && writers_[i](data, out);
   }
 
+  uint64_t state_fingerprint() const noexcept override {
+    if constexpr (codec::has_field_list<state_type>)
+      return fingerprint_;
+    else
+      return 0;
+  }
+
+  void encode_state(const aggregate_state& state, std::string& out) const override {
+    if constexpr (codec::has_field_list<state_type>)
+      codec::encode_state(static_cast<const box&>(state).value, out);
+  }
+
+  bool decode_state(std::string_view in, aggregate_state& state) const override {
+    if constexpr (codec::has_field_list<state_type>) {
+      state_type s;
+      if (!codec::decode_state(in, s))
+        return false;
+      static_cast<box&>(state).value = std::move(s);
+      return true;
+    } else {
+      return false;
+    }
+  }
+
   /// The state inside a box this type made; for tests and projections.
   static const state_type& unbox(const aggregate_state& s) { return static_cast<const box&>(s).value; }
 
@@ -216,6 +245,14 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
     codec::encode_binary(e, out);
     return true;
   }
+
+  static uint64_t compute_fingerprint() {
+    if constexpr (codec::has_field_list<state_type>)
+      return codec::state_fingerprint<state_type>();
+    else
+      return 0;
+  }
+  const uint64_t fingerprint_ = compute_fingerprint();
 
   static constexpr std::array<std::string_view, sizeof...(Cs)> command_names_{Cs::name...};
   static constexpr std::array<uint16_t, sizeof...(Es)> event_schemas_{schema_of<Es>()...};

@@ -40,6 +40,11 @@ struct line {
   int64_t price_cents = 0; ///< of the latest add
 };
 
+template <class F>
+bool inspect(F& f, line& x) {
+  return f(field("product", x.product), field("sku", x.sku), field("qty", x.qty), field("price_cents", x.price_cents));
+}
+
 struct state {
   order::status status = order::status::none;
   std::string customer_id;
@@ -47,6 +52,13 @@ struct state {
   int64_t item_count = 0;  ///< sum of qty
   int64_t total_cents = 0; ///< sum of qty × price
 };
+
+/// The field list of snapshots: changing it changes the fingerprint.
+template <class F>
+bool inspect(F& f, state& x) {
+  return f(field("status", x.status), field("customer_id", x.customer_id), field("lines", x.lines),
+           field("item_count", x.item_count), field("total_cents", x.total_cents));
+}
 
 // Commands.
 

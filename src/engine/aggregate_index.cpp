@@ -6,11 +6,42 @@
 
 namespace sluice::engine {
 
+aggregate_index::entry& aggregate_index::find_or_add(shard& s, std::string_view id) {
+  auto it = s.map.find(id);
+  if (it == s.map.end()) {
+    it = s.map.emplace(std::string(id), entry{}).first;
+    size_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return it->second;
+}
+
 void aggregate_index::insert(shard& s, std::string_view id, uint64_t position) {
+  find_or_add(s, id).positions.push_back(position);
+}
+
+void aggregate_index::set_snapshot(std::string_view id, snapshot_entry snap) {
+  auto& s = shard_of(id);
+  std::lock_guard lk(s.mu);
+  auto& e = find_or_add(s, id);
+  if (snap.version >= e.snapshot.version)
+    e.snapshot = snap;
+}
+
+void aggregate_index::drop_snapshot(std::string_view id, uint64_t ref) {
+  auto& s = shard_of(id);
+  std::lock_guard lk(s.mu);
+  auto it = s.map.find(id);
+  if (it != s.map.end() && it->second.snapshot.ref == ref)
+    it->second.snapshot = {};
+}
+
+aggregate_index::history aggregate_index::history_of(std::string_view id) const {
+  auto& s = shard_of(id);
+  std::lock_guard lk(s.mu);
   auto it = s.map.find(id);
   if (it == s.map.end())
-    it = s.map.emplace(std::string(id), std::vector<uint64_t>{}).first;
-  it->second.push_back(position);
+    return {};
+  return {it->second.snapshot, it->second.positions};
 }
 
 void aggregate_index::add(std::string_view id, uint64_t position) {
@@ -49,13 +80,12 @@ uint64_t aggregate_index::position(std::string_view id, uint64_t version) const 
   auto& s = shard_of(id);
   std::lock_guard lk(s.mu);
   auto it = s.map.find(id);
-  if (it == s.map.end() || version == 0 || version > it->second.size())
+  if (it == s.map.end() || version == 0 || version > it->second.positions.size())
     return 0;
-  return it->second[version - 1];
+  return it->second.positions[version - 1];
 }
 
-std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit,
-                                                 size_t& total) const {
+std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit, size_t& total) const {
   auto& s = shard_of(id);
   std::lock_guard lk(s.mu);
   auto it = s.map.find(id);
@@ -63,7 +93,7 @@ std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t ski
     total = 0;
     return {};
   }
-  auto& all = it->second;
+  auto& all = it->second.positions;
   total = all.size();
   skip = std::min(skip, all.size());
   size_t n = std::min(limit, all.size() - skip);
@@ -92,11 +122,18 @@ void history_index::add(std::span<const indexed_event> events) {
   }
 }
 
+size_t history_index::size() const {
+  size_t n = 0;
+  for (auto& i : indexes_)
+    n += i->size();
+  return n;
+}
+
 const aggregate_index& history_index::of(const domain::aggregate_type* type) const {
   for (size_t i = 0; i < types_.size(); ++i)
     if (types_[i] == type)
       return *indexes_[i];
-  std::abort();  // every type comes from the registry the index was made for
+  std::abort(); // every type comes from the registry the index was made for
 }
 
 } // namespace sluice::engine

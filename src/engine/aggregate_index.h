@@ -8,6 +8,7 @@
 #include "base/string_hash.h"
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <cstdint>
 #include <mutex>
@@ -37,17 +38,43 @@ class aggregate_index {
   /// The position of event `version` (1-based) of `id`, or 0 if not indexed.
   uint64_t position(std::string_view id, uint64_t version) const;
 
+  /// Where the newest snapshot of `id` is (SPEC §9), and its version.
+  struct snapshot_entry {
+    uint64_t ref = 0; ///< log::snapshot_ref; 0: none
+    uint64_t version = 0;
+  };
+  /// Records a snapshot of `id` unless one of a later version is recorded.
+  void set_snapshot(std::string_view id, snapshot_entry s);
+  /// Forgets the snapshot of `id` if it is still `ref` (it was refused).
+  void drop_snapshot(std::string_view id, uint64_t ref);
+
+  /// What re-activating `id` needs: its snapshot and every position.
+  struct history {
+    snapshot_entry snapshot;
+    std::vector<uint64_t> positions;
+  };
+  history history_of(std::string_view id) const;
+
+  /// Aggregates with at least one event or snapshot.
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
+
  private:
+  struct entry {
+    std::vector<uint64_t> positions;
+    snapshot_entry snapshot;
+  };
   struct shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::vector<uint64_t>, string_hash, std::equal_to<>> map;
+    std::unordered_map<std::string, entry, string_hash, std::equal_to<>> map;
   };
   static constexpr size_t k_shards = 16;
 
   shard& shard_of(std::string_view id) const { return shards_[string_hash{}(id) % k_shards]; }
-  static void insert(shard& s, std::string_view id, uint64_t position);  // s.mu held
+  void insert(shard& s, std::string_view id, uint64_t position); // s.mu held
+  entry& find_or_add(shard& s, std::string_view id);             // s.mu held
 
   mutable std::array<shard, k_shards> shards_;
+  std::atomic<size_t> size_{0};
 };
 
 /// One aggregate_index per aggregate type, so that ids two types share
@@ -69,6 +96,9 @@ class history_index {
   const aggregate_index& of(const domain::aggregate_type* type) const;
 
   std::span<const domain::aggregate_type* const> types() const { return types_; }
+
+  /// Aggregates known, of every type.
+  size_t size() const;
 
  private:
   std::vector<const domain::aggregate_type*> types_;

@@ -34,6 +34,16 @@ struct options {
   std::function<void(const log::error&)> on_sync_failure = {};
   /// See log::options: failures injected by tests.
   std::function<int(log::syscall_site)> log_inject = {};
+  /// Passivation (SPEC §9): an aggregate without a command for this long
+  /// leaves memory (0: never for idleness) …
+  std::chrono::milliseconds passivate_after{60'000};
+  /// … and so do the least recently used beyond this many live actors.
+  size_t max_live_aggregates = 1'000'000;
+  std::chrono::milliseconds passivation_tick{1000}; ///< how often both are enforced
+  /// A snapshot every this many events of an aggregate (0: only at
+  /// passivation); snapshots off altogether without `snapshots`.
+  uint64_t snapshot_every = 200;
+  bool snapshots = true;
 };
 
 enum class command_status {
@@ -85,6 +95,8 @@ struct metrics {
   uint64_t events_appended = 0, log_syncs = 0, log_position = 0;
   duration_histogram::counts log_sync_duration;
   uint64_t aggregates_live = 0, in_flight = 0, command_bus_depth = 0;
+  uint64_t aggregates_known = 0, activations = 0, passivations = 0;
+  uint64_t snapshots_written = 0, snapshots_rejected = 0;
   std::vector<std::pair<std::string_view, uint64_t>> view_positions; ///< applied by every shard
 };
 

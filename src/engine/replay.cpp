@@ -19,16 +19,6 @@ std::expected<replay_report, std::string> replay(const log::event_log& log, cons
       failure = fmt::format("position {}: unknown event type '{}'", rec.position, rec.type);
       return false;
     }
-    auto& slot = sinks.aggregates[type][std::string(rec.aggregate_id)];
-    if (!slot) {
-      slot = std::make_unique<domain::aggregate>(*type, std::string(rec.aggregate_id));
-      ++report.aggregates;
-    }
-    if (!slot->apply(rec)) {
-      failure =
-          fmt::format("position {}: event does not apply to {} '{}'", rec.position, type->name(), rec.aggregate_id);
-      return false;
-    }
     sinks.index.of(type).add(rec.aggregate_id, rec.position);
     batch->add(rec);
     if (batch->size() >= sinks.batch_events) {

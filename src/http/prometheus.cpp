@@ -61,14 +61,21 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   for (auto& [view, position] : m.view_positions)
     fmt::format_to(std::back_inserter(out), "sluice_view_position{{view=\"{}\"}} {}\n", view, position);
   x.gauge("sluice_aggregates_live", "Aggregates with a live actor.", m.aggregates_live);
+  x.gauge("sluice_aggregates_known", "Aggregates with events in the log, live or passivated.", m.aggregates_known);
+  x.counter("sluice_aggregate_activations_total", "Aggregates with history brought back into memory.", m.activations);
+  x.counter("sluice_aggregate_passivations_total", "Aggregate actors stopped for idleness or the live cap.",
+            m.passivations);
+  x.counter("sluice_snapshots_written_total", "Aggregate snapshots written.", m.snapshots_written);
+  x.counter("sluice_snapshots_rejected_total",
+            "Aggregate snapshots read and refused (torn, checksum, changed state layout, not matching the log).",
+            m.snapshots_rejected);
   x.gauge("sluice_command_bus_depth", "Commands queued on the command bus, not yet taken by the router.",
           m.command_bus_depth);
   x.gauge("sluice_commands_in_flight", "Commands accepted for processing and not yet answered.", m.in_flight);
   x.gauge("sluice_ws_sessions", "Open WebSocket sessions.", f.ws_sessions);
   x.counter("sluice_ws_messages_sent_total", "WebSocket messages written to clients.", f.ws_messages_sent);
   x.counter("sluice_ws_changes_conflated_total",
-            "View changes replaced by a newer change of the same key before they were sent.",
-            f.ws_changes_conflated);
+            "View changes replaced by a newer change of the same key before they were sent.", f.ws_changes_conflated);
   return out;
 }
 
