@@ -33,7 +33,7 @@ class actor_table {
     caf::actor actor;
     uint32_t round = 0;       ///< the router's drain that last gave it commands …
     uint32_t chain = 0;       ///< … and where in that drain's list its chain is
-    uint32_t used_at = 0;     ///< the router's clock (seconds) at its last chain
+    uint32_t used_at = 0;     ///< the router's clock at its last chain
     bool passivating = false; ///< asked to passivate, no answer yet
   };
 

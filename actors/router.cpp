@@ -63,9 +63,13 @@ void send_chains(router_ptr self) {
   st.chains.clear();
 }
 
+// The router's clock, in 10 ms steps: fine enough to order by recent use,
+// coarse enough for 32 bits to last 497 days (differences wrap safely).
+constexpr auto k_clock_step = std::chrono::milliseconds(10);
+
 uint32_t clock_now(const router_state& st) {
   auto since = std::chrono::steady_clock::now() - st.started;
-  return static_cast<uint32_t>(since / st.opts.tick) + 1;
+  return static_cast<uint32_t>(since / k_clock_step) + 1;
 }
 
 // Asks the idle and the least recently used beyond the cap to passivate.
@@ -74,9 +78,10 @@ uint32_t clock_now(const router_state& st) {
 void passivate_some(router_ptr self) {
   auto& st = self->state;
   st.clock = clock_now(st);
-  auto ticks = st.opts.passivate_after.count() > 0
-                   ? static_cast<uint32_t>(std::max<int64_t>(1, st.opts.passivate_after / st.opts.tick))
-                   : UINT32_MAX;
+  auto ticks =
+      st.opts.passivate_after.count() > 0
+          ? static_cast<uint32_t>(std::clamp<int64_t>(st.opts.passivate_after / k_clock_step, 1, UINT32_MAX - 1))
+          : UINT32_MAX;
   std::vector<actor_table::slot*> busy; // candidates for the cap, by age
   size_t staying = st.live.size() - st.passivating;
   auto ask = [&](actor_table::slot& s) {

@@ -34,7 +34,7 @@ struct router_state {
   actor_table live;
   size_t passivating = 0; ///< slots asked to passivate, not yet answered
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  uint32_t clock = 0; ///< whole ticks since started, read at each drain
+  uint32_t clock = 0; ///< 10 ms steps since started, read at each drain
   std::vector<ticket_ptr> scratch;
   /// This drain's chains: one per aggregate, sent when the drain ends.
   struct chain {
