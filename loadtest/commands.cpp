@@ -32,13 +32,32 @@ void append_command_json(std::string& out, std::string_view run, const command& 
 void append_create_json(std::string& out, std::string_view run, domain d, uint64_t key) {
   auto o = std::back_inserter(out);
   if (d == domain::account)
-    fmt::format_to(o, R"({{"command_id":"{}-s-a{}","type":"account.open","aggregate_id":"ACC-{}-{}",)"
-                      R"("payload":{{"owner":"load-{}"}}}})",
+    fmt::format_to(o,
+                   R"({{"command_id":"{}-s-a{}","type":"account.open","aggregate_id":"ACC-{}-{}",)"
+                   R"("payload":{{"owner":"load-{}"}}}})",
                    run, key, run, key, key);
   else
-    fmt::format_to(o, R"({{"command_id":"{}-s-o{}","type":"order.create","aggregate_id":"ORD-{}-{}",)"
-                      R"("payload":{{"customer_id":"C-{}"}}}})",
+    fmt::format_to(o,
+                   R"({{"command_id":"{}-s-o{}","type":"order.create","aggregate_id":"ORD-{}-{}",)"
+                   R"("payload":{{"customer_id":"C-{}"}}}})",
                    run, key, run, key, key % 1000);
+}
+
+void append_fresh_order_json(std::string& out, std::string_view run, const command& c, uint64_t order, uint32_t step) {
+  auto o = std::back_inserter(out);
+  if (step == 0) {
+    fmt::format_to(o,
+                   R"({{"command_id":"{}-{}-{}","type":"order.create","aggregate_id":"ORD-{}-n{}-{}",)"
+                   R"("payload":{{"customer_id":"C-{}"}}}})",
+                   run, c.conn, c.seq, run, c.conn, order, order % 1000);
+    return;
+  }
+  auto product = static_cast<uint8_t>((step - 1) % k_products);
+  int64_t price = product_price_cents(product);
+  fmt::format_to(o,
+                 R"({{"command_id":"{}-{}-{}","type":"order.add_item","aggregate_id":"ORD-{}-n{}-{}",)"
+                 R"("payload":{{"product":"P{}","qty":1,"price":{}.{:02}}}}})",
+                 run, c.conn, c.seq, run, c.conn, order, product, price / 100, price % 100);
 }
 
 bool parse_command_id(std::string_view id, std::string_view run, uint32_t& conn, uint64_t& seq) {

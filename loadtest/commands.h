@@ -13,13 +13,13 @@ enum class domain : uint8_t { account, order };
 
 /// One command as sent: enough to rebuild its body and its effect on a view.
 struct command {
-  uint64_t seq = 0;     // per connection
-  uint32_t conn = 0;    // connection number, unique in the run
-  uint32_t key = 0;     // aggregate number, 0 … aggregates-1
+  uint64_t seq = 0;  // per connection
+  uint32_t conn = 0; // connection number, unique in the run
+  uint32_t key = 0;  // aggregate number, 0 … aggregates-1
   domain dom = domain::account;
-  uint8_t product = 0;  // order: line product P<product>
-  uint16_t qty = 0;     // order: quantity added
-  int64_t cents = 0;    // account: amount deposited
+  uint8_t product = 0; // order: line product P<product>
+  uint16_t qty = 0;    // order: quantity added
+  int64_t cents = 0;   // account: amount deposited
 };
 
 /// A command the server acknowledged (200), at the position it gave.
@@ -40,6 +40,10 @@ std::string_view view_of(domain d);
 void append_command_json(std::string& out, std::string_view run, const command& c);
 /// The command that creates aggregate `key` (account.open / order.create).
 void append_create_json(std::string& out, std::string_view run, domain d, uint64_t key);
+
+/// Step `step` of new order `order` of connection `conn` (the `create`
+/// workload): 0 its order.create, then order.add_item of product step-1.
+void append_fresh_order_json(std::string& out, std::string_view run, const command& c, uint64_t order, uint32_t step);
 
 /// Command ids are "<run>-<conn>-<seq>"; false for any other id.
 bool parse_command_id(std::string_view id, std::string_view run, uint32_t& conn, uint64_t& seq);

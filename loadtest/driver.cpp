@@ -186,6 +186,8 @@ class driver_run {
   void set_up() {
     if (opt_.orders_weight + opt_.accounts_weight == 0)
       throw std::runtime_error("--mix: at least one domain needs a weight");
+    if (opt_.kind == workload::create && opt_.tmpl)
+      throw std::runtime_error("create makes orders of the built-in domain: it takes no --template");
     if (opt_.tmpl && opt_.kind != workload::ingest && opt_.kind != workload::batch)
       throw std::runtime_error("--template drives the ingest and batch workloads only");
     if (opt_.tmpl && opt_.verify && !opt_.tmpl->traceable())
@@ -208,7 +210,8 @@ class driver_run {
     client_.emplace(sh_.ep, sh_.host);
     if (opt_.setup) {
       wait_ready(*client_);
-      create_aggregates(*client_, sh_);
+      if (opt_.kind != workload::create) // it creates as it goes
+        create_aggregates(*client_, sh_);
     }
   }
 
@@ -276,7 +279,7 @@ class driver_run {
       r.ws_errors["subscribers not subscribed within 10 s"] = n_subs_ - sh_.subscribed.load();
     verify_input vin;
     vin.run_id = sh_.run;
-    vin.views = !opt_.tmpl;
+    vin.views = !opt_.tmpl && opt_.kind != workload::create;
     for (auto& c : ctxs_) {
       for (size_t i = 0; i < s_count; ++i)
         total_[i].merge(c->interval[i]);
@@ -341,7 +344,8 @@ class driver_run {
       case workload::ingest:
       case workload::subscribe:
       case workload::e2e: add(s_commands, opt_.connections); break;
-      case workload::batch: add(s_batches, opt_.connections); break;
+      case workload::batch:
+      case workload::create: add(s_batches, opt_.connections); break;
       case workload::query: add(s_queries, opt_.connections); break;
       case workload::mixed:
         add(s_commands, opt_.connections);

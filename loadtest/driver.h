@@ -28,7 +28,7 @@
 
 namespace sluice::load {
 
-enum class workload { ingest, batch, query, subscribe, mixed, e2e };
+enum class workload { ingest, batch, create, query, subscribe, mixed, e2e };
 
 struct workload_info {
   workload kind;
@@ -39,6 +39,7 @@ struct workload_info {
 inline constexpr workload_info k_workloads[] = {
     {workload::ingest, "ingest", "single-command POSTs"},
     {workload::batch, "batch", "NDJSON batches of --batch-size commands"},
+    {workload::create, "create", "NDJSON batches in which every order is new: its create, then --items add_item"},
     {workload::query, "query", "view reads"},
     {workload::subscribe, "subscribe", "WebSocket subscribers to every key, fed by single commands"},
     {workload::mixed, "mixed", "commands, queries and subscribers at once"},
@@ -56,6 +57,7 @@ struct options {
   unsigned threads = 2;
   unsigned pipeline = 1; // requests in flight per connection
   unsigned batch_size = 100;
+  unsigned items = 2;           // `create`: add_item commands per new order
   double duration = 10;         // seconds measured, after the warm-up
   uint64_t count = 0;           // if set: send this many requests, no warm-up
   double rate = 0;              // requests/s per kind, open loop; 0: closed loop

@@ -110,11 +110,19 @@ class http_conn {
     } else {
       body_.clear();
       n = kind_ == s_commands ? 1 : sh_.opt.batch_size;
+      bool fresh = sh_.opt.kind == workload::create;
+      uint32_t per_order = sh_.opt.items + 1;
+      if (fresh) // whole orders only
+        n = std::max(1u, n / per_order) * per_order;
       for (uint32_t i = 0; i < n; ++i) {
         if (i)
           body_.push_back('\n');
         auto c = next_command();
-        if (auto& t = sh_.opt.tmpl) {
+        if (fresh) {
+          if (i % per_order == 0)
+            ++orders_;
+          append_fresh_order_json(body_, sh_.run, c, orders_, i % per_order);
+        } else if (auto& t = sh_.opt.tmpl) {
           auto line = std::uniform_int_distribution<size_t>(0, t->sends() - 1)(ctx_.rng);
           t->append_send(body_, line, {sh_.run, c.key, c.conn, c.seq});
         } else {
@@ -303,7 +311,8 @@ class http_conn {
   double interval_ns_ = 0;
   uint64_t next_ = 0; // open loop: index of the next intended send
   uint64_t seq_ = 0;
-  uint64_t gen_ = 0; // bumped on every reconnect; stale handlers see it
+  uint64_t orders_ = 0; // `create`: new orders made on this connection
+  uint64_t gen_ = 0;    // bumped on every reconnect; stale handlers see it
   bool connected_ = false;
   bool writing_ = false;
   bool armed_ = false;

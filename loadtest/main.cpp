@@ -40,7 +40,10 @@ int main(int argc, char** argv) {
   app.add_option("-p,--pipeline", opt.pipeline, "requests in flight per connection (HTTP pipelining)")
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
-  app.add_option("-b,--batch-size", opt.batch_size, "commands per batch (batch)")
+  app.add_option("--items", opt.items, "add_item commands per new order (create)")
+      ->check(CLI::Range(0u, 1000u))
+      ->capture_default_str();
+  app.add_option("-b,--batch-size", opt.batch_size, "commands per batch (batch, create: whole orders, at least one)")
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();
   app.add_option("-d,--duration", opt.duration, "seconds to measure, after the warm-up")
