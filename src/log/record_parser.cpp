@@ -18,8 +18,11 @@ namespace sluice::log {
 using namespace format;
 
 namespace {
+// Reads start small and double: a point read (an aggregate coming back from
+// passivation) costs 64 KiB at most, a scan soon reads a MiB at a time.
+constexpr size_t k_first_chunk = 64 << 10;
 constexpr size_t k_read_chunk = 1 << 20;
-}
+} // namespace
 
 error io_error(std::string_view what, const std::filesystem::path& file, int err) {
   bool full = err == ENOSPC || err == EDQUOT;
@@ -109,8 +112,9 @@ std::expected<void, error> segment_reader::fill(size_t need, const std::filesyst
     len_ -= pos_;
     pos_ = 0;
   }
-  if (buf_.size() < std::max(need, k_read_chunk))
-    buf_.resize(std::max(need, k_read_chunk));
+  size_t chunk = buf_.empty() ? k_first_chunk : std::min(buf_.size() * 2, k_read_chunk);
+  if (buf_.size() < std::max(need, chunk))
+    buf_.resize(std::max(need, chunk));
   uint64_t file_pos = offset_ + len_;
   while (len_ < need && file_pos < end_) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf_.size() - len_, end_ - file_pos));
