@@ -28,12 +28,12 @@ inline std::expected<std::chrono::milliseconds, std::string> parse_duration(std:
   std::string_view unit;
   if (!detail::split_number(s, n, unit))
     return std::unexpected("'" + std::string(s) + "' is not a duration (e.g. 60, 90s, 15m, 12h, 30d)");
-  uint64_t ms_per = unit == "ms"                   ? 1
-                    : unit.empty() || unit == "s"  ? 1000
-                    : unit == "m"                  ? 60'000
-                    : unit == "h"                  ? 3'600'000
-                    : unit == "d"                  ? 86'400'000
-                                                   : 0;
+  uint64_t ms_per = unit == "ms"                  ? 1
+                    : unit.empty() || unit == "s" ? 1000
+                    : unit == "m"                 ? 60'000
+                    : unit == "h"                 ? 3'600'000
+                    : unit == "d"                 ? 86'400'000
+                                                  : 0;
   if (ms_per == 0)
     return std::unexpected("'" + std::string(s) + "': unknown unit (ms, s, m, h, d)");
   if (n > UINT64_MAX / ms_per / 2)

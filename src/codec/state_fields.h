@@ -37,15 +37,10 @@ class state_encoder {
       w_.string(*v);
   }
   template <class T>
-    requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>)
-  void put(T v) {
-    w_.uint(v);
-  }
+  requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>) void put(T v) { w_.uint(v); }
   template <class E>
-    requires std::is_enum_v<E>
-  void put(E v) {
-    w_.uint(static_cast<uint64_t>(v));
-  }
+  requires std::is_enum_v<E>
+  void put(E v) { w_.uint(static_cast<uint64_t>(v)); }
   template <class T>
   void put(const std::vector<T>& v) {
     w_.uint(v.size());
@@ -82,18 +77,15 @@ class state_decoder {
       v.reset();
   }
   template <class T>
-    requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>)
-  void get(T& v) {
+  requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>) void get(T& v) {
     uint64_t u = r_.uint();
     v = static_cast<T>(u);
     if (v != u)
       r_.fail();
   }
   template <class E>
-    requires std::is_enum_v<E>
-  void get(E& v) {
-    v = static_cast<E>(r_.uint());
-  }
+  requires std::is_enum_v<E>
+  void get(E& v) { v = static_cast<E>(r_.uint()); }
   template <class T>
   void get(std::vector<T>& v) {
     uint64_t n = r_.uint();
@@ -137,15 +129,12 @@ class state_fingerprinter {
   void put(std::string_view k, bool) { mix(std::string(k) + ":bool"); }
   void put(std::string_view k, const std::optional<std::string>&) { mix(std::string(k) + ":optional<string>"); }
   template <class T>
-    requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>)
-  void put(std::string_view k, T) {
+  requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>) void put(std::string_view k, T) {
     mix(std::string(k) + ":uint");
   }
   template <class E>
-    requires std::is_enum_v<E>
-  void put(std::string_view k, E) {
-    mix(std::string(k) + ":enum");
-  }
+  requires std::is_enum_v<E>
+  void put(std::string_view k, E) { mix(std::string(k) + ":enum"); }
   template <class T>
   void put(std::string_view k, const std::vector<T>&) {
     mix(std::string(k) + ":list");

@@ -20,8 +20,8 @@ namespace {
 constexpr logger k_log("snapshots");
 
 constexpr uint64_t k_max_record = 64ull << 20;
-constexpr size_t k_off_length = 4, k_off_checksum = 8, k_off_fingerprint = 16, k_off_version = 24,
-                 k_off_position = 32, k_off_type_len = 40, k_off_id_len = 42, k_off_body_len = 44;
+constexpr size_t k_off_length = 4, k_off_checksum = 8, k_off_fingerprint = 16, k_off_version = 24, k_off_position = 32,
+                 k_off_type_len = 40, k_off_id_len = 42, k_off_body_len = 44;
 
 snapshot_ref make_ref(uint32_t file, uint64_t offset) { return (uint64_t{file} << 40) | offset; }
 

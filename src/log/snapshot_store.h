@@ -39,7 +39,7 @@ class snapshot_store {
  public:
   struct options {
     std::filesystem::path dir;
-    uint64_t file_bytes = 64ull << 20;     ///< a file is closed at this size
+    uint64_t file_bytes = 64ull << 20;       ///< a file is closed at this size
     uint64_t max_queued_bytes = 64ull << 20; ///< beyond it write() drops (snapshots are optional)
     /// Called on the writer thread after each record is written.
     std::function<void(const snapshot&, snapshot_ref)> on_written;

@@ -52,8 +52,7 @@ std::string open_account(std::string_view account) {
 }
 
 std::string withdraw(std::string_view account, std::string_view amount) {
-  return fmt::format(R"({{"type":"account.withdraw","aggregate_id":"{}","payload":{{"amount":{}}}}})", account,
-                     amount);
+  return fmt::format(R"({{"type":"account.withdraw","aggregate_id":"{}","payload":{{"amount":{}}}}})", account, amount);
 }
 
 // Waits until no aggregate actor is live (every one passivated).
@@ -223,7 +222,8 @@ TEST_CASE("live aggregates beyond the cap are passivated, least recently used fi
   CHECK(e->snapshot().activations == before + 5);
 }
 
-TEST_CASE("a snapshot that does not fit is refused, counted, and the log used instead", "[actors][passivation][snapshots]") {
+TEST_CASE("a snapshot that does not fit is refused, counted, and the log used instead",
+          "[actors][passivation][snapshots]") {
   // Each damage keeps the record's checksum valid: only the checks behind it can refuse it.
   auto damage = GENERATE(as<std::string>{}, "fingerprint", "body", "position", "version");
   INFO(damage);

@@ -98,8 +98,8 @@ TEST_CASE("a state with nested lists and enums round-trips", "[codec][state]") {
 TEST_CASE("a list length beyond the input is refused without allocating it", "[codec][state]") {
   std::string bin;
   codec::binary_writer w(bin);
-  w.uint(0);             // colour
-  w.uint(1ull << 40);    // items: a trillion
+  w.uint(0);          // colour
+  w.uint(1ull << 40); // items: a trillion
   state t;
   CHECK_FALSE(codec::decode_state(bin, t));
 }

@@ -18,8 +18,12 @@ using sluice::testing::temp_dir;
 namespace {
 
 log::snapshot sample(int i) {
-  return {0xfeed'0000u + static_cast<uint64_t>(i), static_cast<uint64_t>(10 * i + 1), static_cast<uint64_t>(100 + i),
-          "account", fmt::format("ACC-{}", i), std::string(static_cast<size_t>(20 + i), static_cast<char>('a' + i))};
+  return {0xfeed'0000u + static_cast<uint64_t>(i),
+          static_cast<uint64_t>(10 * i + 1),
+          static_cast<uint64_t>(100 + i),
+          "account",
+          fmt::format("ACC-{}", i),
+          std::string(static_cast<size_t>(20 + i), static_cast<char>('a' + i))};
 }
 
 struct opened {
@@ -31,9 +35,8 @@ opened open(const std::filesystem::path& dir) {
   opened o;
   log::snapshot_store::options so;
   so.dir = dir;
-  auto s = log::snapshot_store::open(so, [&](const log::snapshot& x, log::snapshot_ref ref) {
-    o.found.emplace_back(x, ref);
-  });
+  auto s = log::snapshot_store::open(
+      so, [&](const log::snapshot& x, log::snapshot_ref ref) { o.found.emplace_back(x, ref); });
   REQUIRE(s);
   o.store = std::move(*s);
   return o;
@@ -93,8 +96,8 @@ TEST_CASE("a snapshot file cut at any length keeps the whole records before the 
   {
     auto o = open(src.path());
     for (auto& [s, ref] : o.found)
-      ends.push_back((ref & ((uint64_t{1} << 40) - 1)) + log::snapshot_store::k_header + s.type.size() +
-                     s.id.size() + sample(static_cast<int>(ends.size())).body.size());
+      ends.push_back((ref & ((uint64_t{1} << 40) - 1)) + log::snapshot_store::k_header + s.type.size() + s.id.size() +
+                     sample(static_cast<int>(ends.size())).body.size());
   }
   REQUIRE(ends.back() == bytes.size());
   for (size_t cut = 0; cut < bytes.size(); ++cut) {
