@@ -61,7 +61,7 @@ class binary_encoder {
     return true;
   }
 
- private:
+ protected: // state_fields.h adds kinds of its own
   void put(const std::string& v) { w_.string(v); }
   void put(int64_t v) { w_.sint(v); }
   void put(money v) { w_.sint(v.cents); }
@@ -87,7 +87,7 @@ class binary_decoder {
     return r_.ok() && r_.at_end();
   }
 
- private:
+ protected: // state_fields.h adds kinds of its own
   void get(std::string& v) { v.assign(r_.string()); }
   void get(int64_t& v) { v = r_.sint(); }
   void get(money& v) { v.cents = r_.sint(); }

@@ -15,10 +15,11 @@
 
 namespace sluice::codec {
 
-/// Inspector that appends the binary form of a state.
-class state_encoder {
+/// Inspector that appends the binary form of a state: the field kinds of
+/// binary_encoder, and these.
+class state_encoder : public binary_encoder {
  public:
-  explicit state_encoder(std::string& out) : w_(out) {}
+  using binary_encoder::binary_encoder;
 
   template <class... Ts>
   bool operator()(field_ref<Ts>... fs) {
@@ -27,15 +28,7 @@ class state_encoder {
   }
 
  private:
-  void put(const std::string& v) { w_.string(v); }
-  void put(int64_t v) { w_.sint(v); }
-  void put(money v) { w_.sint(v.cents); }
-  void put(bool v) { w_.boolean(v); }
-  void put(const std::optional<std::string>& v) {
-    w_.boolean(v.has_value());
-    if (v)
-      w_.string(*v);
-  }
+  using binary_encoder::put;
   template <class T>
   requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>) void put(T v) { w_.uint(v); }
   template <class E>
@@ -47,15 +40,13 @@ class state_encoder {
     for (auto& x : v)
       inspect(*this, const_cast<T&>(x)); // the encoder only reads
   }
-
-  binary_writer w_;
 };
 
 /// Inspector that reads a state back. Checks that every byte is consumed
 /// only at the top level (decode_state()), as nested lists share the reader.
-class state_decoder {
+class state_decoder : public binary_decoder {
  public:
-  explicit state_decoder(std::string_view in) : r_(in) {}
+  using binary_decoder::binary_decoder;
 
   template <class... Ts>
   bool operator()(field_ref<Ts>... fs) {
@@ -66,16 +57,7 @@ class state_decoder {
   bool done() const { return r_.ok() && r_.at_end(); }
 
  private:
-  void get(std::string& v) { v.assign(r_.string()); }
-  void get(int64_t& v) { v = r_.sint(); }
-  void get(money& v) { v.cents = r_.sint(); }
-  void get(bool& v) { v = r_.boolean(); }
-  void get(std::optional<std::string>& v) {
-    if (r_.boolean())
-      v.emplace(r_.string());
-    else
-      v.reset();
-  }
+  using binary_decoder::get;
   template <class T>
   requires(std::is_unsigned_v<T> && !std::is_same_v<T, bool>) void get(T& v) {
     uint64_t u = r_.uint();
@@ -100,8 +82,6 @@ class state_decoder {
       if (!inspect(*this, x))
         return;
   }
-
-  binary_reader r_;
 };
 
 /// Inspector that hashes the field list: names, kinds and nesting.

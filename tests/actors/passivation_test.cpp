@@ -29,16 +29,7 @@ using kind = domain::outcome::kind;
 
 namespace {
 
-engine::command_result send(engine::engine& e, const std::string& json) {
-  thread_local domain::command_decoder decoder{builtin::model().types()};
-  auto cmd = decoder.decode(json);
-  if (!cmd)
-    throw std::runtime_error("test command does not decode: " + cmd.error().message);
-  std::promise<engine::command_result> p;
-  auto f = p.get_future();
-  e.submit(std::move(*cmd), [&p](engine::command_result r) { p.set_value(std::move(r)); });
-  return f.get();
-}
+engine::command_result send(engine::engine& e, const std::string& json) { return sluice::testing::send_json(e, json); }
 
 std::string deposit(std::string_view account, std::string_view command_id, std::string_view amount = "1.25",
                     std::string_view extra = "") {

@@ -24,16 +24,7 @@ std::unique_ptr<engine::engine> start(const std::filesystem::path& dir, uint32_t
   return sluice::testing::start_engine(dir, log::durability::none, shards);
 }
 
-engine::command_result send(engine::engine& e, const std::string& json) {
-  thread_local domain::command_decoder decoder{builtin::model().types()};
-  auto cmd = decoder.decode(json);
-  if (!cmd)
-    throw std::runtime_error("test command does not decode: " + cmd.error().message);
-  std::promise<engine::command_result> p;
-  auto f = p.get_future();
-  e.submit(std::move(*cmd), [&p](engine::command_result r) { p.set_value(std::move(r)); });
-  return f.get();
-}
+engine::command_result send(engine::engine& e, const std::string& json) { return sluice::testing::send_json(e, json); }
 
 std::string cmd(std::string_view type, std::string_view id, std::string_view payload, std::string_view extra = "") {
   return fmt::format(R"({{"type":"{}","aggregate_id":"{}","payload":{}{}}})", type, id, payload, extra);

@@ -2,17 +2,38 @@
 #pragma once
 
 #include "builtin/builtin.h"
+#include "domain/command_decoder.h"
 #include "engine/engine.h"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 namespace sluice::testing {
 
 /// An engine on `dir` serving `model`, recovered and ready; 2 actor threads.
+/// Submits one command, given as JSON of the engine's model, and waits for its answer.
+inline engine::command_result send_json(engine::engine& e, const std::string& json) {
+  thread_local std::unique_ptr<domain::command_decoder> decoder;
+  thread_local const domain::registry* decoder_of = nullptr;
+  if (decoder_of != &e.model().types()) {
+    decoder = std::make_unique<domain::command_decoder>(e.model().types());
+    decoder_of = &e.model().types();
+  }
+  auto cmd = decoder->decode(json);
+  if (!cmd)
+    throw std::runtime_error("test command does not decode: " + cmd.error().message);
+  std::promise<engine::command_result> p;
+  auto f = p.get_future();
+  e.submit(std::move(*cmd), [&p](engine::command_result r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
 /// An engine on `o` (whose model, data_dir … the caller set), ready.
 inline std::unique_ptr<engine::engine> start_engine(const engine::options& o) {
   auto e = engine::start(o);
