@@ -78,13 +78,14 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us, std::expect
   for (auto& e : entries) {
     auto version = e.outcome.version - e.events.size();
     for (auto& ev : e.events) {
-      indexed_.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, position});
+      indexed_.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, position, version + 1});
       batch->add(
           {position++, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data, ev.schema});
     }
   }
   // Indexed before anyone hears of it: an acknowledged event is in its history.
   index_.add(indexed_);
+  indexed_to_.store(r->last, std::memory_order_release);
   if (indexed_.capacity() > 4096) // a burst's scratch is not kept for good
     indexed_ = {};
   position = r->first;
@@ -144,6 +145,7 @@ bool journal::replay(domain::aggregate& a, uint64_t* from_snapshot) const {
   auto& index = index_.of(&a.type());
   auto h = index.history_of(a.id());
   auto& positions = h.positions;
+  // positions[i] holds version h.dropped + i + 1; `next` counts versions applied.
   size_t next = 0;
   if (h.snapshot.ref != 0 && snapshots_) {
     std::string why;
@@ -154,7 +156,8 @@ bool journal::replay(domain::aggregate& a, uint64_t* from_snapshot) const {
       why = "the record names another aggregate";
     else if (s->fingerprint != a.type().state_fingerprint())
       why = "the state's layout changed (fingerprint)";
-    else if (s->version == 0 || s->version > positions.size() || positions[s->version - 1] != s->position)
+    else if (s->version < h.dropped || s->version - h.dropped > positions.size() ||
+             (s->version > h.dropped && positions[s->version - h.dropped - 1] != s->position) || s->version == 0)
       why = "it does not match the log";
     else if (!a.restore(s->body) || a.version() != s->version)
       why = "its body does not decode";
@@ -169,6 +172,11 @@ bool journal::replay(domain::aggregate& a, uint64_t* from_snapshot) const {
       a.reset();
     }
   }
+  // Without a snapshot that covers them, events no longer in the log
+  // cannot be replayed: the aggregate cannot be rebuilt.
+  if (next < h.dropped)
+    return false;
+  next -= h.dropped; // from here on an index into `positions`
   bool ok = true;
   while (ok && next < positions.size()) {
     size_t before = next;

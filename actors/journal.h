@@ -54,6 +54,11 @@ class journal {
     return index_.of(&type).position(id, version);
   }
 
+  /// Every durable event up to here is in the history index (checkpoints
+  /// of the index are taken at or below it). Thread-safe.
+  uint64_t indexed_to() const { return indexed_to_.load(std::memory_order_acquire); }
+  void set_indexed_to(uint64_t p) { indexed_to_.store(p, std::memory_order_release); }
+
   /// True once the log refuses appends (nothing more becomes durable).
   bool failed() const { return log_.failed(); }
 
@@ -107,6 +112,7 @@ class journal {
   log::snapshot_store* snapshots_ = nullptr;
   uint64_t snapshot_every_ = 0;
   std::vector<engine::history_index::indexed_event> indexed_; ///< scratch of complete()
+  std::atomic<uint64_t> indexed_to_{0};
   caf::actor self_;
   std::vector<caf::actor> projections_;
   std::mutex listeners_mu_;

@@ -28,6 +28,8 @@ using reload_atom = caf::atom_constant<caf::atom("reload")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
 
 /// One command on its way from submit() to its answer.
 struct ticket {
@@ -88,6 +90,25 @@ struct reload_request {
 };
 using reload_ptr = std::shared_ptr<reload_request>;
 
+/// One request to every view shard (load its checkpoint at start, or take
+/// one now): each reports the position it is at; the last one says done.
+struct shard_round {
+  std::atomic<size_t> pending{0};
+  std::atomic<uint64_t> least{UINT64_MAX}; ///< the lowest position reported
+  std::atomic<uint64_t> loaded{0};         ///< restore: checkpoints used
+  uint64_t limit = UINT64_MAX;             ///< restore: a checkpoint past here (the log's end) is refused
+  std::promise<void> done;
+
+  void finish_one(uint64_t position) {
+    uint64_t seen = least.load();
+    while (position < seen && !least.compare_exchange_weak(seen, position)) {
+    }
+    if (pending.fetch_sub(1) == 1)
+      done.set_value();
+  }
+};
+using shard_round_ptr = std::shared_ptr<shard_round>;
+
 /// An aggregate actor's answer to the router's `passivate`: whether it can
 /// stop (nothing of it in flight, every event durable). `round` is the one
 /// the router asked in: a chain sent since then keeps the actor.
@@ -105,4 +126,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::read_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::list_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::reload_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::idle_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::shard_round_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sluice::engine::view_feed>)

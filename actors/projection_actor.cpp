@@ -1,10 +1,17 @@
 #include "actors/projection_actor.h"
 
+#include "base/logger.h"
+
+#include <fmt/format.h>
+
 namespace sluice::actors {
 
 namespace {
 
+constexpr logger k_log("views");
 constexpr size_t k_scratch_kept = 4096;
+
+std::string checkpoint_name(const domain::view_definition& v) { return fmt::format("view.{}", v.name); }
 
 void answer_read(projection_state& st, read_request& r) {
   engine::view_read res;
@@ -22,7 +29,10 @@ void answer_read(projection_state& st, read_request& r) {
 void projection_state::apply(const views::event_batch& b) {
   changes.clear();
   shard->apply(b, changes);
-  applied_out->store(shard->applied(), std::memory_order_relaxed);
+  cfg.applied->store(shard->applied(), std::memory_order_relaxed);
+  if (cfg.checkpoints && cfg.checkpoint_every > 0 && shard->applied() >= checkpointed + cfg.checkpoint_every &&
+      !cfg.checkpoints->busy(checkpoint_name(*cfg.view), cfg.shard))
+    checkpoint();
   if (!key_feeds.empty() || !all_feeds.empty())
     notify();
   if (changes.capacity() > k_scratch_kept) // a burst's scratch is not kept for good
@@ -32,6 +42,45 @@ void projection_state::apply(const views::event_batch& b) {
     waiting.erase(waiting.begin());
     answer_read(*this, *r);
   }
+}
+
+uint64_t projection_state::restore(uint64_t limit) {
+  if (!cfg.checkpoints || shard->checkpoint_fingerprint() == 0)
+    return 0;
+  bool found = false;
+  auto c = log::read_checkpoint(cfg.checkpoints->dir(), checkpoint_name(*cfg.view), cfg.view->version, cfg.shard, cfg.shards, found);
+  if (!found)
+    return 0;
+  std::string why;
+  if (!c)
+    why = c.error();
+  else if (c->fingerprint != shard->checkpoint_fingerprint())
+    why = "the view's layout changed (fingerprint)";
+  else if (c->position > limit)
+    why = fmt::format("it is at position {}, past the log's end {}", c->position, limit);
+  else if (!shard->load(c->body, c->position, cfg.view->make(cfg.shard, cfg.shards)))
+    why = "its body does not decode";
+  if (!why.empty()) {
+    cfg.rejected->fetch_add(1, std::memory_order_relaxed);
+    k_log.warn("checkpoint of view {} shard {} not used: {}; the shard is rebuilt from the log", cfg.view->name,
+               cfg.shard, why);
+    return 0;
+  }
+  checkpointed = c->position;
+  cfg.applied->store(c->position, std::memory_order_relaxed);
+  return c->position;
+}
+
+uint64_t projection_state::checkpoint() {
+  auto fingerprint = shard->checkpoint_fingerprint();
+  if (!cfg.checkpoints || fingerprint == 0)
+    return 0;
+  log::checkpoint c{checkpoint_name(*cfg.view), cfg.view->version, cfg.shard, cfg.shards, fingerprint,
+                    shard->applied(), {}};
+  shard->save(c.body);
+  checkpointed = c.position;
+  cfg.checkpoints->write(std::move(c));
+  return checkpointed;
 }
 
 void projection_state::read(read_ptr r, caf::stateful_actor<projection_state>* self) {
@@ -120,10 +169,17 @@ void projection_state::notify() {
 }
 
 caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard,
-                               std::atomic<uint64_t>* applied) {
+                               projection_config cfg) {
   self->state.shard.reset(shard);
-  self->state.applied_out = applied;
+  self->state.cfg = cfg;
   return {
+      [self](restore_atom, const shard_round_ptr& r) {
+        auto at = self->state.restore(r->limit);
+        if (at > 0)
+          r->loaded.fetch_add(1);
+        r->finish_one(at);
+      },
+      [self](checkpoint_atom, const shard_round_ptr& r) { r->finish_one(self->state.checkpoint()); },
       [self](apply_atom, const batch_ptr& b) { self->state.apply(*b); },
       [self](read_atom, read_ptr r) { self->state.read(std::move(r), self); },
       [self](timeout_atom, uint64_t id) { self->state.timeout(id); },

@@ -5,12 +5,25 @@
 
 #include "actors/messages.h"
 #include "base/string_hash.h"
+#include "domain/model.h"
+#include "log/checkpoint_file.h"
 #include "views/view_shard.h"
 
 #include <map>
 #include <unordered_map>
 
 namespace sluice::actors {
+
+/// What a projection actor is: which shard of which view, and where its
+/// checkpoints go (SPEC §9).
+struct projection_config {
+  const domain::view_definition* view = nullptr;
+  uint32_t shard = 0, shards = 1;
+  log::checkpoint_writer* checkpoints = nullptr; ///< null: no checkpoints
+  uint64_t checkpoint_every = 0;                 ///< events; 0: only when asked
+  std::atomic<uint64_t>* applied = nullptr;      ///< mirrors the shard's position for /metrics
+  std::atomic<uint64_t>* rejected = nullptr;     ///< checkpoints refused (sluice_checkpoints_rejected_total)
+};
 
 struct projection_state {
   std::unique_ptr<views::view_shard> shard;
@@ -19,9 +32,15 @@ struct projection_state {
   std::vector<views::view_change> changes; ///< scratch
   string_map<std::vector<std::shared_ptr<engine::view_feed>>> key_feeds;
   std::vector<std::shared_ptr<engine::view_feed>> all_feeds; ///< subscribed with "*"
-  std::atomic<uint64_t>* applied_out = nullptr;
+  projection_config cfg;
+  uint64_t checkpointed = 0; ///< the position of the last checkpoint loaded or taken
 
   void apply(const views::event_batch& b);
+  /// Loads the shard's checkpoint if it has a valid one; returns its position (0: none).
+  uint64_t restore(uint64_t limit);
+  /// Hands a checkpoint of the shard to the writer; returns its position
+  /// (0: the view takes none).
+  uint64_t checkpoint();
   void read(read_ptr r, caf::stateful_actor<projection_state>* self);
   void timeout(uint64_t id);
   void list(const list_ptr& l);
@@ -31,9 +50,8 @@ struct projection_state {
   static inline const char* name = "sluice.projection";
 };
 
-/// `applied` (owned by the runtime, outliving the actor) mirrors the shard's
-/// applied position for /metrics.
+/// The pointers of `cfg` are owned by the runtime and outlive the actor.
 caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard,
-                               std::atomic<uint64_t>* applied);
+                               projection_config cfg);
 
 } // namespace sluice::actors

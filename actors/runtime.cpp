@@ -59,6 +59,20 @@ std::expected<void, sluice::engine::error> runtime::start() {
       k_log.warn("{} snapshots are of an unknown aggregate type or a changed state layout: not used", stale);
   }
 
+  if (opts_.checkpoints) {
+    auto dir = opts_.data_dir / "checkpoints";
+    if (size_t n = log::remove_partial_checkpoints(dir); n > 0)
+      k_log.info("removed {} checkpoint files a crash left half written", n);
+    checkpoints_ = std::make_unique<log::checkpoint_writer>(dir);
+  }
+  log_->on_segment_closed([this] {
+    {
+      std::lock_guard lk(maint_mu_);
+      segment_closed_ = true;
+    }
+    maint_cv_.notify_all();
+  });
+
   cfg_.set("scheduler.max-threads", opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency()));
   use_scheduler(cfg_);
   system_ = std::make_unique<caf::actor_system>(cfg_);
@@ -78,7 +92,14 @@ std::expected<void, sluice::engine::error> runtime::start() {
     for (uint32_t i = 0; i < opts_.shards; ++i) {
       auto shard = new views::view_shard(def->make(i, opts_.shards));
       v.applied.push_back(std::make_unique<std::atomic<uint64_t>>(0));
-      v.shards.push_back(system_->spawn(projection_actor, shard, v.applied.back().get()));
+      projection_config pc{def,
+                           i,
+                           opts_.shards,
+                           checkpoints_.get(),
+                           opts_.checkpoint_every,
+                           v.applied.back().get(),
+                           &checkpoints_rejected_};
+      v.shards.push_back(system_->spawn(projection_actor, shard, pc));
       all_projections.push_back(v.shards.back());
     }
   }
@@ -98,6 +119,10 @@ std::expected<void, sluice::engine::error> runtime::start() {
   watch_ = std::thread([this] {
     name_this_thread("sluice.watch");
     watch_log();
+  });
+  maint_ = std::thread([this] {
+    name_this_thread("sluice.maint");
+    maintain();
   });
   return {};
 }
@@ -191,8 +216,8 @@ std::vector<engine::engine::history_part> runtime::aggregate_history(std::string
                                                                      size_t limit) const {
   std::vector<history_part> parts;
   for (auto* type : index_.types()) {
-    history_part p{type, 0, {}};
-    p.positions = index_.of(type).positions(id, skip, limit, p.total);
+    history_part p{type, 0, 0, {}};
+    p.positions = index_.of(type).positions(id, skip, limit, p.total, &p.dropped);
     if (p.total > 0)
       parts.push_back(std::move(p));
   }
@@ -219,6 +244,10 @@ sluice::engine::metrics runtime::snapshot() const {
   m.passivations = stats_.passivations.load();
   m.snapshots_written = snapshots_ ? snapshots_->written() : 0;
   m.snapshots_rejected = stats_.snapshots_rejected.load();
+  m.checkpoints_written = checkpoints_ ? checkpoints_->written() : 0;
+  m.checkpoints_rejected = checkpoints_rejected_.load();
+  m.log_first_position = log_->first_position();
+  m.retention_deleted_bytes = retention_deleted_.load();
   m.in_flight = static_cast<uint64_t>(std::max<int64_t>(0, stats_.in_flight.load()));
   m.events_appended = log_->appended_records();
   m.log_syncs = log_->syncs();
@@ -245,6 +274,13 @@ void runtime::stop() {
   if (recovery_.joinable())
     recovery_.join();
   {
+    std::lock_guard lk(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maint_.joinable())
+    maint_.join();
+  {
     std::lock_guard lk(watch_mu_);
     watch_stop_ = true;
   }
@@ -256,6 +292,16 @@ void runtime::stop() {
     k_log.warn("stopping with {} commands still in flight", stats_.in_flight.load());
   if (log_)
     log_->close();
+  // Every durable batch reached the shards' mailboxes before the log
+  // closed; a checkpoint asked for now comes after them. Not after a failed
+  // recovery: the views are then incomplete.
+  if (system_ && checkpoints_ && ready_.load()) {
+    auto r = ask_shards(false);
+    checkpoint_index();
+    checkpoints_->flush();
+    k_log.info("checkpoints written at stop: views at position {} or later, history index at {}",
+               r->least == UINT64_MAX ? 0 : r->least.load(), index_checkpointed_);
+  }
   if (system_) {
     caf::anon_send_exit(router_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(journal_actor_, caf::exit_reason::user_shutdown);
@@ -268,6 +314,7 @@ void runtime::stop() {
       v.shards.clear();
     system_.reset();               // waits for every actor to finish
     snapshots_.reset();            // writes what the actors queued
+    checkpoints_.reset();
     std::lock_guard lk(views_mu_); // the shards' applied counters go last
     views_.clear();
   }
@@ -285,9 +332,19 @@ runtime::view_actors* runtime::find_view(std::string_view name) {
 // the events after it).
 void runtime::recover() {
   auto started = std::chrono::steady_clock::now();
-  auto r = sluice::engine::replay(*log_, opts_.model->types(),
-                                  {index_, [this](auto b) { journal_->publish(std::move(b)); }, k_recovery_batch},
-                                  stopping_);
+  // Checkpoints first: the replay then starts after the oldest of them.
+  uint64_t indexed = restore_index();
+  auto shards = ask_shards(true);
+  uint64_t views_at = shards->least == UINT64_MAX ? indexed : shards->least.load();
+  uint64_t first = log_->first_position();
+  if (views_at + 1 < first)
+    k_log.error(
+        "a view has no checkpoint at position {} or later, and retention deleted the log before it: such views "
+        "miss the events before position {} (see docs/operations.md, retention)",
+        first - 1, first);
+  sluice::engine::replay_sinks sinks{index_, [this](auto b) { journal_->publish(std::move(b)); }, k_recovery_batch,
+                                     std::max(std::min(indexed, views_at) + 1, first), indexed};
+  auto r = sluice::engine::replay(*log_, opts_.model->types(), sinks, stopping_);
   if (!r) {
     k_log.error("recovery failed: {}", r.error());
     std::lock_guard lk(ready_mu_);
@@ -295,10 +352,15 @@ void runtime::recover() {
     ready_cv_.notify_all();
     return;
   }
+  journal_->set_indexed_to(log_->last_position());
+  index_checkpointed_ = indexed;
   auto took = std::chrono::steady_clock::now() - started;
-  k_log.info("recovered {} events of {} aggregates in {} ms ({} snapshots found, {} refused)", r->events, index_.size(),
-             std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), snapshots_ ? snapshots_->found() : 0,
-             stats_.snapshots_rejected.load());
+  k_log.info(
+      "recovered in {} ms: {} events replayed from position {}, {} aggregates known; {} snapshots found, {} "
+      "refused; {} checkpoints loaded (history index at {}), {} refused",
+      std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), r->events, sinks.from, index_.size(),
+      snapshots_ ? snapshots_->found() : 0, stats_.snapshots_rejected.load(),
+      shards->loaded.load() + (indexed > 0 ? 1 : 0), indexed, checkpoints_rejected_.load());
   std::lock_guard lk(ready_mu_);
   recovery_state_ = recovery_state::done;
   ready_.store(true);

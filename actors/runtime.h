@@ -3,14 +3,18 @@
 // from a full disk.
 //
 // Threads: the CAF scheduler runs the actors; the log has its own; a
-// recovery thread replays the log at start (engine/replay.h); a watch
-// thread wakes only while the log cannot append, to bring it back.
+// recovery thread loads checkpoints and replays the log after them at start
+// (engine/replay.h); a watch thread wakes only while the log cannot append,
+// to bring it back; a maintenance thread checkpoints the history index and
+// runs retention (actors/maintenance.cpp).
 #pragma once
 
 #include "actors/command_bus.h"
 #include "actors/counters.h"
 #include "actors/journal.h"
+#include "actors/messages.h"
 #include "engine/engine.h"
+#include "log/checkpoint_file.h"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -67,9 +71,26 @@ class runtime final : public sluice::engine::engine {
   void recover();
   void watch_log();
 
+  // actors/maintenance.cpp
+  /// Asks every view shard to load its checkpoint (`restore`) or to take
+  /// one now, and waits for their answers.
+  shard_round_ptr ask_shards(bool restore);
+  /// Loads the history index's checkpoint; returns its position (0: none).
+  uint64_t restore_index();
+  /// Checkpoints the history index at what the journal has indexed, if
+  /// that is past the last one; returns the checkpoint's position.
+  uint64_t checkpoint_index();
+  void maintain();
+  /// One retention run: what the limits let go, and what recovery would
+  /// need without it, then the deletion.
+  /// True if it should be tried again (something it needs is not there yet).
+  bool retain();
+  bool retention_on() const { return opts_.retain_bytes > 0 || opts_.retain_age.count() > 0; }
+
   sluice::engine::options opts_;
   std::unique_ptr<log::event_log> log_;
   std::unique_ptr<log::snapshot_store> snapshots_;
+  std::unique_ptr<log::checkpoint_writer> checkpoints_;
   counters stats_;
   sluice::engine::history_index index_;
   caf::actor_system_config cfg_;
@@ -95,6 +116,16 @@ class runtime final : public sluice::engine::engine {
   std::condition_variable watch_cv_;
   bool watch_stop_ = false;
   std::thread watch_;
+
+  // Maintenance: index checkpoints and retention, woken by its tick, a
+  // closed segment, and stop().
+  std::mutex maint_mu_;
+  std::condition_variable maint_cv_;
+  bool maint_stop_ = false, segment_closed_ = true; // retention also runs at start
+  std::thread maint_;
+  uint64_t index_checkpointed_ = 0; ///< maintenance thread (and stop() after it)
+  std::atomic<uint64_t> checkpoints_rejected_{0}, retention_deleted_{0};
+  bool retention_blocked_told_ = false;
 
   std::mutex stop_mu_;
   mutable std::mutex views_mu_; ///< snapshot() against stop() clearing views_

@@ -1,5 +1,8 @@
 #include "engine/aggregate_index.h"
 
+#include "codec/binary.h"
+#include "domain/aggregate_type.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <utility>
@@ -15,8 +18,11 @@ aggregate_index::entry& aggregate_index::find_or_add(shard& s, std::string_view 
   return it->second;
 }
 
-void aggregate_index::insert(shard& s, std::string_view id, uint64_t position) {
-  find_or_add(s, id).positions.push_back(position);
+void aggregate_index::insert(shard& s, std::string_view id, uint64_t position, uint64_t version) {
+  auto& e = find_or_add(s, id);
+  if (e.positions.empty() && version > 0)
+    e.dropped = version - 1;
+  e.positions.push_back(position);
 }
 
 void aggregate_index::set_snapshot(std::string_view id, snapshot_entry snap) {
@@ -41,16 +47,16 @@ aggregate_index::history aggregate_index::history_of(std::string_view id) const 
   auto it = s.map.find(id);
   if (it == s.map.end())
     return {};
-  return {it->second.snapshot, it->second.positions};
+  return {it->second.snapshot, it->second.positions, it->second.dropped};
 }
 
-void aggregate_index::add(std::string_view id, uint64_t position) {
+void aggregate_index::add(std::string_view id, uint64_t position, uint64_t version) {
   auto& s = shard_of(id);
   std::lock_guard lk(s.mu);
-  insert(s, id, position);
+  insert(s, id, position, version);
 }
 
-void aggregate_index::add(std::span<const std::pair<std::string_view, uint64_t>> entries) {
+void aggregate_index::add(std::span<const indexed> entries) {
   // Counting sort by shard (stable, so each id keeps its ascending
   // positions), then each shard's lock once.
   thread_local std::vector<uint8_t> shard_of_entry;
@@ -58,7 +64,7 @@ void aggregate_index::add(std::span<const std::pair<std::string_view, uint64_t>>
   std::array<uint32_t, k_shards + 1> start{};
   shard_of_entry.resize(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
-    shard_of_entry[i] = static_cast<uint8_t>(string_hash{}(entries[i].first) % k_shards);
+    shard_of_entry[i] = static_cast<uint8_t>(string_hash{}(entries[i].id) % k_shards);
     ++start[shard_of_entry[i] + 1];
   }
   for (size_t s = 0; s < k_shards; ++s)
@@ -71,8 +77,10 @@ void aggregate_index::add(std::span<const std::pair<std::string_view, uint64_t>>
     if (start[s] == start[s + 1])
       continue;
     std::lock_guard lk(shards_[s].mu);
-    for (uint32_t k = start[s]; k < start[s + 1]; ++k)
-      insert(shards_[s], entries[order[k]].first, entries[order[k]].second);
+    for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
+      auto& e = entries[order[k]];
+      insert(shards_[s], e.id, e.position, e.version);
+    }
   }
 }
 
@@ -80,24 +88,122 @@ uint64_t aggregate_index::position(std::string_view id, uint64_t version) const 
   auto& s = shard_of(id);
   std::lock_guard lk(s.mu);
   auto it = s.map.find(id);
-  if (it == s.map.end() || version == 0 || version > it->second.positions.size())
+  if (it == s.map.end() || version <= it->second.dropped || version - it->second.dropped > it->second.positions.size())
     return 0;
-  return it->second.positions[version - 1];
+  return it->second.positions[version - it->second.dropped - 1];
 }
 
-std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit, size_t& total) const {
+std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit, size_t& total,
+                                                 size_t* dropped) const {
   auto& s = shard_of(id);
   std::lock_guard lk(s.mu);
   auto it = s.map.find(id);
+  if (dropped)
+    *dropped = it == s.map.end() ? 0 : it->second.dropped;
   if (it == s.map.end()) {
     total = 0;
     return {};
   }
   auto& all = it->second.positions;
-  total = all.size();
+  total = it->second.dropped + all.size();
+  skip = skip > it->second.dropped ? skip - it->second.dropped : 0;
   skip = std::min(skip, all.size());
   size_t n = std::min(limit, all.size() - skip);
   return {all.begin() + static_cast<ptrdiff_t>(skip), all.begin() + static_cast<ptrdiff_t>(skip + n)};
+}
+
+// Per shard: the number of entries, then each entry's id, dropped count,
+// number of positions and the positions as deltas.
+void aggregate_index::save(std::string& out, uint64_t position) const {
+  codec::binary_writer w(out);
+  std::vector<std::pair<std::string_view, const entry*>> kept;
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    kept.clear();
+    for (auto& [id, e] : s.map)
+      if (!e.positions.empty() && e.positions.front() <= position)
+        kept.emplace_back(id, &e);
+    w.uint(kept.size());
+    for (auto& [id, e] : kept) {
+      auto end = std::upper_bound(e->positions.begin(), e->positions.end(), position);
+      w.string(id);
+      w.uint(e->dropped);
+      w.uint(static_cast<uint64_t>(end - e->positions.begin()));
+      uint64_t prev = 0;
+      for (auto p = e->positions.begin(); p != end; ++p) {
+        w.uint(*p - prev);
+        prev = *p;
+      }
+    }
+  }
+}
+
+bool aggregate_index::load(std::string_view in) {
+  codec::binary_reader r(in);
+  for (auto& s : shards_) {
+    uint64_t n = r.uint();
+    if (!r.ok() || n > in.size())
+      return false;
+    std::lock_guard lk(s.mu);
+    s.map.reserve(s.map.size() + n);
+    for (uint64_t i = 0; i < n; ++i) {
+      auto id = r.string();
+      uint64_t dropped = r.uint(), count = r.uint();
+      if (!r.ok() || count == 0 || count > in.size() || &shard_of(id) != &s)
+        return false;
+      auto& e = find_or_add(s, id);
+      if (!e.positions.empty())
+        return false;
+      e.dropped = dropped;
+      e.positions.resize(count);
+      uint64_t prev = 0;
+      for (auto& p : e.positions) {
+        uint64_t d = r.uint();
+        if (d == 0) // ascending, from 1
+          return false;
+        p = prev += d;
+      }
+      if (!r.ok())
+        return false;
+    }
+  }
+  return r.at_end();
+}
+
+void aggregate_index::clear_positions() {
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    for (auto it = s.map.begin(); it != s.map.end();) {
+      it->second.positions = {};
+      it->second.dropped = 0;
+      if (it->second.snapshot.ref != 0) {
+        ++it;
+        continue;
+      }
+      it = s.map.erase(it);
+      size_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+uint64_t aggregate_index::forget_before(uint64_t first) {
+  uint64_t forgotten = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    for (auto& [id, e] : s.map) {
+      auto cut = std::lower_bound(e.positions.begin(), e.positions.end(), first);
+      auto n = static_cast<uint64_t>(cut - e.positions.begin());
+      if (n == 0)
+        continue;
+      e.dropped += n;
+      forgotten += n;
+      if (cut == e.positions.end())
+        e.positions = {}; // the memory goes too
+      else
+        e.positions.erase(e.positions.begin(), cut);
+    }
+  }
+  return forgotten;
 }
 
 history_index::history_index(std::span<const domain::aggregate_type* const> types)
@@ -111,12 +217,12 @@ aggregate_index& history_index::of(const domain::aggregate_type* type) {
 }
 
 void history_index::add(std::span<const indexed_event> events) {
-  thread_local std::vector<std::pair<std::string_view, uint64_t>> of_type;
+  thread_local std::vector<aggregate_index::indexed> of_type;
   for (size_t t = 0; t < types_.size(); ++t) {
     of_type.clear();
     for (auto& e : events)
       if (e.type == types_[t])
-        of_type.emplace_back(e.id, e.position);
+        of_type.push_back({e.id, e.position, e.version});
     if (!of_type.empty())
       indexes_[t]->add(of_type);
   }
@@ -126,6 +232,45 @@ size_t history_index::size() const {
   size_t n = 0;
   for (auto& i : indexes_)
     n += i->size();
+  return n;
+}
+
+// Each type's name and its index's checkpoint.
+void history_index::save(std::string& out, uint64_t position) const {
+  codec::binary_writer w(out);
+  w.uint(types_.size());
+  std::string part;
+  for (size_t t = 0; t < types_.size(); ++t) {
+    part.clear();
+    indexes_[t]->save(part, position);
+    w.string(types_[t]->name());
+    w.string(part);
+  }
+}
+
+bool history_index::load(std::string_view in) {
+  codec::binary_reader r(in);
+  uint64_t n = r.uint();
+  if (!r.ok() || n != types_.size())
+    return false;
+  for (size_t t = 0; t < n; ++t) {
+    auto name = r.string();
+    auto part = r.string();
+    if (!r.ok() || name != types_[t]->name() || !indexes_[t]->load(part))
+      return false;
+  }
+  return r.at_end();
+}
+
+void history_index::clear_positions() {
+  for (auto& i : indexes_)
+    i->clear_positions();
+}
+
+uint64_t history_index::forget_before(uint64_t first) {
+  uint64_t n = 0;
+  for (auto& i : indexes_)
+    n += i->forget_before(first);
   return n;
 }
 

@@ -26,14 +26,23 @@ namespace sluice::engine {
 
 class aggregate_index {
  public:
-  /// `position` must be above every position added before for `id`.
-  void add(std::string_view id, uint64_t position);
+  struct indexed {
+    std::string_view id;
+    uint64_t position;
+    uint64_t version; ///< of the aggregate, 1-based
+  };
+  /// `position` must be above every position added before for `id`. The
+  /// first event added for an id that has none sets how many of its
+  /// events came before (they are in no retained segment).
+  void add(std::string_view id, uint64_t position, uint64_t version);
   /// The same for many, taking each shard's lock once.
-  void add(std::span<const std::pair<std::string_view, uint64_t>> entries);
+  void add(std::span<const indexed> entries);
 
-  /// Up to `limit` positions of `id` from the `skip`-th on; `total` gets how
-  /// many there are in all.
-  std::vector<uint64_t> positions(std::string_view id, size_t skip, size_t limit, size_t& total) const;
+  /// Up to `limit` positions of `id`'s retained events from version
+  /// `skip` + 1 on; `total` gets how many events it has in all, `dropped`
+  /// (if given) how many of the first ones are no longer in the log.
+  std::vector<uint64_t> positions(std::string_view id, size_t skip, size_t limit, size_t& total,
+                                  size_t* dropped = nullptr) const;
 
   /// The position of event `version` (1-based) of `id`, or 0 if not indexed.
   uint64_t position(std::string_view id, uint64_t version) const;
@@ -48,20 +57,50 @@ class aggregate_index {
   /// Forgets the snapshot of `id` if it is still `ref` (it was refused).
   void drop_snapshot(std::string_view id, uint64_t ref);
 
-  /// What re-activating `id` needs: its snapshot and every position.
+  /// What re-activating `id` needs: its snapshot and every retained
+  /// position; positions[i] is the event of version dropped + i + 1.
   struct history {
     snapshot_entry snapshot;
     std::vector<uint64_t> positions;
+    uint64_t dropped = 0;
   };
   history history_of(std::string_view id) const;
 
   /// Aggregates with at least one event or snapshot.
   size_t size() const { return size_.load(std::memory_order_relaxed); }
 
+  /// Checkpoints (SPEC §9): appends every entry's positions up to
+  /// `position` (and how many came before them) to `out`, each shard
+  /// locked in turn; entries with none are left out.
+  void save(std::string& out, uint64_t position) const;
+  /// Adds what save() wrote to an index that holds no positions yet
+  /// (snapshots may be recorded). False if `in` does not decode; the
+  /// index may then hold part of it and is to be discarded.
+  bool load(std::string_view in);
+  /// Forgets every position (a checkpoint that failed to load); entries
+  /// with a snapshot stay.
+  void clear_positions();
+
+  /// Retention: forgets the positions below `first` (deleted segments),
+  /// counting them as dropped. Returns how many positions it forgot.
+  uint64_t forget_before(uint64_t first);
+
+  /// Calls `visit(id, snapshot, dropped, positions)` for each entry, each
+  /// shard locked in turn (not to be used for anything slow).
+  template <class F>
+  void for_each(F&& visit) const {
+    for (auto& s : shards_) {
+      std::lock_guard lk(s.mu);
+      for (auto& [id, e] : s.map)
+        visit(std::string_view(id), e.snapshot, e.dropped, std::span<const uint64_t>(e.positions));
+    }
+  }
+
  private:
   struct entry {
     std::vector<uint64_t> positions;
     snapshot_entry snapshot;
+    uint64_t dropped = 0; ///< the aggregate's first events, in no retained segment
   };
   struct shard {
     mutable std::mutex mu;
@@ -70,7 +109,7 @@ class aggregate_index {
   static constexpr size_t k_shards = 16;
 
   shard& shard_of(std::string_view id) const { return shards_[string_hash{}(id) % k_shards]; }
-  void insert(shard& s, std::string_view id, uint64_t position); // s.mu held
+  void insert(shard& s, std::string_view id, uint64_t position, uint64_t version); // s.mu held
   entry& find_or_add(shard& s, std::string_view id);             // s.mu held
 
   mutable std::array<shard, k_shards> shards_;
@@ -87,6 +126,7 @@ class history_index {
     const domain::aggregate_type* type;
     std::string_view id;
     uint64_t position;
+    uint64_t version;
   };
   /// Adds a group commit's events, each type's shards locked once.
   void add(std::span<const indexed_event> events);
@@ -99,6 +139,12 @@ class history_index {
 
   /// Aggregates known, of every type.
   size_t size() const;
+
+  /// Checkpoints of every type's index (see aggregate_index::save).
+  void save(std::string& out, uint64_t position) const;
+  bool load(std::string_view in);
+  void clear_positions();
+  uint64_t forget_before(uint64_t first);
 
  private:
   std::vector<const domain::aggregate_type*> types_;

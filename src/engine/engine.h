@@ -44,6 +44,16 @@ struct options {
   /// passivation); snapshots off altogether without `snapshots`.
   uint64_t snapshot_every = 200;
   bool snapshots = true;
+  /// View shards and the history index write a checkpoint every this many
+  /// events (0: only at a graceful stop); none at all without `checkpoints`.
+  uint64_t checkpoint_every = 1'000'000;
+  bool checkpoints = true;
+  /// Retention (SPEC §9): closed segments beyond the newest adding up to
+  /// at least `retain_bytes`, or closed longer than `retain_age` ago, are
+  /// deleted (0: no such limit; both 0: the whole log is kept).
+  uint64_t retain_bytes = 0;
+  std::chrono::seconds retain_age{0};
+  std::chrono::milliseconds maintenance_tick{1000}; ///< how often checkpoints and retention are looked at
 };
 
 enum class command_status {
@@ -97,6 +107,8 @@ struct metrics {
   uint64_t aggregates_live = 0, in_flight = 0, command_bus_depth = 0;
   uint64_t aggregates_known = 0, activations = 0, passivations = 0;
   uint64_t snapshots_written = 0, snapshots_rejected = 0;
+  uint64_t checkpoints_written = 0, checkpoints_rejected = 0, log_first_position = 1;
+  uint64_t retention_deleted_bytes = 0;
   std::vector<std::pair<std::string_view, uint64_t>> view_positions; ///< applied by every shard
 };
 
@@ -144,7 +156,8 @@ class engine {
   /// ascending. Empty if no aggregate has this id.
   struct history_part {
     const domain::aggregate_type* type = nullptr;
-    size_t total = 0;
+    size_t total = 0;   ///< events in all, the dropped ones included
+    size_t dropped = 0; ///< the first events, deleted by retention
     std::vector<uint64_t> positions;
   };
   virtual std::vector<history_part> aggregate_history(std::string_view id, size_t skip, size_t limit) const = 0;

@@ -9,7 +9,7 @@ std::expected<replay_report, std::string> replay(const log::event_log& log, cons
   replay_report report;
   auto batch = std::make_shared<views::event_batch>();
   std::string failure;
-  auto r = log.read(1, SIZE_MAX, [&](const log::record& rec) {
+  auto r = log.read(sinks.from, SIZE_MAX, [&](const log::record& rec) {
     if (stop.load(std::memory_order_relaxed)) {
       failure = "stopped during recovery";
       return false;
@@ -19,7 +19,8 @@ std::expected<replay_report, std::string> replay(const log::event_log& log, cons
       failure = fmt::format("position {}: unknown event type '{}'", rec.position, rec.type);
       return false;
     }
-    sinks.index.of(type).add(rec.aggregate_id, rec.position);
+    if (rec.position > sinks.indexed_to)
+      sinks.index.of(type).add(rec.aggregate_id, rec.position, rec.version);
     batch->add(rec);
     if (batch->size() >= sinks.batch_events) {
       sinks.publish(std::move(batch));

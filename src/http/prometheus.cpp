@@ -57,6 +57,10 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.counter("sluice_log_syncs_total", "fdatasync calls of the event log (one per group commit).", m.log_syncs);
   x.histogram("sluice_log_sync_duration_seconds", "Duration of a group commit's fdatasync.", m.log_sync_duration);
   x.gauge("sluice_log_position", "Position of the last durable event.", m.log_position);
+  x.gauge("sluice_log_first_position", "First position still in the log (retention deletes older segments).",
+          m.log_first_position);
+  x.counter("sluice_retention_deleted_bytes_total", "Bytes of log segments deleted by retention.",
+            m.retention_deleted_bytes);
   x.header("sluice_view_position", "gauge", "Position every shard of the view has applied.");
   for (auto& [view, position] : m.view_positions)
     fmt::format_to(std::back_inserter(out), "sluice_view_position{{view=\"{}\"}} {}\n", view, position);
@@ -66,6 +70,11 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.counter("sluice_aggregate_passivations_total", "Aggregate actors stopped for idleness or the live cap.",
             m.passivations);
   x.counter("sluice_snapshots_written_total", "Aggregate snapshots written.", m.snapshots_written);
+  x.counter("sluice_checkpoints_written_total", "View shard and history index checkpoints written.",
+            m.checkpoints_written);
+  x.counter("sluice_checkpoints_rejected_total",
+            "Checkpoints read and refused (torn, checksum, changed layout, not matching the log).",
+            m.checkpoints_rejected);
   x.counter("sluice_snapshots_rejected_total",
             "Aggregate snapshots read and refused (torn, checksum, changed state layout, not matching the log).",
             m.snapshots_rejected);

@@ -243,6 +243,15 @@ void get_events(request& rq) {
   auto limit = from ? number_param(q, "limit", k_default_events, 1, k_max_events, respond) : std::nullopt;
   if (!limit)
     return;
+  // Retention deleted what is before the log's first position (SPEC §9).
+  if (uint64_t first = e.log().first_position(); *from < first && first > 1) {
+    std::string gone;
+    codec::json_writer w(gone);
+    w.begin_object().key("ok").boolean(false).key("error").begin_object().key("code").string("gone");
+    w.key("message").string(fmt::format("retention deleted the events before position {}", first));
+    w.key("first_position").uinteger(first).end_object().end_object();
+    return respond(json_reply(410, std::move(gone)));
+  }
   std::string body;
   auto r = e.log().read(*from, *limit, [&](const log::record& rec) {
     {
@@ -273,8 +282,11 @@ void get_aggregate_events(request& rq, const std::string& id) {
   if (parts.empty())
     return respond(error_reply(404, "not_found", "no aggregate with this id has events"));
   std::vector<uint64_t> positions;
-  for (auto& p : parts)
+  bool truncated = false; // retention deleted some of the events asked for
+  for (auto& p : parts) {
     positions.insert(positions.end(), p.positions.begin(), p.positions.end());
+    truncated = truncated || *from_version <= p.dropped;
+  }
   std::sort(positions.begin(), positions.end());
   if (positions.size() > *limit)
     positions.resize(*limit);
@@ -294,7 +306,10 @@ void get_aggregate_events(request& rq, const std::string& id) {
           error_reply(500, "internal", r ? fmt::format("position {} is not in the log", p) : r.error().message));
   }
   w.end_array();
-  respond(json_reply(200, std::move(body)));
+  auto ok = json_reply(200, std::move(body));
+  if (truncated)
+    ok.headers.emplace_back("Sluice-History-Truncated", "true");
+  respond(std::move(ok));
 }
 
 // A "{…}" segment of the path, percent-decoded; answers 400 when it is malformed.

@@ -170,7 +170,23 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     return std::string(id);
   }
 
+  // Retention deleted the events before the log's first position (SPEC §9).
+  bool gone(const std::string& id, uint64_t from) {
+    uint64_t first = engine_.log().first_position();
+    if (from >= first || first == 1)
+      return false;
+    std::string out;
+    codec::json_writer w(out);
+    w.begin_object().key("type").string("error").key("id").string(id).key("code").string("gone");
+    w.key("message").string(fmt::format("retention deleted the events before position {}", first));
+    w.key("first_position").uinteger(first).end_object();
+    send(std::make_shared<std::string>(std::move(out)));
+    return true;
+  }
+
   void subscribe_events(const std::string& id, uint64_t from, std::string type) {
+    if (gone(id, from))
+      return;
     if (!listener_) {
       std::weak_ptr<stream_session> weak = shared_from_this();
       listener_ = engine_.add_durable_listener([weak] {
@@ -229,6 +245,8 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
         items.clear();
       }
     }
+    // A subscriber that fell behind retention loses its subscription, not events silently.
+    std::erase_if(events_, [&](auto& sub) { return gone(sub.id, sub.feed.next_position()); });
     for (auto& sub : events_) {
       while (room() && sub.feed.behind()) {
         auto r = sub.feed.read(k_pull, [&](const log::record& rec) {

@@ -1,5 +1,6 @@
 #include "log/check.h"
 
+#include "log/event_log.h"
 #include "log/format.h"
 #include "log/record_parser.h"
 
@@ -50,9 +51,10 @@ std::expected<std::vector<segment_scan>, error> scan(const std::filesystem::path
   if (ec)
     return std::unexpected(error{errc::io_error, fmt::format("list {}: {}", dir.string(), ec.message())});
   std::sort(segs.begin(), segs.end(), [](auto& a, auto& b) { return a.base < b.base; });
+  // Segments below where retention cut are deleted by the next start.
+  uint64_t expected = retained_from(dir);
+  std::erase_if(segs, [&](auto& s) { return s.base < expected; });
   report.segments = segs.size();
-
-  uint64_t expected = 1;
   bool damaged = false;
   auto note = [&](segment_scan& s, uint64_t offset, std::string what) {
     report.damaged.push_back({s.path, offset, expected, std::move(what)});

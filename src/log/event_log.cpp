@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -282,9 +283,13 @@ std::expected<void, error> event_log::write_group(written& w) {
   if (write_offset_ >= opts_.segment_bytes && next_position_ > write_seg_->base) {
     if (auto r = start_segment(next_position_); !r)
       return r;
-    std::shared_lock lk(segments_mu_);
-    write_seg_ = segments_.back();
-    write_offset_ = write_seg_->size.load();
+    {
+      std::shared_lock lk(segments_mu_);
+      write_seg_ = segments_.back();
+      write_offset_ = write_seg_->size.load();
+    }
+    if (on_closed_)
+      on_closed_();
   }
 
   // Stamp positions and checksums; the group's last record carries the commit flag.
@@ -384,8 +389,13 @@ std::expected<uint64_t, error> event_log::read(uint64_t from, size_t max_records
       std::shared_lock lk(segments_mu_);
       auto it = std::upper_bound(segments_.begin(), segments_.end(), from,
                                  [](uint64_t pos, const auto& s) { return pos < s->base; });
-      if (it == segments_.begin())
-        return from; // positions before the first segment do not exist
+      if (it == segments_.begin()) {
+        // Before the first segment: nothing there (retention deleted it).
+        if (segments_.empty() || segments_.front()->base > durable)
+          return from;
+        from = segments_.front()->base;
+        it = std::next(segments_.begin());
+      }
       seg = *std::prev(it);
       auto idx = std::upper_bound(seg->index.begin(), seg->index.end(), std::make_pair(from, UINT64_MAX));
       if (idx != seg->index.begin())
@@ -423,6 +433,51 @@ std::expected<uint64_t, error> event_log::read(uint64_t from, size_t max_records
       return from; // the segment chosen for `from` has nothing at or after it
   }
   return from;
+}
+
+std::vector<segment_info> event_log::segments() const {
+  std::vector<segment_info> out;
+  std::shared_lock lk(segments_mu_);
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    auto& seg = *segments_[i];
+    struct stat st {};
+    segment_info info{seg.base, seg.last_position.load(), seg.size.load(), {}};
+    if (::fstat(seg.fd, &st) == 0)
+      info.closed_at = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    out.push_back(info);
+  }
+  return out;
+}
+
+std::expected<uint64_t, error> event_log::delete_before(uint64_t base) {
+  std::vector<std::shared_ptr<segment>> gone;
+  {
+    std::shared_lock lk(segments_mu_);
+    // Never the segment being written, and only at a segment's start.
+    auto it = std::find_if(segments_.begin(), segments_.end(), [&](auto& s) { return s->base == base; });
+    if (it == segments_.end() || it == segments_.begin())
+      return 0;
+  }
+  if (auto r = write_retained(opts_.dir, dir_fd_, base); !r)
+    return std::unexpected(r.error());
+  {
+    std::unique_lock lk(segments_mu_);
+    while (segments_.size() > 1 && segments_.front()->base < base) {
+      gone.push_back(std::move(segments_.front()));
+      segments_.erase(segments_.begin());
+    }
+    first_.store(base, std::memory_order_release);
+  }
+  uint64_t bytes = 0;
+  for (auto& seg : gone) {
+    bytes += seg->size.load();
+    if (::unlink(seg->path.c_str()) != 0 && errno != ENOENT)
+      return std::unexpected(io_error("remove", seg->path, errno));
+  }
+  ::fsync(dir_fd_);
+  return bytes; // the files' space is freed once the last reader lets go
 }
 
 } // namespace sluice::log

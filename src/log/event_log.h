@@ -61,6 +61,19 @@ struct options {
   const record_upcaster* upcaster = nullptr;
 };
 
+/// The first position retention kept (SPEC §9), from the file "retained"
+/// in a log directory (1 if there is none). Segments below it are what a
+/// crash left of a retention run: open() removes them.
+uint64_t retained_from(const std::filesystem::path& dir);
+
+/// A segment, for retention.
+struct segment_info {
+  uint64_t base = 0;          ///< position of its first record
+  uint64_t last_position = 0; ///< of its last record
+  uint64_t bytes = 0;
+  std::chrono::system_clock::time_point closed_at; ///< the file's modification time
+};
+
 /// Positions an append was given: first..last inclusive.
 struct append_result {
   uint64_t first = 0;
@@ -108,6 +121,23 @@ class event_log {
 
   /// Position of the last durable record; 0 when the log is empty. Thread-safe.
   uint64_t last_position() const { return durable_.load(std::memory_order_acquire); }
+
+  /// The first position still in the log: 1, or where retention cut it.
+  /// A read from before it starts here. Thread-safe.
+  uint64_t first_position() const { return first_.load(std::memory_order_acquire); }
+
+  /// Every segment, oldest first; the last is the one being written. Thread-safe.
+  std::vector<segment_info> segments() const;
+
+  /// Retention: deletes the closed segments before `base` (the base of a
+  /// segment). First makes "retained" say `base`, durably, so that a crash
+  /// part way is finished by the next open(). Readers of a deleted segment
+  /// finish their read. Returns the bytes deleted. Thread-safe.
+  std::expected<uint64_t, error> delete_before(uint64_t base);
+
+  /// Called on the writer's thread each time a segment is closed (must not
+  /// block); set before the first append.
+  void on_segment_closed(std::function<void()> f) { on_closed_ = std::move(f); }
 
   /// Stops taking appends (later ones fail with errc::closed), writes and
   /// syncs what is queued, and joins the writer. Idempotent.
@@ -231,6 +261,8 @@ class event_log {
   std::thread writer_;
 
   std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> first_{1};
+  std::function<void()> on_closed_;
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> appended_{0};
   duration_histogram sync_durations_;

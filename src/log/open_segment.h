@@ -27,6 +27,9 @@ std::expected<void, error> write_all(int fd, std::vector<iovec>& iov, uint64_t o
 /// that zeros written ahead spare a sync the metadata work of appending.
 bool overwrites_in_place(const std::filesystem::path& dir);
 
+/// Makes the file "retained" of log directory `dir` say `base`, durably.
+std::expected<void, error> write_retained(const std::filesystem::path& dir, int dir_fd, uint64_t base);
+
 struct event_log::segment {
   segment(uint64_t b, std::filesystem::path p, int f) : base(b), path(std::move(p)), fd(f) {}
   ~segment() {

@@ -83,7 +83,39 @@ std::expected<bool, error> all_zero(int fd, const std::filesystem::path& file, u
   return true;
 }
 
+constexpr const char* k_retained_file = "retained";
+
 } // namespace
+
+uint64_t retained_from(const std::filesystem::path& dir) {
+  int fd = ::open((dir / k_retained_file).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 1;
+  char buf[32] = {};
+  auto n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  uint64_t v = 0;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i)
+    v = v * 10 + static_cast<uint64_t>(buf[i] - '0');
+  return std::max<uint64_t>(v, 1);
+}
+
+std::expected<void, error> write_retained(const std::filesystem::path& dir, int dir_fd, uint64_t base) {
+  auto path = dir / k_retained_file;
+  auto partial = dir / "retained.partial";
+  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return std::unexpected(io_error("create", partial, errno));
+  auto text = fmt::format("{}\n", base);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fdatasync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok)
+    return std::unexpected(io_error("write", partial, err));
+  if (::rename(partial.c_str(), path.c_str()) != 0 || ::fsync(dir_fd) != 0)
+    return std::unexpected(io_error("rename", path, errno));
+  return {};
+}
 
 std::expected<event_log::segment_end, error> event_log::scan_segment(segment& seg, uint64_t file_size, bool last,
                                                                      uint64_t& expected) {
@@ -141,7 +173,16 @@ std::expected<void, error> event_log::recover() {
     return std::unexpected(error{errc::io_error, fmt::format("list {}: {}", opts_.dir.string(), ec.message())});
   std::sort(bases.begin(), bases.end());
 
-  uint64_t expected = 1; // position the next record must have
+  // Segments below where retention cut are what a crash left of its run.
+  uint64_t expected = retained_from(opts_.dir); // position the next record must have
+  while (!bases.empty() && bases.front() < expected) {
+    auto path = opts_.dir / segment_file_name(bases.front());
+    k_log.info("removing {}: retention had deleted it when the server stopped", path.string());
+    if (::unlink(path.c_str()) != 0 || ::fsync(dir_fd_) != 0)
+      return std::unexpected(io_error("remove", path, errno));
+    bases.erase(bases.begin());
+  }
+  first_.store(expected);
   for (size_t i = 0; i < bases.size(); ++i) {
     bool last = i + 1 == bases.size();
     auto path = opts_.dir / segment_file_name(bases[i]);

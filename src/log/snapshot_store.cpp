@@ -205,6 +205,15 @@ void snapshot_store::flush() {
   idle_cv_.wait(lk, [&] { return queue_.empty() && !busy_; });
 }
 
+bool snapshot_store::sync() {
+  flush();
+  std::lock_guard lk(files_mu_);
+  for (auto& f : files_)
+    if (::fdatasync(f.fd) != 0)
+      return false;
+  return true;
+}
+
 void snapshot_store::run() {
   std::unique_lock lk(mu_);
   for (;;) {

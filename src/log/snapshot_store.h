@@ -65,6 +65,10 @@ class snapshot_store {
   /// Waits until everything queued before the call is written.
   void flush();
 
+  /// flush(), then makes every file durable (snapshots are written without
+  /// a sync, but retention deletes the log they replace). False on failure.
+  bool sync();
+
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   /// Records refused while opening (torn or corrupt).

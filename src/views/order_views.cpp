@@ -1,7 +1,10 @@
 #include "views/order_views.h"
 
 #include "base/string_hash.h"
+#include "base/checksum.h"
+#include "codec/binary.h"
 #include "codec/fields.h"
+#include "codec/state_fields.h"
 #include "domain/account.h"
 #include "domain/order.h"
 
@@ -23,6 +26,50 @@ Row& row(string_map<Row>& rows, std::string_view key) {
   if (auto it = rows.find(key); it != rows.end())
     return it->second;
   return rows.emplace(std::string(key), Row{}).first->second;
+}
+
+std::string fmt_u64(uint64_t v) { return std::to_string(v) + '/'; }
+
+// A projector's checkpoint layout: its own tag (bumped when save() changes)
+// and the field lists of the states it keeps.
+template <class... States>
+uint64_t layout(std::string_view tag) {
+  std::string parts(tag);
+  ((parts += fmt_u64(codec::state_fingerprint<States>())), ...);
+  return checksum64(parts.data(), parts.size());
+}
+
+// Rows of a state and a version per key: id, version, state.
+template <class Row>
+void save_rows(const string_map<Row>& rows, std::string& out) {
+  codec::binary_writer w(out);
+  w.uint(rows.size());
+  std::string scratch;
+  for (auto& [key, r] : rows) {
+    w.string(key);
+    w.uint(r.version);
+    scratch.clear();
+    codec::encode_state(r.state, scratch);
+    w.string(scratch);
+  }
+}
+
+template <class Row>
+bool load_rows(std::string_view in, string_map<Row>& rows) {
+  codec::binary_reader r(in);
+  uint64_t n = r.uint();
+  if (!r.ok() || n > in.size())
+    return false;
+  rows.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    auto key = r.string();
+    Row row;
+    row.version = r.uint();
+    if (!r.ok() || !codec::decode_state(r.string(), row.state) || !r.ok() ||
+        !rows.emplace(std::string(key), std::move(row)).second)
+      return false;
+  }
+  return r.at_end();
 }
 
 bool of_type(const log::record& r, std::string_view aggregate_type) {
@@ -56,6 +103,10 @@ class order_summary final : public projector {
     w.end_array();
     w.key("version").uinteger(entry.version).end_object();
   }
+
+  uint64_t checkpoint_fingerprint() const override { return layout<order::state>("order_summary.rows.1"); }
+  void save(std::string& out) const override { save_rows(rows_, out); }
+  bool load(std::string_view in) override { return load_rows(in, rows_); }
 
  private:
   struct row_type {
@@ -99,6 +150,55 @@ class customer_orders final : public projector {
     w.end_array().end_object();
   }
 
+  uint64_t checkpoint_fingerprint() const override { return layout<order::state>("customer_orders.1"); }
+
+  // Customers with their order ids in creation order; each order's state
+  // once, after its customer's list.
+  void save(std::string& out) const override {
+    codec::binary_writer w(out);
+    w.uint(customers_.size());
+    std::string scratch;
+    for (auto& [customer, ids] : customers_) {
+      w.string(customer);
+      w.uint(ids.size());
+      for (auto* id : ids) {
+        w.string(*id);
+        scratch.clear();
+        codec::encode_state(orders_.find(*id)->second.state, scratch);
+        w.string(scratch);
+      }
+    }
+  }
+
+  bool load(std::string_view in) override {
+    codec::binary_reader r(in);
+    uint64_t n = r.uint();
+    if (!r.ok() || n > in.size())
+      return false;
+    customers_.reserve(n);
+    for (uint64_t c = 0; c < n; ++c) {
+      auto customer = r.string();
+      uint64_t count = r.uint();
+      if (!r.ok() || count > in.size())
+        return false;
+      auto [list, added] = customers_.emplace(std::string(customer), std::vector<const std::string*>{});
+      if (!added)
+        return false;
+      list->second.reserve(count);
+      for (uint64_t i = 0; i < count; ++i) {
+        auto id = r.string();
+        order_row row;
+        if (!r.ok() || !codec::decode_state(r.string(), row.state) || !r.ok())
+          return false;
+        auto [it, fresh] = orders_.emplace(std::string(id), std::move(row));
+        if (!fresh)
+          return false;
+        list->second.push_back(&it->first);
+      }
+    }
+    return r.at_end();
+  }
+
  private:
   struct order_row {
     order::state state;
@@ -140,6 +240,26 @@ class order_stats final : public projector {
     w.key("revenue_confirmed").money(revenue_).end_object();
   }
 
+  uint64_t checkpoint_fingerprint() const override { return layout<>("order_stats.1"); }
+
+  void save(std::string& out) const override {
+    codec::binary_writer w(out);
+    for (uint64_t v : {created_, confirmed_, cancelled_})
+      w.uint(v);
+    w.sint(items_);
+    w.sint(revenue_);
+  }
+
+  bool load(std::string_view in) override {
+    codec::binary_reader r(in);
+    created_ = r.uint();
+    confirmed_ = r.uint();
+    cancelled_ = r.uint();
+    items_ = r.sint();
+    revenue_ = r.sint();
+    return r.ok() && r.at_end();
+  }
+
  private:
   bool active_;
   uint64_t created_ = 0, confirmed_ = 0, cancelled_ = 0;
@@ -167,6 +287,10 @@ class account_balance final : public projector {
     w.key("status").string(account::to_string(entry.state.status)).key("balance").money(entry.state.balance_cents);
     w.key("version").uinteger(entry.version).end_object();
   }
+
+  uint64_t checkpoint_fingerprint() const override { return layout<account::state>("account_balance.rows.1"); }
+  void save(std::string& out) const override { save_rows(rows_, out); }
+  bool load(std::string_view in) override { return load_rows(in, rows_); }
 
  private:
   struct row_type {

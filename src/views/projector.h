@@ -30,6 +30,19 @@ class projector {
 
   /// Writes the current JSON value of `key`, a key this projector reported.
   virtual void render(std::string_view key, codec::json_writer& w) const = 0;
+
+  /// Checkpoints (SPEC §9): the layout of what save() writes, which must
+  /// change whenever that layout does (a checkpoint of another layout is
+  /// refused, not misread); 0, the default, takes no checkpoints and the
+  /// view is always rebuilt from the log.
+  virtual uint64_t checkpoint_fingerprint() const { return 0; }
+
+  /// Appends the model to `out`.
+  virtual void save(std::string& /*out*/) const {}
+
+  /// Replaces the model, of a fresh projector, with what save() wrote;
+  /// false (the projector then left fresh or discarded) if `in` is not that.
+  virtual bool load(std::string_view /*in*/) { return false; }
 };
 
 /// Which of `shards` shards owns `key`. Stable across runs and builds.

@@ -1,5 +1,7 @@
 #include "views/view_shard.h"
 
+#include "codec/binary.h"
+
 #include <algorithm>
 
 namespace sluice::views {
@@ -88,6 +90,48 @@ void view_shard::list(std::string_view after, size_t limit, std::vector<std::pai
                              [](std::string_view a, const key_map::value_type* k) { return a < k->first; });
   for (; it != sorted_.end() && limit > 0; ++it, --limit)
     out.emplace_back((*it)->first, entry{render((*it)->first), (*it)->second.changed_at});
+}
+
+void view_shard::save(std::string& out) const {
+  codec::binary_writer w(out);
+  w.uint(keys_.size());
+  for (auto& [key, st] : keys_) {
+    w.string(key);
+    w.uint(st.changed_at);
+  }
+  std::string model;
+  projector_->save(model);
+  w.string(model);
+}
+
+bool view_shard::load(std::string_view in, uint64_t position, std::unique_ptr<projector> fresh) {
+  codec::binary_reader r(in);
+  key_map keys;
+  uint64_t n = r.uint();
+  if (!r.ok() || n > in.size()) // every key takes at least a byte
+    return false;
+  keys.reserve(n);
+  std::vector<const key_map::value_type*> order;
+  order.reserve(n);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    auto key = r.string();
+    uint64_t at = r.uint();
+    if (!r.ok() || at > position)
+      return false;
+    auto [it, added] = keys.emplace(std::string(key), key_state{at});
+    if (!added)
+      return false;
+    order.push_back(&*it);
+  }
+  auto model = r.string();
+  if (!r.ok() || !r.at_end() || !fresh->load(model))
+    return false;
+  projector_ = std::move(fresh);
+  keys_ = std::move(keys); // nodes keep their addresses when the map moves
+  sorted_.clear();
+  fresh_ = std::move(order);
+  applied_ = position;
+  return true;
 }
 
 } // namespace sluice::views

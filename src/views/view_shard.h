@@ -52,6 +52,17 @@ class view_shard {
 
   size_t size() const { return keys_.size(); }
 
+  /// Checkpoints (SPEC §9): whether the projector takes them, and its layout.
+  uint64_t checkpoint_fingerprint() const { return projector_->checkpoint_fingerprint(); }
+
+  /// Appends the keys, their positions and the projector's model to `out`;
+  /// the shard reflects exactly the events up to applied().
+  void save(std::string& out) const;
+
+  /// Replaces a fresh shard's content with what save() wrote at `position`;
+  /// false, the shard left fresh, if `in` does not decode.
+  bool load(std::string_view in, uint64_t position, std::unique_ptr<projector> fresh);
+
  private:
   class stamping_sink;
   struct key_state {

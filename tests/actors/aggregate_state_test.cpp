@@ -62,7 +62,7 @@ struct bench {
     uint64_t p = r->first;
     for (auto& e : accepted)
       for (size_t i = 0; i < e.events.size(); ++i)
-        indexed.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, p++});
+        indexed.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, p++, e.outcome.version - e.events.size() + i + 1});
     index.add(indexed);
     return r->last;
   }
