@@ -352,6 +352,8 @@ void runtime::recover() {
     ready_cv_.notify_all();
     return;
   }
+  if (first > 1)
+    index_.settle_dropped();
   journal_->set_indexed_to(log_->last_position());
   index_checkpointed_ = indexed;
   auto took = std::chrono::steady_clock::now() - started;

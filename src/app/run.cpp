@@ -170,6 +170,9 @@ struct serve_flags {
   size_t max_live_aggregates = 1'000'000;
   uint64_t snapshot_every = 200;
   bool no_snapshots = false;
+  uint64_t checkpoint_every = 1'000'000;
+  bool no_checkpoints = false;
+  std::string retain = "all", retain_bytes, retain_age, segment_bytes = "64MiB";
   uint32_t threads = 0, io_threads = 2, shards = 2;
   size_t max_in_flight = 1u << 20;
   uint64_t drill_fail_sync_after = 0;
@@ -205,6 +208,18 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   o.max_live_aggregates = s.max_live_aggregates;
   o.snapshot_every = s.snapshot_every;
   o.snapshots = !s.no_snapshots;
+  o.checkpoint_every = s.checkpoint_every;
+  o.checkpoints = !s.no_checkpoints;
+  o.segment_bytes = *parse_size(s.segment_bytes); // checked by the flag
+  if (!s.retain_bytes.empty())
+    o.retain_bytes = *parse_size(s.retain_bytes);
+  if (!s.retain_age.empty())
+    o.retain_age = std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(s.retain_age));
+  if ((o.retain_bytes > 0 || o.retain_age.count() > 0) && (!o.snapshots || !o.checkpoints)) {
+    k_log.error("--retain-bytes and --retain-age need snapshots and checkpoints (the log they replace is deleted): "
+                "drop --no-snapshots / --no-checkpoints");
+    return 2;
+  }
   // A failed fdatasync may have lost acknowledged-to-be data in the page
   // cache: stop here, and let recovery read what is really on disk.
   o.on_sync_failure = [](const log::error& err) {
@@ -242,7 +257,8 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   std::fflush(stdout);
   if ((*e)->wait_ready(std::chrono::hours(24))) {
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    fmt::print("  recovery: {} events in {} ms; ready\n", (*e)->log().last_position(), took.count());
+    fmt::print("  recovery: ready in {} ms (log positions {} to {})\n", took.count(), (*e)->log().first_position(),
+               (*e)->log().last_position());
   } else {
     fmt::print("  recovery failed; see the log above (/readyz answers 503)\n");
   }
@@ -346,6 +362,45 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->add_flag("--no-snapshots", sf.no_snapshots,
                  "take no snapshots and use none: aggregates come back from the log alone")
       ->group("Memory and restart");
+  auto size_check = CLI::Validator(
+      [](std::string& v) {
+        auto n = parse_size(v);
+        return n ? std::string() : n.error();
+      },
+      "SIZE");
+  serve_cmd
+      ->add_option("--checkpoint-every", sf.checkpoint_every,
+                   "checkpoint each view shard and the history index every this many events (0: only at a "
+                   "graceful stop), under <data>/checkpoints; start-up replays only the log after them")
+      ->capture_default_str()
+      ->group("Memory and restart");
+  serve_cmd
+      ->add_flag("--no-checkpoints", sf.no_checkpoints,
+                 "write no checkpoints and load none: start-up replays the whole log")
+      ->group("Memory and restart");
+  serve_cmd
+      ->add_option("--segment-bytes", sf.segment_bytes,
+                   "a log segment is closed at this size (retention deletes whole segments); bytes, or 512MiB")
+      ->check(size_check)
+      ->capture_default_str()
+      ->group("Retention");
+  auto* retain_all =
+      serve_cmd->add_option("--retain", sf.retain, "'all': keep the whole log (the default; see the limits below)")
+          ->check(CLI::IsMember({"all"}))
+          ->capture_default_str()
+          ->group("Retention");
+  serve_cmd
+      ->add_option("--retain-bytes", sf.retain_bytes,
+                   "delete the oldest closed segments beyond the newest that add up to this size; bytes, or 20GiB")
+      ->check(size_check)
+      ->excludes(retain_all)
+      ->group("Retention");
+  serve_cmd
+      ->add_option("--retain-age", sf.retain_age,
+                   "delete closed segments whose last event is older than this; seconds, or 12h, 30d")
+      ->check(duration_check)
+      ->excludes(retain_all)
+      ->group("Retention");
 
   auto* exec_cmd = app.add_subcommand("exec", "apply NDJSON commands from stdin; print one result per line");
   add_log_flags(exec_cmd, flags);

@@ -121,7 +121,7 @@ void aggregate_index::save(std::string& out, uint64_t position) const {
     std::lock_guard lk(s.mu);
     kept.clear();
     for (auto& [id, e] : s.map)
-      if (!e.positions.empty() && e.positions.front() <= position)
+      if (e.dropped > 0 || (!e.positions.empty() && e.positions.front() <= position))
         kept.emplace_back(id, &e);
     w.uint(kept.size());
     for (auto& [id, e] : kept) {
@@ -149,7 +149,7 @@ bool aggregate_index::load(std::string_view in) {
     for (uint64_t i = 0; i < n; ++i) {
       auto id = r.string();
       uint64_t dropped = r.uint(), count = r.uint();
-      if (!r.ok() || count == 0 || count > in.size() || &shard_of(id) != &s)
+      if (!r.ok() || (count == 0 && dropped == 0) || count > in.size() || &shard_of(id) != &s)
         return false;
       auto& e = find_or_add(s, id);
       if (!e.positions.empty())
@@ -168,6 +168,15 @@ bool aggregate_index::load(std::string_view in) {
     }
   }
   return r.at_end();
+}
+
+void aggregate_index::settle_dropped() {
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    for (auto& [id, e] : s.map)
+      if (e.positions.empty() && e.dropped == 0 && e.snapshot.ref != 0)
+        e.dropped = e.snapshot.version;
+  }
 }
 
 void aggregate_index::clear_positions() {
@@ -260,6 +269,11 @@ bool history_index::load(std::string_view in) {
       return false;
   }
   return r.at_end();
+}
+
+void history_index::settle_dropped() {
+  for (auto& i : indexes_)
+    i->settle_dropped();
 }
 
 void history_index::clear_positions() {

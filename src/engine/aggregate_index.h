@@ -71,7 +71,7 @@ class aggregate_index {
 
   /// Checkpoints (SPEC §9): appends every entry's positions up to
   /// `position` (and how many came before them) to `out`, each shard
-  /// locked in turn; entries with none are left out.
+  /// locked in turn; entries with neither are left out.
   void save(std::string& out, uint64_t position) const;
   /// Adds what save() wrote to an index that holds no positions yet
   /// (snapshots may be recorded). False if `in` does not decode; the
@@ -80,6 +80,10 @@ class aggregate_index {
   /// Forgets every position (a checkpoint that failed to load); entries
   /// with a snapshot stay.
   void clear_positions();
+  /// After a replay of a log retention cut, with no index checkpoint: an
+  /// aggregate known only by its snapshot has every event before the log's
+  /// start, and its snapshot covers them all (retention made sure).
+  void settle_dropped();
 
   /// Retention: forgets the positions below `first` (deleted segments),
   /// counting them as dropped. Returns how many positions it forgot.
@@ -144,6 +148,7 @@ class history_index {
   void save(std::string& out, uint64_t position) const;
   bool load(std::string_view in);
   void clear_positions();
+  void settle_dropped();
   uint64_t forget_before(uint64_t first);
 
  private:
