@@ -43,7 +43,12 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
         // The window knows the original's last version; the history index
         // has its position once it is durable (indexed before its answer).
         o.position = sink->durable_position(aggregate->type(), aggregate->id(), o.version);
-        if (o.position == 0 && !sink->failed() && !sink->unavailable()) {
+        // Its events are durable, and retention has deleted them since:
+        // the index no longer has the position, the snapshot taken first does.
+        bool deleted = o.position == 0 && sink->deleted(aggregate->type(), aggregate->id(), o.version);
+        if (deleted)
+          o.position = sink->deleted_position(*aggregate, t->cmd);
+        if (o.position == 0 && !deleted && !sink->failed() && !sink->unavailable()) {
           if (!parked)
             parked = std::make_unique<std::vector<ticket_ptr>>();
           parked->push_back(std::move(t));
@@ -51,6 +56,8 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
         }
         if (o.position != 0)
           aggregate->durable(t->cmd.command_id, o.position);
+        else if (deleted)
+          break; // the snapshot cannot be read: answered without a position rather than never
         // A failed log never makes it durable: the repeat fails like it.
         // On a full disk it may not have been: the client retries later.
         else {

@@ -117,6 +117,8 @@ std::vector<std::pair<const domain::aggregate_type*, std::string>> journal::take
 bool journal::save_snapshot(const domain::aggregate& a, uint64_t version, uint64_t position, std::string body) const {
   if (!snapshots_enabled(a.type()))
     return false;
+  // Every event up to `version` is durable, so indexed: the window's entries get their positions.
+  domain::aggregate::settle_positions(body, [&](uint64_t v) { return durable_position(a.type(), a.id(), v); });
   log::snapshot s{a.type().state_fingerprint(), version, position,
                   std::string(a.type().name()), a.id(),  std::move(body)};
   return snapshots_->write(std::move(s));
@@ -192,6 +194,17 @@ bool journal::replay(domain::aggregate& a, uint64_t* from_snapshot) const {
       return false;
   }
   return ok;
+}
+
+uint64_t journal::deleted_position(const domain::aggregate& live, const domain::command& cmd) const {
+  // A copy from the snapshot and the retained events: `live` may be ahead
+  // of the log (commands in flight) and is left as it is.
+  domain::aggregate copy(live.type(), live.id());
+  if (!replay(copy))
+    return 0;
+  domain::event_list events;
+  auto o = copy.handle(cmd, events);
+  return o.result == domain::outcome::kind::duplicate ? o.position : 0;
 }
 
 void journal::publish(const batch_ptr& b) {

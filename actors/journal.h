@@ -54,6 +54,11 @@ class journal {
     return index_.of(&type).position(id, version);
   }
 
+  /// True if event `version` was durable and retention has deleted it.
+  bool deleted(const domain::aggregate_type& type, std::string_view id, uint64_t version) const {
+    return index_.of(&type).deleted(id, version);
+  }
+
   /// Every durable event up to here is in the history index (checkpoints
   /// of the index are taken at or below it). Thread-safe.
   uint64_t indexed_to() const { return indexed_to_.load(std::memory_order_acquire); }
@@ -95,6 +100,11 @@ class journal {
   /// the log cannot be read or its events do not apply. `from_snapshot`
   /// gets the version of the snapshot used (0: none). Thread-safe.
   bool replay(domain::aggregate& a, uint64_t* from_snapshot = nullptr) const;
+
+  /// The position of the last event of `cmd`, a repeat that `live` knows
+  /// without its position, whose events retention has deleted: the
+  /// snapshot retention took first knows it. 0 if that cannot be read.
+  uint64_t deleted_position(const domain::aggregate& live, const domain::command& cmd) const;
 
   /// Publishes recovered events to the projections (recovery only).
   void publish(const batch_ptr& b);

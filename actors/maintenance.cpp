@@ -144,8 +144,8 @@ bool runtime::retain() {
   // Views: each must be able to start from a checkpoint.
   for (auto* def : opts_.model->served_views())
     if (!checkpoints_ || def->make(0, opts_.shards)->checkpoint_fingerprint() == 0)
-      return held_back(fmt::format("view {} takes no checkpoints{}", def->name,
-                                   checkpoints_ ? "" : " (checkpoints are off)"));
+      return held_back(
+          fmt::format("view {} takes no checkpoints{}", def->name, checkpoints_ ? "" : " (checkpoints are off)"));
 
   // Aggregates with events before the cut: a snapshot that covers them.
   for (auto* type : index_.types()) {
@@ -154,7 +154,8 @@ bool runtime::retain() {
     index.for_each([&](std::string_view id, auto snap, uint64_t dropped, std::span<const uint64_t> positions) {
       if (positions.empty() || positions.front() >= cut)
         return;
-      auto before = static_cast<uint64_t>(std::lower_bound(positions.begin(), positions.end(), cut) - positions.begin());
+      auto before =
+          static_cast<uint64_t>(std::lower_bound(positions.begin(), positions.end(), cut) - positions.begin());
       if (snap.version < dropped + before)
         stale.emplace_back(id);
     });
@@ -190,7 +191,8 @@ bool runtime::retain() {
     index_.of(type).for_each([&](std::string_view, auto snap, uint64_t dropped, std::span<const uint64_t> positions) {
       if (positions.empty() || positions.front() >= cut)
         return;
-      auto before = static_cast<uint64_t>(std::lower_bound(positions.begin(), positions.end(), cut) - positions.begin());
+      auto before =
+          static_cast<uint64_t>(std::lower_bound(positions.begin(), positions.end(), cut) - positions.begin());
       missing = missing || snap.version < dropped + before;
     });
     if (missing)

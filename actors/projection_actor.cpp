@@ -48,7 +48,8 @@ uint64_t projection_state::restore(uint64_t limit) {
   if (!cfg.checkpoints || shard->checkpoint_fingerprint() == 0)
     return 0;
   bool found = false;
-  auto c = log::read_checkpoint(cfg.checkpoints->dir(), checkpoint_name(*cfg.view), cfg.view->version, cfg.shard, cfg.shards, found);
+  auto c = log::read_checkpoint(cfg.checkpoints->dir(), checkpoint_name(*cfg.view), cfg.view->version, cfg.shard,
+                                cfg.shards, found);
   if (!found)
     return 0;
   std::string why;
@@ -75,8 +76,8 @@ uint64_t projection_state::checkpoint() {
   auto fingerprint = shard->checkpoint_fingerprint();
   if (!cfg.checkpoints || fingerprint == 0)
     return 0;
-  log::checkpoint c{checkpoint_name(*cfg.view), cfg.view->version, cfg.shard, cfg.shards, fingerprint,
-                    shard->applied(), {}};
+  log::checkpoint c{
+      checkpoint_name(*cfg.view), cfg.view->version, cfg.shard, cfg.shards, fingerprint, shard->applied(), {}};
   shard->save(c.body);
   checkpointed = c.position;
   cfg.checkpoints->write(std::move(c));

@@ -248,6 +248,8 @@ sluice::engine::metrics runtime::snapshot() const {
   m.checkpoints_rejected = checkpoints_rejected_.load();
   m.log_first_position = log_->first_position();
   m.retention_deleted_bytes = retention_deleted_.load();
+  m.recovery_from = recovery_from_.load();
+  m.recovery_events = recovery_events_.load();
   m.in_flight = static_cast<uint64_t>(std::max<int64_t>(0, stats_.in_flight.load()));
   m.events_appended = log_->appended_records();
   m.log_syncs = log_->syncs();
@@ -312,8 +314,8 @@ void runtime::stop() {
     journal_actor_ = nullptr;
     for (auto& v : views_)
       v.shards.clear();
-    system_.reset();               // waits for every actor to finish
-    snapshots_.reset();            // writes what the actors queued
+    system_.reset();    // waits for every actor to finish
+    snapshots_.reset(); // writes what the actors queued
     checkpoints_.reset();
     std::lock_guard lk(views_mu_); // the shards' applied counters go last
     views_.clear();
@@ -354,6 +356,8 @@ void runtime::recover() {
   }
   if (first > 1)
     index_.settle_dropped();
+  recovery_from_.store(sinks.from);
+  recovery_events_.store(r->events);
   journal_->set_indexed_to(log_->last_position());
   index_checkpointed_ = indexed;
   auto took = std::chrono::steady_clock::now() - started;

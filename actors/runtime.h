@@ -125,6 +125,7 @@ class runtime final : public sluice::engine::engine {
   std::thread maint_;
   uint64_t index_checkpointed_ = 0; ///< maintenance thread (and stop() after it)
   std::atomic<uint64_t> checkpoints_rejected_{0}, retention_deleted_{0};
+  std::atomic<uint64_t> recovery_from_{0}, recovery_events_{0};
   bool retention_blocked_told_ = false;
 
   std::mutex stop_mu_;

@@ -216,8 +216,9 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   if (!s.retain_age.empty())
     o.retain_age = std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(s.retain_age));
   if ((o.retain_bytes > 0 || o.retain_age.count() > 0) && (!o.snapshots || !o.checkpoints)) {
-    k_log.error("--retain-bytes and --retain-age need snapshots and checkpoints (the log they replace is deleted): "
-                "drop --no-snapshots / --no-checkpoints");
+    k_log.error(
+        "--retain-bytes and --retain-age need snapshots and checkpoints (the log they replace is deleted): "
+        "drop --no-snapshots / --no-checkpoints");
     return 2;
   }
   // A failed fdatasync may have lost acknowledged-to-be data in the page

@@ -186,6 +186,47 @@ void aggregate::encode_snapshot(std::string& out) const {
   w.string(state);
 }
 
+bool aggregate::settle_positions(std::string& body, const std::function<uint64_t(uint64_t)>& position_of) {
+  codec::binary_reader r(body);
+  uint64_t version = r.uint();
+  uint64_t n = r.uint();
+  if (!r.ok() || n > k_idempotency_window)
+    return false;
+  struct entry {
+    std::string_view id;
+    uint64_t last_version, last_position, events;
+  };
+  std::vector<entry> window(n);
+  bool unsettled = false;
+  for (auto& e : window) {
+    e.id = r.string();
+    e.last_version = r.uint();
+    e.last_position = r.uint();
+    e.events = r.uint();
+    if (!r.ok())
+      return false;
+    unsettled = unsettled || e.last_position == 0;
+  }
+  if (!unsettled)
+    return true;
+  auto state = r.string();
+  if (!r.ok() || !r.at_end())
+    return false;
+  std::string out;
+  codec::binary_writer w(out);
+  w.uint(version);
+  w.uint(n);
+  for (auto& e : window) {
+    w.string(e.id);
+    w.uint(e.last_version);
+    w.uint(e.last_position != 0 ? e.last_position : position_of(e.last_version));
+    w.uint(e.events);
+  }
+  w.string(state);
+  body = std::move(out);
+  return true;
+}
+
 bool aggregate::restore(std::string_view body) {
   reset();
   codec::binary_reader r(body);

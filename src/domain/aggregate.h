@@ -8,6 +8,7 @@
 #include "log/record.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,6 +71,13 @@ class aggregate {
   /// oldest first, then the state's binary form. Only for a type with a
   /// state fingerprint.
   void encode_snapshot(std::string& out) const;
+
+  /// Fills the window entries of a snapshot `body` that have no position
+  /// yet (taken before their events were durable) with
+  /// `position_of(last_version)`; 0 leaves one as it is. Once retention has
+  /// deleted those events, the body is the only place that knows where they
+  /// were. False if the body does not decode.
+  static bool settle_positions(std::string& body, const std::function<uint64_t(uint64_t)>& position_of);
 
   /// Replaces state, version and window by those of a snapshot body.
   /// False, and reset(), if it does not decode.

@@ -93,6 +93,13 @@ uint64_t aggregate_index::position(std::string_view id, uint64_t version) const 
   return it->second.positions[version - it->second.dropped - 1];
 }
 
+bool aggregate_index::deleted(std::string_view id, uint64_t version) const {
+  auto& s = shard_of(id);
+  std::lock_guard lk(s.mu);
+  auto it = s.map.find(id);
+  return it != s.map.end() && version <= it->second.dropped;
+}
+
 std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit, size_t& total,
                                                  size_t* dropped) const {
   auto& s = shard_of(id);

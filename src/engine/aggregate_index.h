@@ -47,6 +47,9 @@ class aggregate_index {
   /// The position of event `version` (1-based) of `id`, or 0 if not indexed.
   uint64_t position(std::string_view id, uint64_t version) const;
 
+  /// True if event `version` of `id` was durable and retention has deleted it.
+  bool deleted(std::string_view id, uint64_t version) const;
+
   /// Where the newest snapshot of `id` is (SPEC §9), and its version.
   struct snapshot_entry {
     uint64_t ref = 0; ///< log::snapshot_ref; 0: none
@@ -114,7 +117,7 @@ class aggregate_index {
 
   shard& shard_of(std::string_view id) const { return shards_[string_hash{}(id) % k_shards]; }
   void insert(shard& s, std::string_view id, uint64_t position, uint64_t version); // s.mu held
-  entry& find_or_add(shard& s, std::string_view id);             // s.mu held
+  entry& find_or_add(shard& s, std::string_view id);                               // s.mu held
 
   mutable std::array<shard, k_shards> shards_;
   std::atomic<size_t> size_{0};

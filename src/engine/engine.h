@@ -109,6 +109,7 @@ struct metrics {
   uint64_t snapshots_written = 0, snapshots_rejected = 0;
   uint64_t checkpoints_written = 0, checkpoints_rejected = 0, log_first_position = 1;
   uint64_t retention_deleted_bytes = 0;
+  uint64_t recovery_from = 0, recovery_events = 0; ///< where start-up's replay began, and how many it replayed
   std::vector<std::pair<std::string_view, uint64_t>> view_positions; ///< applied by every shard
 };
 

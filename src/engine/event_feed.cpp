@@ -4,8 +4,7 @@
 
 namespace sluice::engine {
 
-std::expected<size_t, log::error> event_feed::read(size_t max,
-                                                   const std::function<void(const log::record&)>& visit) {
+std::expected<size_t, log::error> event_feed::read(size_t max, const std::function<void(const log::record&)>& visit) {
   uint64_t start = next_;
   bool first = true, gap = false;
   auto r = log_->read(next_, max, [&](const log::record& rec) {

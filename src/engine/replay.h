@@ -28,8 +28,8 @@ struct replay_sinks {
   /// Called with each full batch of events, and the last partial one.
   std::function<void(std::shared_ptr<views::event_batch>)> publish;
   size_t batch_events = 4096;
-  uint64_t from = 1;        ///< the first position read (what checkpoints leave to replay)
-  uint64_t indexed_to = 0;  ///< the index holds every position up to here already
+  uint64_t from = 1;       ///< the first position read (what checkpoints leave to replay)
+  uint64_t indexed_to = 0; ///< the index holds every position up to here already
 };
 
 /// Replays every durable record of `log` from `sinks.from` on into `sinks`. Stops early, with

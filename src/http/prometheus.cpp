@@ -59,6 +59,8 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.gauge("sluice_log_position", "Position of the last durable event.", m.log_position);
   x.gauge("sluice_log_first_position", "First position still in the log (retention deletes older segments).",
           m.log_first_position);
+  x.gauge("sluice_recovery_events", "Events the last start-up replayed (after the checkpoints it loaded).",
+          m.recovery_events);
   x.counter("sluice_retention_deleted_bytes_total", "Bytes of log segments deleted by retention.",
             m.retention_deleted_bytes);
   x.header("sluice_view_position", "gauge", "Position every shard of the view has applied.");

@@ -72,8 +72,8 @@ std::expected<checkpoint, std::string> decode_checkpoint(std::string_view in) {
   if (load_u32(p) != k_checkpoint_magic)
     return std::unexpected("not a checkpoint file (bad magic)");
   if (load_u32(p + k_off_format) != k_checkpoint_format)
-    return std::unexpected(fmt::format("format {} (this build reads {})", load_u32(p + k_off_format),
-                                       k_checkpoint_format));
+    return std::unexpected(
+        fmt::format("format {} (this build reads {})", load_u32(p + k_off_format), k_checkpoint_format));
   uint64_t length = load_u64(p + k_off_length), name_len = load_u32(p + k_off_name_len),
            body_len = load_u64(p + k_off_body_len);
   if (length != in.size() || name_len > k_max_name || body_len > length ||
@@ -126,8 +126,7 @@ std::expected<void, std::string> write_checkpoint(const std::filesystem::path& d
 }
 
 std::expected<checkpoint, std::string> read_checkpoint(const std::filesystem::path& dir, std::string_view name,
-                                                       uint32_t version, uint32_t shard, uint32_t shards,
-                                                       bool& found) {
+                                                       uint32_t version, uint32_t shard, uint32_t shards, bool& found) {
   auto path = checkpoint_path(dir, name, version, shard, shards);
   found = false;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -158,8 +157,8 @@ std::expected<checkpoint, std::string> read_checkpoint(const std::filesystem::pa
   if (!c)
     return std::unexpected(fmt::format("{}: {}", path.string(), c.error()));
   if (c->name != name || c->version != version || c->shard != shard || c->shards != shards)
-    return std::unexpected(fmt::format("{}: holds {} v{} shard {} of {}", path.string(), c->name, c->version,
-                                       c->shard, c->shards));
+    return std::unexpected(
+        fmt::format("{}: holds {} v{} shard {} of {}", path.string(), c->name, c->version, c->shard, c->shards));
   return c;
 }
 

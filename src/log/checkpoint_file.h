@@ -52,8 +52,7 @@ std::expected<void, std::string> write_checkpoint(const std::filesystem::path& d
 /// Reads and checks the file of (`name`, `version`, `shard`, `shards`) in
 /// `dir`; nothing if there is none. The error says why it was refused.
 std::expected<checkpoint, std::string> read_checkpoint(const std::filesystem::path& dir, std::string_view name,
-                                                       uint32_t version, uint32_t shard, uint32_t shards,
-                                                       bool& found);
+                                                       uint32_t version, uint32_t shard, uint32_t shards, bool& found);
 
 /// Removes temporary files a crash left in `dir`; returns how many.
 size_t remove_partial_checkpoints(const std::filesystem::path& dir);

@@ -443,8 +443,8 @@ std::vector<segment_info> event_log::segments() const {
     struct stat st {};
     segment_info info{seg.base, seg.last_position.load(), seg.size.load(), {}};
     if (::fstat(seg.fd, &st) == 0)
-      info.closed_at = std::chrono::system_clock::time_point(
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      info.closed_at =
+          std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
               std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
     out.push_back(info);
   }

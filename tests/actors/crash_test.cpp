@@ -8,10 +8,12 @@
 #include "engine_fixture.h"
 #include "kill_child.h"
 #include "temp_dir.h"
+#include "view_compare.h"
 #include "log/snapshot_store.h"
 #include "views/view_shard.h"
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
 #include <fmt/format.h>
 
 #include <signal.h>
@@ -24,6 +26,8 @@
 #include <thread>
 
 using namespace sluice;
+using sluice::testing::recompute;
+using sluice::testing::served;
 using sluice::testing::temp_dir;
 using namespace std::chrono_literals;
 
@@ -57,24 +61,42 @@ std::string command_for(uint32_t client, uint32_t seq) {
   }
 }
 
-// Churn: aggregates passivate after 2 ms idle and snapshot every 2 events,
-// so the kill lands among snapshot writes and re-activations.
-engine::options child_options(const std::filesystem::path& dir, bool churn) {
+enum class churn {
+  none,
+  /// Aggregates passivate after 2 ms idle and snapshot every 2 events, so
+  /// the kill lands among snapshot writes and re-activations.
+  snapshots,
+  /// Every view shard and the history index checkpoint every 40 events.
+  checkpoints,
+  /// Both, and small segments with retention: the kill lands among the
+  /// snapshots, checkpoints and deletions of retention runs.
+  retention,
+};
+
+engine::options child_options(const std::filesystem::path& dir, churn c) {
   engine::options o;
   o.model = &builtin::model();
   o.data_dir = dir;
   o.durability = log::durability::fsync;
   o.threads = 2;
-  if (churn) {
+  if (c == churn::snapshots || c == churn::retention) {
     o.passivate_after = 2ms;
     o.passivation_tick = 2ms;
     o.snapshot_every = 2;
   }
+  if (c == churn::checkpoints || c == churn::retention) {
+    o.checkpoint_every = 40;
+    o.maintenance_tick = 2ms;
+  }
+  if (c == churn::retention) {
+    o.segment_bytes = 16 << 10;
+    o.retain_bytes = 32 << 10;
+  }
   return o;
 }
 
-[[noreturn]] void run_child(const std::filesystem::path& dir, int ack_fd, uint32_t round, bool churn = false) {
-  auto o = child_options(dir, churn);
+[[noreturn]] void run_child(const std::filesystem::path& dir, int ack_fd, uint32_t round, churn mode = churn::none) {
+  auto o = child_options(dir, mode);
   auto e = engine::start(o);
   if (!e || !(*e)->wait_ready(30s))
     _exit(3);
@@ -100,43 +122,6 @@ engine::options child_options(const std::filesystem::path& dir, bool churn) {
     });
   std::this_thread::sleep_for(30s);
   _exit(7);
-}
-
-// The views as a fresh replay of the whole log computes them.
-std::map<std::string, std::string> recompute(const log::event_log& log, std::string_view view) {
-  std::vector<views::view_shard> shards;
-  for (auto& def : builtin::model().views())
-    if (def.name == view)
-      shards.emplace_back(def.make(0, 1));
-  views::event_batch batch;
-  REQUIRE(log.read(1, SIZE_MAX, [&](const log::record& r) {
-    batch.add(r);
-    return true;
-  }));
-  std::vector<views::view_change> changes;
-  shards[0].apply(batch, changes);
-  std::map<std::string, std::string> out;
-  std::vector<std::pair<std::string, views::view_shard::entry>> all;
-  shards[0].list("", SIZE_MAX, all);
-  for (auto& [k, e] : all)
-    out[k] = *e.value;
-  return out;
-}
-
-std::map<std::string, std::string> served(engine::engine& e, std::string_view view) {
-  std::map<std::string, std::string> out;
-  std::string after;
-  for (;;) {
-    std::promise<engine::view_page> p;
-    auto f = p.get_future();
-    REQUIRE(e.list_view(view, after, 1000, [&p](engine::view_page pg) { p.set_value(std::move(pg)); }));
-    auto page = f.get();
-    for (auto& it : page.items)
-      out[it.key] = *it.value;
-    if (!page.more)
-      return out;
-    after = page.items.back().key;
-  }
 }
 
 } // namespace
@@ -181,10 +166,10 @@ TEST_CASE("SIGKILL among snapshot writes and passivations loses nothing; snapsho
   std::vector<ack> acked;
   std::mt19937 rng(11);
   for (uint32_t round = 0; round < 3; ++round) {
-    auto acks = sluice::testing::kill_after_acks<ack>(300 + rng() % 1500,
-                                                      [&](int fd) { run_child(dir.path(), fd, round, true); });
+    auto acks = sluice::testing::kill_after_acks<ack>(
+        300 + rng() % 1500, [&](int fd) { run_child(dir.path(), fd, round, churn::snapshots); });
     acked.insert(acked.end(), acks.begin(), acks.end());
-    auto e = sluice::testing::start_engine(child_options(dir.path(), true));
+    auto e = sluice::testing::start_engine(child_options(dir.path(), churn::snapshots));
     auto& log = e->log();
     std::map<uint64_t, std::string> command_at;
     std::map<std::string, std::pair<uint64_t, int64_t>> accounts; // version, balance in cents
@@ -235,4 +220,120 @@ TEST_CASE("SIGKILL among snapshot writes and passivations loses nothing; snapsho
       CHECK(r.outcome.version == a.first + 2);
     }
   }
+}
+
+TEST_CASE("SIGKILL among checkpoint writes loses nothing; views from checkpoints and the tail equal the log's",
+          "[actors][crash][checkpoints]") {
+  temp_dir dir;
+  std::vector<ack> acked;
+  std::mt19937 rng(13);
+  uint64_t resumed = 0; // rounds whose start-up replayed from a checkpoint
+  for (uint32_t round = 0; round < 4; ++round) {
+    auto acks = sluice::testing::kill_after_acks<ack>(
+        300 + rng() % 1500, [&](int fd) { run_child(dir.path(), fd, round, churn::checkpoints); });
+    acked.insert(acked.end(), acks.begin(), acks.end());
+    auto e = sluice::testing::start_engine(child_options(dir.path(), churn::checkpoints));
+    auto m = e->snapshot();
+    INFO("round " << round << ": replayed " << m.recovery_events << " events from position " << m.recovery_from);
+    CHECK(m.checkpoints_rejected == 0); // a kill mid-write leaves the previous file whole
+    resumed += m.recovery_from > 1 ? 1 : 0;
+    std::map<uint64_t, std::string> command_at;
+    REQUIRE(e->log().read(1, SIZE_MAX, [&](const log::record& r) {
+      command_at[r.position] = std::string(r.command_id);
+      return true;
+    }));
+    for (auto& x : acked) {
+      auto it = command_at.find(x.position);
+      REQUIRE(it != command_at.end());
+      REQUIRE(it->second == fmt::format("{}-{}", x.client, x.seq));
+    }
+    sluice::testing::await_views(*e);
+    for (auto view : {"order_summary", "customer_orders", "order_stats", "account_balance"}) {
+      INFO(view);
+      CHECK(served(*e, view) == recompute(e->log(), view));
+    }
+  }
+  CHECK(resumed >= 3); // every round after the first has checkpoints to start from
+}
+
+TEST_CASE("SIGKILL during retention loses nothing acknowledged; start-up is clean and state matches the views",
+          "[actors][crash][retention]") {
+  temp_dir dir;
+  std::vector<ack> acked;
+  std::mt19937 rng(17);
+  uint64_t first = 1;
+  for (uint32_t round = 0; round < 4; ++round) {
+    auto acks = sluice::testing::kill_after_acks<ack>(
+        600 + rng() % 1500, [&](int fd) { run_child(dir.path(), fd, round, churn::retention); });
+    acked.insert(acked.end(), acks.begin(), acks.end());
+    auto e = sluice::testing::start_engine(child_options(dir.path(), churn::retention));
+    auto m = e->snapshot();
+    first = e->log().first_position();
+    INFO("round " << round << ": the log starts at " << first << ", ends at " << e->log().last_position());
+    CHECK(m.checkpoints_rejected == 0);
+    CHECK(m.snapshots_rejected == 0);
+    std::map<uint64_t, std::string> command_at;
+    REQUIRE(e->log().read(1, SIZE_MAX, [&](const log::record& r) {
+      command_at[r.position] = std::string(r.command_id);
+      return true;
+    }));
+    sluice::testing::await_views(*e);
+    auto summary = served(*e, "order_summary");
+    auto balances = served(*e, "account_balance");
+    domain::command_decoder decoder{builtin::model().types()};
+    auto send = [&](const std::string& json) {
+      auto cmd = decoder.decode(json);
+      REQUIRE(cmd);
+      std::promise<engine::command_result> p;
+      auto f = p.get_future();
+      e->submit(std::move(*cmd), [&p](engine::command_result r) { p.set_value(std::move(r)); });
+      return f.get();
+    };
+    std::map<std::string, int> items; // acknowledged add_item per order
+    for (auto& x : acked) {
+      INFO("command " << x.client << "-" << x.seq << " at position " << x.position);
+      if (x.position >= first) {
+        auto it = command_at.find(x.position);
+        REQUIRE(it != command_at.end());
+        REQUIRE(it->second == fmt::format("{}-{}", x.client, x.seq));
+      } else {
+        // Its segment is gone; its aggregate's window (in the snapshot) still knows it.
+        auto again = send(command_for(x.client, x.seq));
+        REQUIRE(again.status == engine::command_status::done);
+        CHECK(again.outcome.result == domain::outcome::kind::duplicate);
+        CHECK(again.outcome.position == x.position);
+      }
+      if (x.seq > 0 && x.seq % 3 == 2)
+        CHECK(summary.contains(fmt::format("ORD-{}-{}", x.client, x.seq)));
+      if (x.seq > 0 && x.seq % 3 == 0)
+        ++items[fmt::format("ORD-{}-{}", x.client, x.seq - 1)];
+    }
+    for (auto& [id, n] : items) {
+      INFO(id);
+      REQUIRE(summary.contains(id));
+      CHECK(summary[id].find(R"("item_count":1)") != std::string::npos);
+    }
+    // Each account's aggregate (from its snapshot and the tail) agrees with
+    // its view: the exact balance can be withdrawn, a cent more cannot.
+    simdjson::dom::parser parser;
+    for (auto& [id, json] : balances) {
+      INFO(id << ": " << json);
+      auto doc = parser.parse(json);
+      REQUIRE_FALSE(doc.error());
+      double balance = doc["balance"].get_double().value();
+      uint64_t version = doc["version"].get_uint64().value();
+      auto cents = static_cast<int64_t>(balance * 100 + 0.5);
+      auto too_much = send(fmt::format(
+          R"({{"type":"account.withdraw","aggregate_id":"{}","expected_version":{},"payload":{{"amount":{}.{:02}}}}})",
+          id, version, (cents + 1) / 100, (cents + 1) % 100));
+      CHECK(too_much.outcome.result == domain::outcome::kind::rejected);
+      if (cents == 0)
+        continue;
+      auto exact = send(fmt::format(
+          R"({{"type":"account.withdraw","aggregate_id":"{}","expected_version":{},"payload":{{"amount":{}.{:02}}}}})",
+          id, version, cents / 100, cents % 100));
+      CHECK(exact.outcome.result == domain::outcome::kind::accepted);
+    }
+  }
+  CHECK(first > 1); // retention did delete segments
 }

@@ -18,6 +18,7 @@ struct http_response {
   std::string allow;
   std::string retry_after;
   bool keep_alive = true;
+  std::string history_truncated; // Sluice-History-Truncated
 };
 
 class http_client {
@@ -57,7 +58,8 @@ class http_client {
             std::string(res[http::field::content_type]),
             std::string(res[http::field::allow]),
             std::string(res["Retry-After"]),
-            res.keep_alive()};
+            res.keep_alive(),
+            std::string(res["Sluice-History-Truncated"])};
   }
 
   /// Raw bytes, for hostile input.

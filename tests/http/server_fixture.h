@@ -6,6 +6,8 @@
 #include "http/server.h"
 #include "temp_dir.h"
 
+#include <functional>
+
 namespace sluice::testing {
 
 struct server_fixture {
@@ -20,6 +22,20 @@ struct server_fixture {
     so.port = 0;
     so.limits = l;
     so.stream = sl;
+    server = std::make_unique<http::server>(*engine, so);
+    REQUIRE(server->start());
+  }
+  /// With engine options of its own (`tune` sees them with model and data directory set).
+  explicit server_fixture(const std::function<void(engine::options&)>& tune) {
+    engine::options o;
+    o.model = &builtin::model();
+    o.data_dir = dir.path();
+    o.durability = log::durability::none;
+    o.threads = 2;
+    tune(o);
+    engine = start_engine(o);
+    http::server_options so;
+    so.port = 0;
     server = std::make_unique<http::server>(*engine, so);
     REQUIRE(server->start());
   }

@@ -2,6 +2,7 @@
 
 #include "client.h"
 #include "server_fixture.h"
+#include "ws_client.h"
 
 #include <boost/beast/websocket.hpp>
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 
 using namespace sluice;
 using sluice::testing::http_client;
+using sluice::testing::ws_client;
 using namespace std::chrono_literals;
 
 namespace {
@@ -20,36 +22,6 @@ namespace websocket = boost::beast::websocket;
 
 struct fixture : sluice::testing::server_fixture {
   explicit fixture(http::stream_limits sl = {}) : server_fixture({}, sl) {}
-};
-
-class ws_client {
- public:
-  explicit ws_client(uint16_t port) : ws_(ioc_) {
-    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
-    boost::beast::get_lowest_layer(ws_).connect(ep);
-    ws_.handshake("localhost", "/v1/stream");
-  }
-  void send(const std::string& text) { ws_.write(boost::asio::buffer(text)); }
-  /// Sends `text`, then reads until the server closes; the close code it gave
-  /// (1006, "abnormal", when the connection ended without a close frame).
-  int send_and_await_close(const std::string& text) {
-    boost::beast::error_code ec;
-    ws_.write(boost::asio::buffer(text), ec);
-    boost::beast::flat_buffer b;
-    while (!ec)
-      ws_.read(b, ec);
-    UNSCOPED_INFO("the client's read ended with: " << ec.message());
-    return ec == websocket::error::closed ? static_cast<int>(ws_.reason().code) : 1006;
-  }
-  std::string receive() {
-    boost::beast::flat_buffer b;
-    ws_.read(b);
-    return boost::beast::buffers_to_string(b.data());
-  }
-
- private:
-  boost::asio::io_context ioc_;
-  websocket::stream<boost::beast::tcp_stream> ws_;
 };
 
 // A field of a JSON message, as text.

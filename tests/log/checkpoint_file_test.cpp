@@ -1,0 +1,131 @@
+// Checkpoint files (SPEC §9): what is written reads back; anything else —
+// cut at any length, any byte flipped, another name — is refused with a
+// reason; a crash's partial file is removed; the writer keeps the newest.
+#include "log/checkpoint_file.h"
+
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace sluice;
+using sluice::testing::temp_dir;
+
+namespace {
+
+log::checkpoint sample(uint64_t position = 1234) {
+  return {"view.order_summary", 3, 1, 4, 0xfeed'beef'cafe'f00dULL, position, std::string("body \0 bytes", 12)};
+}
+
+void write_file(const std::filesystem::path& p, std::string_view bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+} // namespace
+
+TEST_CASE("a checkpoint reads back field for field", "[log][checkpoint]") {
+  temp_dir dir;
+  auto c = sample();
+  REQUIRE(log::write_checkpoint(dir.path(), c));
+  bool found = false;
+  auto r = log::read_checkpoint(dir.path(), c.name, c.version, c.shard, c.shards, found);
+  REQUIRE(found);
+  REQUIRE(r);
+  CHECK(r->name == c.name);
+  CHECK(r->version == 3);
+  CHECK(r->shard == 1);
+  CHECK(r->shards == 4);
+  CHECK(r->fingerprint == c.fingerprint);
+  CHECK(r->position == 1234);
+  CHECK(r->body == c.body);
+  CHECK(std::filesystem::file_size(log::checkpoint_path(dir.path(), c.name, 3, 1, 4)) ==
+        log::k_checkpoint_header + c.name.size() + c.body.size());
+
+  // Another version or shard count is another file: not there.
+  auto other = log::read_checkpoint(dir.path(), c.name, 4, 1, 4, found);
+  CHECK_FALSE(found);
+  other = log::read_checkpoint(dir.path(), c.name, 3, 1, 8, found);
+  CHECK_FALSE(found);
+}
+
+TEST_CASE("a checkpoint cut at any length or with any byte flipped is refused", "[log][checkpoint][hostile]") {
+  auto bytes = log::encode_checkpoint(sample());
+  REQUIRE(log::decode_checkpoint(bytes));
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    INFO("cut at " << n);
+    CHECK_FALSE(log::decode_checkpoint(std::string_view(bytes).substr(0, n)));
+  }
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    INFO("byte " << i);
+    auto damaged = bytes;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x40);
+    auto r = log::decode_checkpoint(damaged);
+    CHECK_FALSE(r);
+  }
+  auto longer = bytes + "x";
+  CHECK_FALSE(log::decode_checkpoint(longer));
+}
+
+TEST_CASE("a damaged checkpoint file is found and refused with its path", "[log][checkpoint][hostile]") {
+  temp_dir dir;
+  auto c = sample();
+  REQUIRE(log::write_checkpoint(dir.path(), c));
+  auto path = log::checkpoint_path(dir.path(), c.name, c.version, c.shard, c.shards);
+  auto bytes = log::encode_checkpoint(c);
+  bytes[bytes.size() - 1] ^= 1;
+  write_file(path, bytes);
+  bool found = false;
+  auto r = log::read_checkpoint(dir.path(), c.name, c.version, c.shard, c.shards, found);
+  CHECK(found);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().find(path.filename().string()) != std::string::npos);
+  CHECK(r.error().find("checksum") != std::string::npos);
+
+  // Intact bytes under another file's name: refused, not taken for that file.
+  auto renamed = log::checkpoint_path(dir.path(), "view.other", c.version, c.shard, c.shards);
+  write_file(renamed, log::encode_checkpoint(c));
+  r = log::read_checkpoint(dir.path(), "view.other", c.version, c.shard, c.shards, found);
+  CHECK(found);
+  CHECK_FALSE(r);
+}
+
+TEST_CASE("a partial file a crash left is removed and the last whole checkpoint stays", "[log][checkpoint][crash]") {
+  temp_dir dir;
+  auto c = sample(10);
+  REQUIRE(log::write_checkpoint(dir.path(), c));
+  auto path = log::checkpoint_path(dir.path(), c.name, c.version, c.shard, c.shards);
+  auto partial = path;
+  partial += ".partial";
+  write_file(partial, log::encode_checkpoint(sample(20)).substr(0, 30)); // the crash came mid-write
+  CHECK(log::remove_partial_checkpoints(dir.path()) == 1);
+  CHECK_FALSE(std::filesystem::exists(partial));
+  bool found = false;
+  auto r = log::read_checkpoint(dir.path(), c.name, c.version, c.shard, c.shards, found);
+  REQUIRE(r);
+  CHECK(r->position == 10);
+}
+
+TEST_CASE("the checkpoint writer writes the newest of each file and flushes", "[log][checkpoint]") {
+  temp_dir dir;
+  {
+    log::checkpoint_writer w(dir.path());
+    for (uint64_t p = 1; p <= 50; ++p) {
+      auto c = sample(p);
+      c.shard = static_cast<uint32_t>(p % 2);
+      w.write(std::move(c));
+    }
+    w.flush();
+    CHECK_FALSE(w.busy("view.order_summary", 0));
+    CHECK(w.written() >= 2);
+    CHECK(w.written() <= 50);
+    CHECK(w.failed() == 0);
+  }
+  bool found = false;
+  for (uint32_t shard : {0u, 1u}) {
+    auto r = log::read_checkpoint(dir.path(), "view.order_summary", 3, shard, 4, found);
+    REQUIRE(r);
+    CHECK(r->position == (shard == 0 ? 50u : 49u));
+  }
+}
