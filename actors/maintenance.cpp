@@ -78,7 +78,8 @@ uint64_t runtime::restore_index() {
     return 0;
   }
   // Positions retention deleted since (a crash before it forgot them).
-  index_.forget_before(log_->first_position());
+  if (log_->first_position() > 1)
+    index_.forget_before(log_->first_position());
   return c->position;
 }
 
@@ -104,7 +105,8 @@ void runtime::maintain() {
     bool closed = std::exchange(segment_closed_, false);
     lk.unlock();
     if (checkpoints_ && opts_.checkpoint_every > 0 &&
-        journal_->indexed_to() >= index_checkpointed_ + opts_.checkpoint_every)
+        journal_->indexed_to() >=
+            index_checkpointed_ + std::max<uint64_t>(opts_.checkpoint_every, opts_.checkpoint_per_key * index_.size()))
       checkpoint_index();
     bool again = closed && retention_on() && retain();
     lk.lock();

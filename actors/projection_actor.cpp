@@ -30,7 +30,9 @@ void projection_state::apply(const views::event_batch& b) {
   changes.clear();
   shard->apply(b, changes);
   cfg.applied->store(shard->applied(), std::memory_order_relaxed);
-  if (cfg.checkpoints && cfg.checkpoint_every > 0 && shard->applied() >= checkpointed + cfg.checkpoint_every &&
+  if (cfg.checkpoints && cfg.checkpoint_every > 0 &&
+      shard->applied() >=
+          checkpointed + std::max<uint64_t>(cfg.checkpoint_every, cfg.checkpoint_per_key * shard->size()) &&
       !cfg.checkpoints->busy(checkpoint_name(*cfg.view), cfg.shard))
     checkpoint();
   if (!key_feeds.empty() || !all_feeds.empty())

@@ -21,6 +21,7 @@ struct projection_config {
   uint32_t shard = 0, shards = 1;
   log::checkpoint_writer* checkpoints = nullptr; ///< null: no checkpoints
   uint64_t checkpoint_every = 0;                 ///< events; 0: only when asked
+  uint64_t checkpoint_per_key = 0;               ///< and at least this many events per key held
   std::atomic<uint64_t>* applied = nullptr;      ///< mirrors the shard's position for /metrics
   std::atomic<uint64_t>* rejected = nullptr;     ///< checkpoints refused (sluice_checkpoints_rejected_total)
 };

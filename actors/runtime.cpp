@@ -97,6 +97,7 @@ std::expected<void, sluice::engine::error> runtime::start() {
                            opts_.shards,
                            checkpoints_.get(),
                            opts_.checkpoint_every,
+                           opts_.checkpoint_per_key,
                            v.applied.back().get(),
                            &checkpoints_rejected_};
       v.shards.push_back(system_->spawn(projection_actor, shard, pc));

@@ -47,6 +47,11 @@ struct options {
   /// View shards and the history index write a checkpoint every this many
   /// events (0: only at a graceful stop); none at all without `checkpoints`.
   uint64_t checkpoint_every = 1'000'000;
+  /// ... and after at least this many events per key they hold: writing a
+  /// checkpoint costs in proportion to its keys, so this bounds the share of
+  /// the work spent on them, and keeps the tail replayed after a crash in
+  /// proportion to the checkpoint loaded with it.
+  uint64_t checkpoint_per_key = 4;
   bool checkpoints = true;
   /// Retention (SPEC §9): closed segments beyond the newest adding up to
   /// at least `retain_bytes`, or closed longer than `retain_age` ago, are

@@ -150,12 +150,13 @@ class customer_orders final : public projector {
     w.end_array().end_object();
   }
 
-  uint64_t checkpoint_fingerprint() const override { return layout<order::state>("customer_orders.1"); }
+  uint64_t checkpoint_fingerprint() const override { return layout<order::state>("customer_orders.2"); }
 
-  // Customers with their order ids in creation order; each order's state
-  // once, after its customer's list.
+  // The number of orders (to size the map once), then customers with their
+  // order ids in creation order, each order's state with its id.
   void save(std::string& out) const override {
     codec::binary_writer w(out);
+    w.uint(orders_.size());
     w.uint(customers_.size());
     std::string scratch;
     for (auto& [customer, ids] : customers_) {
@@ -172,9 +173,10 @@ class customer_orders final : public projector {
 
   bool load(std::string_view in) override {
     codec::binary_reader r(in);
-    uint64_t n = r.uint();
-    if (!r.ok() || n > in.size())
+    uint64_t total = r.uint(), n = r.uint();
+    if (!r.ok() || n > in.size() || total > in.size())
       return false;
+    orders_.reserve(total);
     customers_.reserve(n);
     for (uint64_t c = 0; c < n; ++c) {
       auto customer = r.string();

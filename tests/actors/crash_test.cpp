@@ -86,6 +86,7 @@ engine::options child_options(const std::filesystem::path& dir, churn c) {
   }
   if (c == churn::checkpoints || c == churn::retention) {
     o.checkpoint_every = 40;
+    o.checkpoint_per_key = 0;
     o.maintenance_tick = 2ms;
   }
   if (c == churn::retention) {
@@ -194,15 +195,7 @@ TEST_CASE("SIGKILL among snapshot writes and passivations loses nothing; snapsho
     }
     // Each account comes back (from a snapshot where one was written) with
     // the log's version and balance, and its last id in the window.
-    domain::command_decoder decoder{builtin::model().types()};
-    auto send = [&](const std::string& json) {
-      auto cmd = decoder.decode(json);
-      REQUIRE(cmd);
-      std::promise<engine::command_result> p;
-      auto f = p.get_future();
-      e->submit(std::move(*cmd), [&p](engine::command_result r) { p.set_value(std::move(r)); });
-      return f.get();
-    };
+    auto send = [&](const std::string& json) { return sluice::testing::send_json(*e, json); };
     for (auto& [id, a] : accounts) {
       INFO(id);
       auto d = send(fmt::format(
@@ -280,15 +273,7 @@ TEST_CASE("SIGKILL during retention loses nothing acknowledged; start-up is clea
     sluice::testing::await_views(*e);
     auto summary = served(*e, "order_summary");
     auto balances = served(*e, "account_balance");
-    domain::command_decoder decoder{builtin::model().types()};
-    auto send = [&](const std::string& json) {
-      auto cmd = decoder.decode(json);
-      REQUIRE(cmd);
-      std::promise<engine::command_result> p;
-      auto f = p.get_future();
-      e->submit(std::move(*cmd), [&p](engine::command_result r) { p.set_value(std::move(r)); });
-      return f.get();
-    };
+    auto send = [&](const std::string& json) { return sluice::testing::send_json(*e, json); };
     std::map<std::string, int> items; // acknowledged add_item per order
     for (auto& x : acked) {
       INFO("command " << x.client << "-" << x.seq << " at position " << x.position);

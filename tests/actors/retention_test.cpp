@@ -23,8 +23,6 @@ using kind = domain::outcome::kind;
 
 namespace {
 
-constexpr const char* k_views[] = {"order_summary", "customer_orders", "order_stats", "account_balance"};
-
 engine::options retaining(const std::filesystem::path& dir) {
   engine::options o;
   o.model = &builtin::model();
@@ -51,7 +49,7 @@ std::string add_item(int i) {
 std::map<std::string, std::map<std::string, std::string>> all_views(engine::engine& e) {
   sluice::testing::await_views(e);
   std::map<std::string, std::map<std::string, std::string>> out;
-  for (auto v : k_views)
+  for (auto v : sluice::testing::k_builtin_views)
     out[v] = served(e, v);
   return out;
 }
@@ -74,8 +72,8 @@ TEST_CASE("retention deletes old segments; aggregates, windows and views live on
     auto e = sluice::testing::start_engine(retaining(dir.path()));
     create_0_position = send_json(*e, create(0)).position;
     REQUIRE(send_json(*e, add_item(0)).outcome.result == kind::accepted);
-    REQUIRE(send_json(*e, R"({"type":"account.open","aggregate_id":"ACC-1","payload":{"owner":"o"}})")
-                .outcome.result == kind::accepted);
+    REQUIRE(send_json(*e, R"({"type":"account.open","aggregate_id":"ACC-1","payload":{"owner":"o"}})").outcome.result ==
+            kind::accepted);
     for (int i = 1; i < 1500; ++i) {
       REQUIRE(send_json(*e, create(i)).outcome.result == kind::accepted);
       REQUIRE(send_json(*e, add_item(i)).outcome.result == kind::accepted);
@@ -119,7 +117,8 @@ TEST_CASE("retention deletes old segments; aggregates, windows and views live on
   CHECK(stale.outcome.result == kind::conflict);
   auto ok = send_json(*e, R"({"type":"order.confirm","aggregate_id":"ORD-0","expected_version":3,"payload":{}})");
   CHECK(ok.outcome.result == kind::accepted);
-  auto acc = send_json(*e, R"({"type":"account.deposit","aggregate_id":"ACC-1","expected_version":1,"payload":{"amount":1}})");
+  auto acc =
+      send_json(*e, R"({"type":"account.deposit","aggregate_id":"ACC-1","expected_version":1,"payload":{"amount":1}})");
   CHECK(acc.outcome.result == kind::accepted);
 }
 

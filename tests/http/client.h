@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <simdjson.h>
 #include <string>
 
 namespace sluice::testing {
@@ -20,6 +21,17 @@ struct http_response {
   bool keep_alive = true;
   std::string history_truncated; // Sluice-History-Truncated
 };
+
+/// A field of a JSON message, as text: a string's value, anything else minified; "" if absent.
+inline std::string json_field(const std::string& json, const char* key) {
+  simdjson::dom::parser p;
+  auto v = p.parse(json)[key];
+  if (v.error())
+    return "";
+  if (v.is_string())
+    return std::string(v.get_string().value());
+  return simdjson::minify(v.value());
+}
 
 class http_client {
  public:

@@ -24,16 +24,7 @@ struct fixture : sluice::testing::server_fixture {
   explicit fixture(http::stream_limits sl = {}) : server_fixture({}, sl) {}
 };
 
-// A field of a JSON message, as text.
-std::string field(const std::string& json, const char* key) {
-  simdjson::dom::parser p;
-  auto v = p.parse(json)[key];
-  if (v.error())
-    return "";
-  if (v.is_string())
-    return std::string(v.get_string().value());
-  return simdjson::minify(v.value());
-}
+std::string field(const std::string& json, const char* key) { return sluice::testing::json_field(json, key); }
 
 std::string open(int i) {
   return fmt::format(R"({{"type":"account.open","aggregate_id":"A{}","payload":{{"owner":"o"}}}})", i);

@@ -16,6 +16,9 @@
 
 namespace sluice::testing {
 
+/// The built-in model's views.
+inline constexpr const char* k_builtin_views[] = {"order_summary", "customer_orders", "order_stats", "account_balance"};
+
 /// Every key of `view` with its JSON, computed by one shard from every
 /// event in `log`.
 inline std::map<std::string, std::string> recompute(const log::event_log& log, std::string_view view,
