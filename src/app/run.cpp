@@ -241,8 +241,7 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   // by an mprotect call per 128 KiB by default: loading checkpoints and
   // creating aggregates spent a third of their time there. Growing 64 MiB
   // at a time costs address space, not memory (pages are touched as used).
-  if (!std::getenv("SLUICE_NO_TOPPAD"))
-    ::mallopt(M_TOP_PAD, 64 << 20);
+  ::mallopt(M_TOP_PAD, 64 << 20);
   auto started = std::chrono::steady_clock::now();
   auto e = engine::start(o);
   if (!e) {
