@@ -208,11 +208,29 @@ uint64_t journal::deleted_position(const domain::aggregate& live, const domain::
 }
 
 void journal::publish(const batch_ptr& b) {
-  for (auto& p : projections_)
-    caf::anon_send(p, apply_atom::value, b);
+  {
+    std::lock_guard lk(projections_mu_);
+    for (auto& p : projections_)
+      caf::anon_send(p, apply_atom::value, b);
+    if (!b->empty())
+      published_to_ = b->last_position();
+  }
   std::lock_guard lk(listeners_mu_);
   for (auto& [id, wake] : listeners_)
     wake();
+}
+
+uint64_t journal::add_projections(const std::vector<caf::actor>& shards) {
+  std::lock_guard lk(projections_mu_);
+  projections_.insert(projections_.end(), shards.begin(), shards.end());
+  // What recovery loaded from checkpoints was never published.
+  return std::max(published_to_, indexed_to());
+}
+
+uint64_t journal::remove_projections(const std::vector<caf::actor>& shards) {
+  std::lock_guard lk(projections_mu_);
+  std::erase_if(projections_, [&](const caf::actor& p) { return std::ranges::find(shards, p) != shards.end(); });
+  return published_to_;
 }
 
 uint64_t journal::add_listener(std::function<void()> wake) {

@@ -40,6 +40,14 @@ class journal {
     projections_ = std::move(projections);
   }
 
+  /// Projections that get every batch published from now on (a view
+  /// version that builds, SPEC §10). Returns the last position published
+  /// before them: they get every batch after it. Thread-safe.
+  uint64_t add_projections(const std::vector<caf::actor>& shards);
+  /// Projections that get nothing more (a version retired). Returns the
+  /// last position they were sent. Thread-safe.
+  uint64_t remove_projections(const std::vector<caf::actor>& shards);
+
   /// Moves `entries` (left empty) to the queue. Thread-safe; entries of
   /// one aggregate stay in push order.
   void push(std::vector<entry>& entries);
@@ -124,7 +132,9 @@ class journal {
   std::vector<engine::history_index::indexed_event> indexed_; ///< scratch of complete()
   std::atomic<uint64_t> indexed_to_{0};
   caf::actor self_;
+  std::mutex projections_mu_; ///< publish() against add/remove_projections()
   std::vector<caf::actor> projections_;
+  uint64_t published_to_ = 0;
   std::mutex listeners_mu_;
   std::map<uint64_t, std::function<void()>> listeners_;
   uint64_t next_listener_ = 1;

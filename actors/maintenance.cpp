@@ -37,19 +37,16 @@ uint64_t index_layout(const domain::registry& types) {
 shard_round_ptr runtime::ask_shards(bool restore) {
   auto r = std::make_shared<shard_round>();
   r->limit = log_->last_position();
-  size_t n = 0;
-  for (auto& v : views_)
-    n += v.shards.size();
-  if (n == 0)
+  auto shards = serving_shards();
+  if (shards.empty())
     return r;
-  r->pending = n;
+  r->pending = shards.size();
   auto done = r->done.get_future();
-  for (auto& v : views_)
-    for (auto& s : v.shards)
-      if (restore)
-        caf::anon_send(s, restore_atom::value, r);
-      else
-        caf::anon_send(s, checkpoint_atom::value, r);
+  for (auto& s : shards)
+    if (restore)
+      caf::anon_send(s, restore_atom::value, r);
+    else
+      caf::anon_send(s, checkpoint_atom::value, r);
   done.wait();
   return r;
 }
@@ -149,6 +146,14 @@ bool runtime::retain() {
       return held_back(
           fmt::format("view {} takes no checkpoints{}", def->name, checkpoints_ ? "" : " (checkpoints are off)"));
 
+  // A build reads the log from its start.
+  {
+    std::lock_guard lk(views_mu_);
+    for (auto& g : views_)
+      if (g.building)
+        return held_back(fmt::format("view {} version {} builds from the log", g.name, g.building->def->version));
+  }
+
   // Aggregates with events before the cut: a snapshot that covers them.
   for (auto* type : index_.types()) {
     auto& index = index_.of(type);
@@ -204,10 +209,9 @@ bool runtime::retain() {
   // Checkpoints at or past the cut: the views first have to get there.
   {
     std::lock_guard lk(views_mu_);
-    for (auto& v : views_)
-      for (auto& a : v.applied)
-        if (a->load(std::memory_order_relaxed) + 1 < cut)
-          return true;
+    for (auto& g : views_)
+      if (g.serving && g.serving->least_applied() + 1 < cut)
+        return true;
   }
   if (journal_->indexed_to() + 1 < cut)
     return true;

@@ -30,6 +30,11 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
+using build_atom = caf::atom_constant<caf::atom("build")>;
+using livefrom_atom = caf::atom_constant<caf::atom("livefrom")>;
+using serve_atom = caf::atom_constant<caf::atom("serve")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 
 /// One command on its way from submit() to its answer.
 struct ticket {
@@ -59,6 +64,7 @@ using batch_ptr = std::shared_ptr<const views::event_batch>;
 struct read_request {
   std::string key;
   uint64_t min_position = 0;
+  uint64_t floor = 0; ///< after a swap: what the replaced version had applied (SPEC §10, positions never go back)
   std::chrono::milliseconds timeout{0};
   std::move_only_function<void(engine::view_read)> done;
 };
@@ -66,6 +72,7 @@ using read_ptr = std::shared_ptr<read_request>;
 
 /// A listing gathered from every shard of a view; the last shard to answer merges.
 struct list_request {
+  uint64_t floor = 0; ///< as read_request's
   std::string after;
   size_t limit = 0;
   std::move_only_function<void(engine::view_page)> done;

@@ -10,6 +10,7 @@ namespace {
 
 constexpr logger k_log("views");
 constexpr size_t k_scratch_kept = 4096;
+constexpr auto k_floor_wait = std::chrono::milliseconds(5000);
 
 std::string checkpoint_name(const domain::view_definition& v) { return fmt::format("view.{}", v.name); }
 
@@ -26,11 +27,55 @@ void answer_read(projection_state& st, read_request& r) {
 
 } // namespace
 
+void projection_state::live(const views::event_batch& b) {
+  if (successor)
+    return;
+  if (building) {
+    if (b.empty())
+      return;
+    if (b.first_position() > shard->applied() + 1) {
+      live_seen = std::max(live_seen, b.last_position()); // the builder reads it from the log
+      return;
+    }
+    building = false; // contiguous: every later batch of the journal is too
+    apply(b);
+    cfg.live->fetch_add(1);
+    return;
+  }
+  apply(b);
+}
+
+void projection_state::built(const views::event_batch& b) {
+  if (building)
+    apply(b);
+  cfg.build_in_flight->fetch_sub(1);
+  go_live_if_caught_up();
+}
+
+// Live once every batch the journal sent (or will send) starts right after
+// what the shard has applied.
+void projection_state::go_live_if_caught_up() {
+  if (!building || live_from == UINT64_MAX || shard->applied() < std::max(live_from, live_seen))
+    return;
+  building = false;
+  cfg.live->fetch_add(1);
+}
+
 void projection_state::apply(const views::event_batch& b) {
   changes.clear();
   shard->apply(b, changes);
   cfg.applied->store(shard->applied(), std::memory_order_relaxed);
-  if (cfg.checkpoints && cfg.checkpoint_every > 0 &&
+  if (!building && (!adopting.empty() || !lists_waiting.empty())) {
+    auto waiting_adoptions = std::move(adopting);
+    adopting.clear();
+    for (auto& h : waiting_adoptions)
+      adopt(h);
+    auto waiting_lists = std::move(lists_waiting);
+    lists_waiting.clear();
+    for (auto& l : waiting_lists)
+      list(l);
+  }
+  if (cfg.checkpoints && cfg.checkpoint_every > 0 && !building &&
       shard->applied() >=
           checkpointed + std::max<uint64_t>(cfg.checkpoint_every, cfg.checkpoint_per_key * shard->size()) &&
       !cfg.checkpoints->busy(checkpoint_name(*cfg.view), cfg.shard))
@@ -87,13 +132,19 @@ uint64_t projection_state::checkpoint() {
 }
 
 void projection_state::read(read_ptr r, caf::stateful_actor<projection_state>* self) {
-  if (r->min_position <= shard->applied()) {
+  if (successor) {
+    r->floor = std::max(r->floor, successor_floor);
+    caf::anon_send(caf::actor_cast<caf::actor>(successor), read_atom::value, std::move(r));
+    return;
+  }
+  auto position = std::max(r->min_position, r->floor); // read before r is moved from
+  if (position <= shard->applied()) {
     answer_read(*this, *r);
     return;
   }
   auto id = next_wait_id++;
-  auto timeout = r->timeout;
-  auto position = r->min_position; // read before r is moved from
+  // The floor is reached within a batch or two: it is not the reader's wait.
+  auto timeout = r->min_position >= r->floor ? r->timeout : std::max(r->timeout, k_floor_wait);
   waiting.emplace(position, std::make_pair(id, std::move(r)));
   self->delayed_send(self, timeout, timeout_atom::value, id);
 }
@@ -112,6 +163,15 @@ void projection_state::timeout(uint64_t id) {
 }
 
 void projection_state::list(const list_ptr& l) {
+  if (successor) {
+    l->floor = std::max(l->floor, successor_floor);
+    caf::anon_send(caf::actor_cast<caf::actor>(successor), list_atom::value, l);
+    return;
+  }
+  if (shard->applied() < l->floor) {
+    lists_waiting.push_back(l);
+    return;
+  }
   std::vector<std::pair<std::string, views::view_shard::entry>> mine;
   shard->list(l->after, l->limit + 1, mine);
   std::lock_guard lk(l->mu);
@@ -132,6 +192,10 @@ void projection_state::list(const list_ptr& l) {
 }
 
 void projection_state::subscribe(const std::string& key, const std::shared_ptr<engine::view_feed>& feed) {
+  if (successor) {
+    caf::anon_send(caf::actor_cast<caf::actor>(successor), subscribe_atom::value, key, feed);
+    return;
+  }
   auto at = shard->applied();
   if (key == "*") {
     std::vector<std::pair<std::string, views::view_shard::entry>> entries;
@@ -145,6 +209,57 @@ void projection_state::subscribe(const std::string& key, const std::shared_ptr<e
     key_feeds[key].push_back(feed);
   }
   feed->registered(at);
+}
+
+// The version that replaced this one serves from now on: subscribers move
+// to it, and so does every request that still comes here. The model is
+// freed; what this shard had applied is the floor of the new one's answers.
+void projection_state::retire(const caf::actor& next, uint64_t at) {
+  auto h = std::make_shared<handover>();
+  h->floor = at;
+  for (auto& f : all_feeds)
+    if (!f->closed())
+      h->feeds.emplace_back("*", f);
+  for (auto& [key, feeds] : key_feeds)
+    for (auto& f : feeds)
+      if (!f->closed())
+        h->feeds.emplace_back(key, f);
+  all_feeds.clear();
+  key_feeds.clear();
+  caf::anon_send(next, adopt_atom::value, h);
+  successor = caf::actor_cast<caf::actor_addr>(next); // weak: the new shard must be free to stop
+  successor_floor = at;
+  for (auto& [position, waiting_read] : waiting)
+    read(std::move(waiting_read.second), nullptr);
+  waiting.clear();
+  for (auto& l : lists_waiting)
+    list(l);
+  lists_waiting.clear();
+  shard.reset();
+}
+
+// Subscribers of the replaced version: a rebuilt snapshot of their keys
+// once this shard is at least where the old one was, then its changes.
+void projection_state::adopt(const handover_ptr& h) {
+  floor = std::max(floor, h->floor);
+  if (building || shard->applied() < h->floor) {
+    adopting.push_back(h);
+    return;
+  }
+  auto at = shard->applied();
+  for (auto& [key, feed] : h->feeds) {
+    if (key == "*") {
+      std::vector<std::pair<std::string, views::view_shard::entry>> entries;
+      shard->list("", SIZE_MAX, entries);
+      for (auto& [k, e] : entries)
+        feed->rebuilt(k, e.value, at);
+      all_feeds.push_back(feed);
+    } else {
+      auto e = shard->find(key);
+      feed->rebuilt(key, e ? e->value : nullptr, at);
+      key_feeds[key].push_back(feed);
+    }
+  }
 }
 
 // Hands each change to the feeds of its key and of "*"; drops closed feeds.
@@ -175,6 +290,7 @@ caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, view
                                projection_config cfg) {
   self->state.shard.reset(shard);
   self->state.cfg = cfg;
+  self->state.building = cfg.live != nullptr;
   return {
       [self](restore_atom, const shard_round_ptr& r) {
         auto at = self->state.restore(r->limit);
@@ -182,8 +298,21 @@ caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, view
           r->loaded.fetch_add(1);
         r->finish_one(at);
       },
-      [self](checkpoint_atom, const shard_round_ptr& r) { r->finish_one(self->state.checkpoint()); },
-      [self](apply_atom, const batch_ptr& b) { self->state.apply(*b); },
+      [self](checkpoint_atom, const shard_round_ptr& r) {
+        if (self->state.successor)
+          caf::anon_send(caf::actor_cast<caf::actor>(self->state.successor), checkpoint_atom::value, r);
+        else
+          r->finish_one(self->state.checkpoint());
+      },
+      [self](apply_atom, const batch_ptr& b) { self->state.live(*b); },
+      [self](build_atom, const batch_ptr& b) { self->state.built(*b); },
+      [self](livefrom_atom, uint64_t at) {
+        self->state.live_from = at;
+        self->state.go_live_if_caught_up();
+      },
+      [self](serve_atom, checkpoints_ref c) { self->state.cfg.checkpoints = c.writer; },
+      [self](retire_atom, const caf::actor& next, uint64_t at) { self->state.retire(next, at); },
+      [self](adopt_atom, const handover_ptr& h) { self->state.adopt(h); },
       [self](read_atom, read_ptr r) { self->state.read(std::move(r), self); },
       [self](timeout_atom, uint64_t id) { self->state.timeout(id); },
       [self](list_atom, const list_ptr& l) { self->state.list(l); },

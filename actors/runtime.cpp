@@ -85,27 +85,9 @@ std::expected<void, sluice::engine::error> runtime::start() {
     }
   });
 
-  std::vector<caf::actor> all_projections;
-  for (auto* def : opts_.model->served_views()) {
-    auto& v = views_.emplace_back();
-    v.name = def->name;
-    for (uint32_t i = 0; i < opts_.shards; ++i) {
-      auto shard = new views::view_shard(def->make(i, opts_.shards));
-      v.applied.push_back(std::make_unique<std::atomic<uint64_t>>(0));
-      projection_config pc{def,
-                           i,
-                           opts_.shards,
-                           checkpoints_.get(),
-                           opts_.checkpoint_every,
-                           opts_.checkpoint_per_key,
-                           v.applied.back().get(),
-                           &checkpoints_rejected_};
-      v.shards.push_back(system_->spawn(projection_actor, shard, pc));
-      all_projections.push_back(v.shards.back());
-    }
-  }
+  plan_views();
   journal_actor_ = system_->spawn(journal_actor, journal_.get());
-  journal_->bind(journal_actor_, std::move(all_projections));
+  journal_->bind(journal_actor_, serving_shards());
   router_options ro;
   ro.passivate_after = opts_.passivate_after;
   ro.max_live = opts_.max_live_aggregates;
@@ -164,51 +146,6 @@ void runtime::submit(domain::command cmd, sluice::engine::command_callback done)
   bus_.push(std::move(t));
 }
 
-bool runtime::read_view(std::string_view view, std::string_view key, uint64_t min_position,
-                        std::chrono::milliseconds timeout,
-                        std::move_only_function<void(sluice::engine::view_read)> done) {
-  auto* v = find_view(view);
-  if (!v)
-    return false;
-  auto r = std::make_shared<read_request>();
-  r->key = key;
-  r->min_position = min_position;
-  r->timeout = timeout;
-  r->done = std::move(done);
-  caf::anon_send(v->shards[views::shard_of(key, opts_.shards)], read_atom::value, std::move(r));
-  return true;
-}
-
-bool runtime::list_view(std::string_view view, std::string_view after, size_t limit,
-                        std::move_only_function<void(sluice::engine::view_page)> done) {
-  auto* v = find_view(view);
-  if (!v)
-    return false;
-  auto l = std::make_shared<list_request>();
-  l->after = after;
-  l->limit = limit;
-  l->done = std::move(done);
-  l->pending = v->shards.size();
-  for (auto& s : v->shards)
-    caf::anon_send(s, list_atom::value, l);
-  return true;
-}
-
-std::shared_ptr<sluice::engine::view_feed> runtime::subscribe_view(std::string_view view, std::string_view key,
-                                                                   std::function<void()> wake) {
-  auto* v = find_view(view);
-  if (!v)
-    return nullptr;
-  bool all = key == "*";
-  auto feed = std::make_shared<sluice::engine::view_feed>(std::move(wake), all ? v->shards.size() : 1);
-  if (all)
-    for (auto& s : v->shards)
-      caf::anon_send(s, subscribe_atom::value, std::string(key), feed);
-  else
-    caf::anon_send(v->shards[views::shard_of(key, opts_.shards)], subscribe_atom::value, std::string(key), feed);
-  return feed;
-}
-
 uint64_t runtime::add_durable_listener(std::function<void()> wake) { return journal_->add_listener(std::move(wake)); }
 
 void runtime::remove_durable_listener(uint64_t id) { journal_->remove_listener(id); }
@@ -258,11 +195,17 @@ sluice::engine::metrics runtime::snapshot() const {
   m.command_duration = stats_.command_duration.read();
   m.command_bus_depth = bus_.depth();
   std::lock_guard lk(views_mu_);
-  for (auto& v : views_) {
-    uint64_t least = UINT64_MAX;
-    for (auto& a : v.applied)
-      least = std::min(least, a->load(std::memory_order_relaxed));
-    m.view_positions.emplace_back(v.name, v.applied.empty() ? 0 : least);
+  for (auto& g : views_) {
+    auto& serving = g.serving ? g.serving : g.building;
+    uint64_t at = serving ? serving->least_applied() : 0;
+    m.view_positions.emplace_back(g.name, at);
+    sluice::engine::metrics::view_metrics vm;
+    vm.view = g.name;
+    vm.lag = log_->last_position() > at ? log_->last_position() - at : 0;
+    vm.rebuilds = g.rebuilds;
+    if (g.building)
+      vm.builds.emplace_back(g.building->def->version, g.building->build_position.load(std::memory_order_relaxed));
+    m.views.push_back(std::move(vm));
   }
   m.log_position = log_->last_position();
   return m;
@@ -276,6 +219,11 @@ void runtime::stop() {
   stopping_.store(true);
   if (recovery_.joinable())
     recovery_.join();
+  {
+    std::lock_guard lk(builders_mu_); // no build starts after this
+  }
+  for (auto& b : builders_)
+    b.join();
   {
     std::lock_guard lk(maint_mu_);
     maint_stop_ = true;
@@ -308,26 +256,23 @@ void runtime::stop() {
   if (system_) {
     caf::anon_send_exit(router_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(journal_actor_, caf::exit_reason::user_shutdown);
-    for (auto& v : views_)
-      for (auto& s : v.shards)
+    for (auto& inst : instances_)
+      for (auto& s : inst->shards)
         caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     router_ = nullptr;
     journal_actor_ = nullptr;
-    for (auto& v : views_)
-      v.shards.clear();
+    {
+      std::lock_guard lk(views_mu_);
+      for (auto& g : views_)
+        g.serving = g.building = nullptr;
+      for (auto& inst : instances_)
+        inst->shards.clear();
+    }
     system_.reset();    // waits for every actor to finish
     snapshots_.reset(); // writes what the actors queued
     checkpoints_.reset();
-    std::lock_guard lk(views_mu_); // the shards' applied counters go last
-    views_.clear();
+    instances_.clear(); // the shards' counters go last
   }
-}
-
-runtime::view_actors* runtime::find_view(std::string_view name) {
-  for (auto& v : views_)
-    if (v.name == name)
-      return &v;
-  return nullptr;
 }
 
 // Replays the log into the history index and the projections; aggregates
@@ -368,10 +313,16 @@ void runtime::recover() {
       std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), r->events, sinks.from, index_.size(),
       snapshots_ ? snapshots_->found() : 0, stats_.snapshots_rejected.load(),
       shards->loaded.load() + (indexed > 0 ? 1 : 0), indexed, checkpoints_rejected_.load());
-  std::lock_guard lk(ready_mu_);
-  recovery_state_ = recovery_state::done;
-  ready_.store(true);
-  ready_cv_.notify_all();
+  {
+    std::lock_guard lk(ready_mu_);
+    recovery_state_ = recovery_state::done;
+    ready_.store(true);
+    ready_cv_.notify_all();
+  }
+  save_serving();
+  for (auto& [group, inst] : planned_builds_)
+    start_build(views_[group], inst);
+  planned_builds_.clear();
 }
 
 // While the disk is full: once nothing decided on the failed appends is in

@@ -42,12 +42,16 @@ class runtime final : public sluice::engine::engine {
 
   const domain::model& model() const override { return *opts_.model; }
   void submit(domain::command cmd, sluice::engine::command_callback done) override;
-  bool read_view(std::string_view view, std::string_view key, uint64_t min_position, std::chrono::milliseconds timeout,
+  bool read_view(sluice::engine::view_ref view, std::string_view key, uint64_t min_position,
+                 std::chrono::milliseconds timeout,
                  std::move_only_function<void(sluice::engine::view_read)> done) override;
-  bool list_view(std::string_view view, std::string_view after, size_t limit,
+  bool list_view(sluice::engine::view_ref view, std::string_view after, size_t limit,
                  std::move_only_function<void(sluice::engine::view_page)> done) override;
-  std::shared_ptr<sluice::engine::view_feed> subscribe_view(std::string_view view, std::string_view key,
+  std::shared_ptr<sluice::engine::view_feed> subscribe_view(sluice::engine::view_ref view, std::string_view key,
                                                             std::function<void()> wake) override;
+  sluice::engine::view_state state_of(sluice::engine::view_ref view) const override;
+  std::vector<sluice::engine::view_status> view_statuses() const override;
+  sluice::engine::rebuild_status rebuild_view(std::string_view view, uint32_t& version) override;
   uint64_t add_durable_listener(std::function<void()> wake) override;
   void remove_durable_listener(uint64_t id) override;
   const log::event_log& log() const override { return *log_; }
@@ -61,13 +65,46 @@ class runtime final : public sluice::engine::engine {
   void stop() override;
 
  private:
-  struct view_actors {
-    std::string_view name;
+  // actors/views.cpp: view versions, builds and swaps (SPEC §10).
+
+  /// The shards of one version of a view, or of one rebuild of it.
+  struct view_instance {
+    const domain::view_definition* def = nullptr;
     std::vector<caf::actor> shards;
     std::vector<std::unique_ptr<std::atomic<uint64_t>>> applied; ///< per shard, for metrics
+    std::atomic<size_t> live{0};             ///< shards caught up with the journal (a build ends at all)
+    std::atomic<int64_t> build_in_flight{0}; ///< builder batches not yet applied
+    std::atomic<uint64_t> floor{0};          ///< what the version it replaced had applied
+    std::atomic<uint64_t> build_position{0}, build_target{0};
+    std::chrono::steady_clock::time_point build_started;
+    uint64_t least_applied() const;
+  };
+  using instance_ptr = std::shared_ptr<view_instance>;
+
+  /// Every version of one view name; under views_mu_.
+  struct view_group {
+    std::string_view name;
+    std::vector<const domain::view_definition*> defs; ///< by version, ascending
+    instance_ptr serving;                             ///< null until a version has caught up
+    instance_ptr building;                            ///< a newer version, or a rebuild, building
+    uint64_t rebuilds = 0;                            ///< builds swapped in
   };
 
-  view_actors* find_view(std::string_view name);
+  /// Spawns the shards of `def`: live (recovery fills them) or building.
+  instance_ptr spawn_view(const domain::view_definition* def, bool building);
+  void spawn_shards(view_instance& inst, bool building);
+  /// Decides, per view, the version recovery fills and the one to build.
+  void plan_views();
+  /// Starts the builds plan_views() or a rebuild asked for.
+  void start_build(view_group& g, instance_ptr inst);
+  /// The builder's thread: the log from its start into `inst`, then the swap.
+  void build(size_t group, const instance_ptr& inst);
+  void swap(size_t group, const instance_ptr& inst);
+  /// Writes which version of each view serves to <data>/views/serving.
+  void save_serving() const;
+  /// The instance `ref` names (null: none); under views_mu_.
+  instance_ptr find_instance(sluice::engine::view_ref ref, bool* building) const;
+  std::vector<caf::actor> serving_shards() const;
   void recover();
   void watch_log();
 
@@ -99,7 +136,12 @@ class runtime final : public sluice::engine::engine {
   caf::actor journal_actor_;
   command_bus bus_;
   caf::actor router_;
-  std::vector<view_actors> views_;
+  std::vector<view_group> views_; ///< fixed once started; what each holds under views_mu_
+  std::vector<instance_ptr>
+      instances_; ///< every one spawned (under views_mu_ once started): their counters outlive the actors
+  std::vector<std::pair<size_t, instance_ptr>> planned_builds_; ///< started once recovery is done
+  std::mutex builders_mu_;
+  std::vector<std::thread> builders_;
 
   enum class recovery_state { running, done, failed };
   std::atomic<bool> ready_{false}, stopping_{false};

@@ -34,19 +34,21 @@ class stub_engine final : public eng::engine {
       it->second->durable(cmd.command_id, r.position = ++position_);
     done(std::move(r));
   }
-  bool read_view(std::string_view, std::string_view, uint64_t, std::chrono::milliseconds,
+  bool read_view(eng::view_ref, std::string_view, uint64_t, std::chrono::milliseconds,
                  std::move_only_function<void(eng::view_read)> done) override {
     done({});
     return true;
   }
-  bool list_view(std::string_view, std::string_view, size_t,
-                 std::move_only_function<void(eng::view_page)> done) override {
+  bool list_view(eng::view_ref, std::string_view, size_t, std::move_only_function<void(eng::view_page)> done) override {
     done({});
     return true;
   }
-  std::shared_ptr<eng::view_feed> subscribe_view(std::string_view, std::string_view, std::function<void()>) override {
+  std::shared_ptr<eng::view_feed> subscribe_view(eng::view_ref, std::string_view, std::function<void()>) override {
     return nullptr;
   }
+  eng::view_state state_of(eng::view_ref) const override { return eng::view_state::unknown; }
+  std::vector<eng::view_status> view_statuses() const override { return {}; }
+  eng::rebuild_status rebuild_view(std::string_view, uint32_t&) override { return eng::rebuild_status::unknown_view; }
   uint64_t add_durable_listener(std::function<void()>) override { return 0; }
   void remove_durable_listener(uint64_t) override {}
   const log::event_log& log() const override { return *log_; }

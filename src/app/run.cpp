@@ -8,6 +8,8 @@
 //   repair  cut the log at its first damage, keeping a copy
 #include "app/run.h"
 
+#include "app/views_cli.h"
+
 #include "app/offline_engine.h"
 #include "engine/engine.h"
 #include "http/server.h"
@@ -436,6 +438,22 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
                                         "into DATA/repair-<time>/ (not while a server runs on DATA)");
   repair_cmd->add_option("data", repair_dir, "data directory")->required();
 
+  views_cli_options vo;
+  auto* views_cmd = app.add_subcommand("views", "a running server's views: versions and builds, through its admin API");
+  views_cmd->require_subcommand(1);
+  auto views_flags = [&](CLI::App* c) {
+    c->add_option("--server", vo.server, "the server's URL")->capture_default_str();
+    c->add_option("--token", vo.token, "bearer token for the admin API");
+    c->add_flag("--json", vo.json, "print the server's JSON instead of a table");
+  };
+  auto* views_list =
+      views_cmd->add_subcommand("list", "every defined version of every view: state, position, lag, build");
+  views_flags(views_list);
+  auto* views_rebuild =
+      views_cmd->add_subcommand("rebuild", "rebuild the serving version of VIEW from the log's start, then swap it in");
+  views_rebuild->add_option("view", vo.view, "the view")->required();
+  views_flags(views_rebuild);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*serve_cmd)
@@ -448,6 +466,10 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       return check(check_dir);
     if (*repair_cmd)
       return repair(repair_dir);
+    if (*views_cmd) {
+      vo.action = *views_list ? "list" : "rebuild";
+      return views_cli(vo);
+    }
     if (demo_cmd && *demo_cmd) {
       std::istringstream script{std::string(p.demo_script)};
       std::cout << "# commands in, one result per line:\n";

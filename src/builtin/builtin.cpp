@@ -15,6 +15,7 @@ const domain::model& model() {
                                     {
                                         {"order_summary", 1, &views::make_order_summary},
                                         {"customer_orders", 1, &views::make_customer_orders},
+                                        {"customer_orders", 2, &views::make_customer_orders_v2},
                                         {"order_stats", 1, &views::make_order_stats},
                                         {"account_balance", 1, &views::make_account_balance},
                                     });

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,23 @@ struct command_result {
 /// Called exactly once, on an engine thread; must not block.
 using command_callback = std::move_only_function<void(command_result)>;
 
-enum class read_status { found, not_found, timeout };
+enum class read_status {
+  found,
+  not_found,
+  timeout,
+  building, ///< the version builds and the read asked for no position (503 view_building)
+};
+
+/// Which view a read, listing or subscription is of: its name and a
+/// version, or 0 for the one serving (SPEC §10).
+struct view_ref {
+  std::string_view name;
+  uint32_t version = 0;
+
+  view_ref(std::string_view n, uint32_t v = 0) : name(n), version(v) {}
+  view_ref(const char* n) : name(n) {}
+  view_ref(const std::string& n) : name(n) {}
+};
 
 /// A read of one view key.
 struct view_read {
@@ -100,8 +117,29 @@ struct view_item {
 struct view_page {
   uint64_t position = 0; ///< every shard of the view has applied at least this
   std::vector<view_item> items;
-  bool more = false; ///< keys remain after the last item
+  bool more = false;     ///< keys remain after the last item
+  bool building = false; ///< the version still builds: nothing listed (503 view_building)
 };
+
+/// One defined version of a view, for the admin API (SPEC §10).
+struct view_status {
+  std::string_view view;
+  uint32_t version = 0;
+  std::string_view state; ///< "serving", "building" or "retired"
+  uint64_t position = 0;  ///< applied by every shard
+  uint64_t lag = 0;       ///< events of the log not yet applied
+  uint64_t parked = 0;    ///< events in the error log
+  struct build_progress {
+    uint64_t position = 0, target = 0;
+    double events_per_second = 0;
+  };
+  std::optional<build_progress> build; ///< while this version builds or rebuilds
+};
+
+enum class rebuild_status { started, unknown_view, running };
+
+/// Where a view version is: not defined (or retired), building, or serving.
+enum class view_state { unknown, building, serving };
 
 struct metrics {
   uint64_t commands_ok = 0, commands_rejected = 0, commands_conflict = 0, commands_invalid = 0, commands_duplicate = 0,
@@ -116,6 +154,13 @@ struct metrics {
   uint64_t retention_deleted_bytes = 0;
   uint64_t recovery_from = 0, recovery_events = 0; ///< where start-up's replay began, and how many it replayed
   std::vector<std::pair<std::string_view, uint64_t>> view_positions; ///< applied by every shard
+  /// Per view: lag and parked events of its serving version, rebuilds done.
+  struct view_metrics {
+    std::string_view view;
+    uint64_t lag = 0, parked = 0, rebuilds = 0;
+    std::vector<std::pair<uint32_t, uint64_t>> builds; ///< version → position of a build running
+  };
+  std::vector<view_metrics> views;
 };
 
 /// Thread-safe: every method may be called from any thread at once.
@@ -133,18 +178,20 @@ class engine {
   /// Reads `key` of `view`; with `min_position`, waits up to `timeout` for
   /// the key's shard to apply it (status timeout if it does not).
   /// False if the view does not exist (then `done` is not called).
-  virtual bool read_view(std::string_view view, std::string_view key, uint64_t min_position,
-                         std::chrono::milliseconds timeout, std::move_only_function<void(view_read)> done) = 0;
+  /// False, too, if the version is not defined or retired; a version that
+  /// builds answers `building` unless `min_position` asks to wait.
+  virtual bool read_view(view_ref view, std::string_view key, uint64_t min_position, std::chrono::milliseconds timeout,
+                         std::move_only_function<void(view_read)> done) = 0;
 
   /// Up to `limit` keys of `view` after `after`. False if the view does not exist.
-  virtual bool list_view(std::string_view view, std::string_view after, size_t limit,
+  virtual bool list_view(view_ref view, std::string_view after, size_t limit,
                          std::move_only_function<void(view_page)> done) = 0;
 
   /// Subscribes to `key` of `view`, or to every key with "*". The feed
   /// delivers `subscribed`, the snapshot, then every change (conflated per
   /// key while unread); `wake` runs when it has items after being drained.
   /// Null if the view does not exist. Close the feed to unsubscribe.
-  virtual std::shared_ptr<view_feed> subscribe_view(std::string_view view, std::string_view key,
+  virtual std::shared_ptr<view_feed> subscribe_view(view_ref view, std::string_view key,
                                                     std::function<void()> wake) = 0;
 
   /// Calls `wake` after every group commit made durable, until removed.
@@ -187,6 +234,12 @@ class engine {
   virtual void count_invalid(uint64_t n) = 0;
 
   virtual metrics snapshot() const = 0;
+  virtual view_state state_of(view_ref view) const = 0;
+  /// Every defined version of every view, in definition order (SPEC §10).
+  virtual std::vector<view_status> view_statuses() const = 0;
+  /// Rebuilds the serving version of `view` from the log's start in the
+  /// background, then swaps it in; `version` gets the version rebuilt.
+  virtual rebuild_status rebuild_view(std::string_view view, uint32_t& version) = 0;
 
   /// Stops taking commands, answers those in flight, syncs the log, stops
   /// the actors. Idempotent; the destructor calls it.

@@ -28,10 +28,20 @@ void view_feed::change(const std::string& key, std::shared_ptr<const std::string
   if (!fresh) {
     conflated_.fetch_add(1, std::memory_order_relaxed);
     g_conflated.fetch_add(1, std::memory_order_relaxed);
-  }
-  else
+  } else
     order_.push_back(key);
-  it->second = {item_kind::change, key, std::move(value), position};
+  auto kind = !fresh && it->second.kind == item_kind::rebuilt ? item_kind::rebuilt : item_kind::change;
+  it->second = {kind, key, std::move(value), position};
+  if (shards_left_ == 0)
+    maybe_wake(lk);
+}
+
+void view_feed::rebuilt(const std::string& key, std::shared_ptr<const std::string> value, uint64_t position) {
+  std::unique_lock lk(mu_);
+  auto [it, fresh] = changes_.try_emplace(key);
+  if (fresh)
+    order_.push_back(key);
+  it->second = {item_kind::rebuilt, key, std::move(value), position};
   if (shards_left_ == 0)
     maybe_wake(lk);
 }

@@ -1,7 +1,8 @@
 // The buffer between the projections and one view subscriber.
 //
 // Delivers, in order: one `subscribed`, a snapshot of the key (or of every
-// key, for "*"), then changes. Memory is bounded by the keys subscribed to:
+// key, for "*"), then changes; after a swap of the view's version, a
+// rebuilt snapshot of each key, then its changes. Memory is bounded by the keys subscribed to:
 // an unsent change of a key is replaced by a newer one (conflation), so a
 // slow subscriber sees every key's latest value, never an unbounded backlog.
 #pragma once
@@ -18,7 +19,12 @@
 
 namespace sluice::engine {
 
-enum class item_kind { subscribed, snapshot, change };
+enum class item_kind {
+  subscribed,
+  snapshot,
+  change,
+  rebuilt, ///< a snapshot after the view's version was swapped (SPEC §10)
+};
 
 struct feed_item {
   item_kind kind = item_kind::change;
@@ -40,6 +46,10 @@ class view_feed {
   /// A shard has sent its snapshot at `position` and will send changes after it.
   void registered(uint64_t position);
   void change(const std::string& key, std::shared_ptr<const std::string> value, uint64_t position);
+  /// The key's value in the version that took over; it replaces a change of
+  /// the key not yet taken (of the older version), and changes of the key
+  /// conflated into it keep it a rebuilt snapshot.
+  void rebuilt(const std::string& key, std::shared_ptr<const std::string> value, uint64_t position);
   bool closed() const { return closed_.load(std::memory_order_acquire); }
 
   // Subscriber side.

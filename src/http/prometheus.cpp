@@ -66,6 +66,20 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.header("sluice_view_position", "gauge", "Position every shard of the view has applied.");
   for (auto& [view, position] : m.view_positions)
     fmt::format_to(std::back_inserter(out), "sluice_view_position{{view=\"{}\"}} {}\n", view, position);
+  x.header("sluice_view_lag_events", "gauge", "Events of the log the serving version has not applied yet.");
+  for (auto& v : m.views)
+    fmt::format_to(std::back_inserter(out), "sluice_view_lag_events{{view=\"{}\"}} {}\n", v.view, v.lag);
+  x.header("sluice_view_parked_events", "gauge", "Events in the view's error log.");
+  for (auto& v : m.views)
+    fmt::format_to(std::back_inserter(out), "sluice_view_parked_events{{view=\"{}\"}} {}\n", v.view, v.parked);
+  x.header("sluice_view_build_position", "gauge", "Position a build of the view version has read the log to.");
+  for (auto& v : m.views)
+    for (auto& [version, position] : v.builds)
+      fmt::format_to(std::back_inserter(out), "sluice_view_build_position{{view=\"{}\",version=\"{}\"}} {}\n", v.view,
+                     version, position);
+  x.header("sluice_view_rebuilds_total", "counter", "Builds of the view that caught up and took over.");
+  for (auto& v : m.views)
+    fmt::format_to(std::back_inserter(out), "sluice_view_rebuilds_total{{view=\"{}\"}} {}\n", v.view, v.rebuilds);
   x.gauge("sluice_aggregates_live", "Aggregates with a live actor.", m.aggregates_live);
   x.gauge("sluice_aggregates_known", "Aggregates with events in the log, live or passivated.", m.aggregates_known);
   x.counter("sluice_aggregate_activations_total", "Aggregates with history brought back into memory.", m.activations);

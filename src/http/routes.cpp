@@ -175,19 +175,54 @@ void post_batch(request& rq) {
     g->finish();
 }
 
+std::optional<std::string> path_param(request& rq, size_t i);
+
+// ?version=N (SPEC §10): a positive integer; 0 when absent (the serving one).
+std::optional<uint32_t> version_param(const query& q, respond_fn& respond) {
+  if (!q.get("version"))
+    return 0;
+  auto v = number_param(q, "version", 0, 1, UINT32_MAX, respond);
+  if (!v)
+    return std::nullopt;
+  return static_cast<uint32_t>(*v);
+}
+
+reply unknown_view(std::string_view view, uint32_t version) {
+  return error_reply(404, "not_found",
+                     version ? fmt::format("view {} has no version {} (not defined, or retired)", view, version)
+                             : fmt::format("no view named '{}'", view));
+}
+
+// 503 view_building: the version has not caught up with the log yet.
+reply building_reply(const engine::engine& e, std::string_view view, uint64_t position) {
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_object().key("ok").boolean(false).key("error").begin_object().key("code").string("view_building");
+  w.key("message").string(fmt::format("view {} is still building from the log", view));
+  w.key("position").uinteger(position).key("log_position").uinteger(e.log().last_position());
+  w.end_object().end_object();
+  auto r = json_reply(503, std::move(body));
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 void get_view_key(request& rq, const std::string& view, const std::string& key) {
   auto& q = rq.q;
   auto& respond = rq.respond;
-  auto min = number_param(q, "min_position", 0, 0, UINT64_MAX, respond);
+  auto version = version_param(q, respond);
+  auto min = version ? number_param(q, "min_position", 0, 0, UINT64_MAX, respond) : std::nullopt;
   auto wait = min ? number_param(q, "timeout_ms", k_default_wait_ms, 0, k_max_wait_ms, respond) : std::nullopt;
   if (!wait)
     return;
   // Shared: the callback may answer, or (unknown view) this function.
   auto shared = std::make_shared<respond_fn>(std::move(respond));
-  bool known =
-      rq.engine.read_view(view, key, *min, std::chrono::milliseconds(*wait), [shared, view, key](engine::view_read r) {
+  auto& e = rq.engine;
+  bool known = e.read_view(
+      {view, *version}, key, *min, std::chrono::milliseconds(*wait), [shared, view, key, &e](engine::view_read r) {
         auto& answer = *shared;
         using st = engine::read_status;
+        if (r.status == st::building)
+          return answer(building_reply(e, view, r.position));
         if (r.status == st::timeout)
           return answer(error_reply(504, "timeout",
                                     fmt::format("view {} has not reached the position yet "
@@ -203,19 +238,23 @@ void get_view_key(request& rq, const std::string& view, const std::string& key) 
         answer(json_reply(200, std::move(body)));
       });
   if (!known)
-    (*shared)(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
+    (*shared)(unknown_view(view, *version));
 }
 
 void get_view_list(request& rq, const std::string& view) {
   auto& q = rq.q;
   auto& respond = rq.respond;
-  auto limit = number_param(q, "limit", k_default_list, 1, k_max_list, respond);
+  auto version = version_param(q, respond);
+  auto limit = version ? number_param(q, "limit", k_default_list, 1, k_max_list, respond) : std::nullopt;
   if (!limit)
     return;
   std::string after(q.get("after").value_or(""));
   auto shared = std::make_shared<respond_fn>(std::move(respond));
-  bool known = rq.engine.list_view(view, after, *limit, [shared, view](engine::view_page p) {
+  auto& e = rq.engine;
+  bool known = e.list_view({view, *version}, after, *limit, [shared, view, &e](engine::view_page p) {
     auto& answer = *shared;
+    if (p.building)
+      return answer(building_reply(e, view, p.position));
     std::string body;
     codec::json_writer w(body);
     w.begin_object().key("view").string(view).key("position").uinteger(p.position).key("items").begin_array();
@@ -232,7 +271,44 @@ void get_view_list(request& rq, const std::string& view) {
     answer(json_reply(200, std::move(body)));
   });
   if (!known)
-    (*shared)(error_reply(404, "not_found", fmt::format("no view named '{}'", view)));
+    (*shared)(unknown_view(view, *version));
+}
+
+// GET /v1/admin/views: every defined version of every view (SPEC §10).
+void get_admin_views(request& rq) {
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_array();
+  for (auto& s : rq.engine.view_statuses()) {
+    w.begin_object().key("view").string(s.view).key("version").uinteger(s.version).key("state").string(s.state);
+    w.key("position").uinteger(s.position).key("lag").uinteger(s.lag).key("parked").uinteger(s.parked);
+    w.key("build");
+    if (s.build) {
+      w.begin_object().key("position").uinteger(s.build->position).key("target").uinteger(s.build->target);
+      w.key("events_per_second").uinteger(static_cast<uint64_t>(s.build->events_per_second)).end_object();
+    } else
+      w.null();
+    w.end_object();
+  }
+  w.end_array();
+  rq.respond(json_reply(200, std::move(body)));
+}
+
+void post_admin_rebuild(request& rq) {
+  auto view = path_param(rq, 0);
+  if (!view)
+    return;
+  uint32_t version = 0;
+  switch (rq.engine.rebuild_view(*view, version)) {
+    case engine::rebuild_status::unknown_view: return rq.respond(unknown_view(*view, 0));
+    case engine::rebuild_status::running:
+      return rq.respond(error_reply(409, "rebuild_running", fmt::format("view {} is building already", *view)));
+    case engine::rebuild_status::started: break;
+  }
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_object().key("view").string(*view).key("version").uinteger(version).end_object();
+  rq.respond(json_reply(202, std::move(body)));
 }
 
 void get_events(request& rq) {
@@ -371,6 +447,8 @@ const std::vector<endpoint> k_routes = {
     {"GET", "/v1/aggregates/{id}/events", body_kind::none, get_history},
     {"GET", "/v1/views/{view}", body_kind::none, get_list},
     {"GET", "/v1/views/{view}/{key}", body_kind::none, get_key},
+    {"GET", "/v1/admin/views", body_kind::none, get_admin_views},
+    {"POST", "/v1/admin/views/{view}/rebuild", body_kind::command, post_admin_rebuild},
 };
 
 // Matches `path` against `pattern` segment by segment; fills `params`.

@@ -149,13 +149,22 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     auto view = str("view"), key = str("key");
     if (!view || !key)
       return error(id, "bad_request", "a view subscription needs view and key (\"*\" for every key)");
+    uint64_t version = 0;
+    if (auto v = msg["version"];
+        v.error() != simdjson::NO_SUCH_FIELD && (v.get_uint64().get(version) || version == 0 || version > UINT32_MAX))
+      return error(id, "bad_request", "version must be a positive integer");
+    engine::view_ref ref(*view, static_cast<uint32_t>(version));
+    if (engine_.state_of(ref) == engine::view_state::building)
+      return error(id, "view_building", fmt::format("view {} is still building", view->substr(0, 64)));
     std::weak_ptr<stream_session> weak = shared_from_this();
-    auto feed = engine_.subscribe_view(*view, *key, [weak] {
+    auto feed = engine_.subscribe_view(ref, *key, [weak] {
       if (auto self = weak.lock())
         net::post(self->ws_.get_executor(), [self] { self->pump(); });
     });
     if (!feed)
-      return error(id, "not_found", fmt::format("no view named '{}'", view->substr(0, 64)));
+      return error(id, "not_found",
+                   version ? fmt::format("view {} has no version {} serving", view->substr(0, 64), version)
+                           : fmt::format("no view named '{}'", view->substr(0, 64)));
     views_.emplace(id, view_sub{*view, std::move(feed)});
   }
 
@@ -277,12 +286,15 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
         break;
       case engine::item_kind::snapshot:
       case engine::item_kind::change:
-        w.key("type").string(it.kind == engine::item_kind::snapshot ? "snapshot" : "change").key("id").string(id);
+      case engine::item_kind::rebuilt:
+        w.key("type").string(it.kind == engine::item_kind::change ? "change" : "snapshot").key("id").string(id);
         w.key("view").string(view).key("key").string(it.key).key("position").uinteger(it.position).key("value");
         if (it.value)
           w.raw(*it.value);
         else
           w.null();
+        if (it.kind == engine::item_kind::rebuilt)
+          w.key("rebuilt").boolean(true);
         break;
     }
     w.end_object();

@@ -118,9 +118,11 @@ class order_summary final : public projector {
 };
 
 // Sharded by customer: a shard follows only the orders its customers created.
+// Version 2 adds total_spent: what the customer's confirmed orders add up to.
 class customer_orders final : public projector {
  public:
-  customer_orders(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
+  customer_orders(uint32_t shard, uint32_t shards, uint32_t version)
+      : shard_(shard), shards_(shards), version_(version) {}
 
   void apply(const log::record& r, key_sink& changed) override {
     if (!of_type(r, "order"))
@@ -141,6 +143,13 @@ class customer_orders final : public projector {
   void render(std::string_view key, codec::json_writer& w) const override {
     auto& ids = customers_.find(key)->second;
     w.begin_object().key("customer_id").string(key).key("order_count").uinteger(ids.size());
+    if (version_ >= 2) {
+      int64_t spent = 0;
+      for (auto* id : ids)
+        if (auto& s = orders_.find(*id)->second.state; s.status == order::status::confirmed)
+          spent += s.total_cents;
+      w.key("total_spent").money(spent);
+    }
     w.key("orders").begin_array();
     for (auto* id : ids) {
       auto& s = orders_.find(*id)->second.state;
@@ -205,7 +214,7 @@ class customer_orders final : public projector {
   struct order_row {
     order::state state;
   };
-  uint32_t shard_, shards_;
+  uint32_t shard_, shards_, version_;
   string_map<order_row> orders_; // node-based: ids stay put
   string_map<std::vector<const std::string*>> customers_;
 };
@@ -309,7 +318,10 @@ std::unique_ptr<projector> make_order_summary(uint32_t shard, uint32_t shards) {
   return std::make_unique<order_summary>(shard, shards);
 }
 std::unique_ptr<projector> make_customer_orders(uint32_t shard, uint32_t shards) {
-  return std::make_unique<customer_orders>(shard, shards);
+  return std::make_unique<customer_orders>(shard, shards, 1);
+}
+std::unique_ptr<projector> make_customer_orders_v2(uint32_t shard, uint32_t shards) {
+  return std::make_unique<customer_orders>(shard, shards, 2);
 }
 std::unique_ptr<projector> make_order_stats(uint32_t shard, uint32_t shards) {
   return std::make_unique<order_stats>(shard, shards);

@@ -10,6 +10,8 @@ std::unique_ptr<projector> make_order_summary(uint32_t shard, uint32_t shards);
 
 /// customer_orders: customer id → customer_id, order_count, orders[] in creation order.
 std::unique_ptr<projector> make_customer_orders(uint32_t shard, uint32_t shards);
+/// customer_orders version 2: adds total_spent, the total of the customer's confirmed orders.
+std::unique_ptr<projector> make_customer_orders_v2(uint32_t shard, uint32_t shards);
 
 /// order_stats: "all" → orders_created, orders_confirmed, orders_cancelled, items_added, revenue_confirmed.
 std::unique_ptr<projector> make_order_stats(uint32_t shard, uint32_t shards);

@@ -3,8 +3,10 @@
 #include "domain/aggregate_type_of.h"
 #include "views/projector.h"
 
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 
 namespace sluice::testing::tally {
 
@@ -86,11 +88,15 @@ struct module {
 };
 using tally_type = domain::aggregate_type_of<module>;
 
+std::atomic<bool> g_hold_v2{false};
+
 class tallies final : public views::projector {
  public:
-  tallies(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
+  tallies(uint32_t shard, uint32_t shards, uint32_t version) : shard_(shard), shards_(shards), version_(version) {}
 
   void apply(const log::record& r, views::key_sink& changed) override {
+    while (version_ == 2 && g_hold_v2.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (views::shard_of(r.aggregate_id, shards_) != shard_)
       return;
     auto& row = rows_[std::string(r.aggregate_id)];
@@ -106,6 +112,8 @@ class tallies final : public views::projector {
   void render(std::string_view key, codec::json_writer& w) const override {
     auto& row = rows_.find(std::string(key))->second;
     w.begin_object().key("tally_id").string(key).key("total").integer(row.total).key("adds").integer(row.adds);
+    if (version_ == 2)
+      w.key("mean").integer(row.adds ? row.total / row.adds : 0);
     w.end_object();
   }
 
@@ -113,12 +121,16 @@ class tallies final : public views::projector {
   struct row_type {
     int64_t total = 0, adds = 0;
   };
-  uint32_t shard_, shards_;
+  uint32_t shard_, shards_, version_;
   std::map<std::string, row_type> rows_;
 };
 
 std::unique_ptr<views::projector> make_tallies(uint32_t shard, uint32_t shards) {
-  return std::make_unique<tallies>(shard, shards);
+  return std::make_unique<tallies>(shard, shards, 1);
+}
+
+std::unique_ptr<views::projector> make_tallies_v2(uint32_t shard, uint32_t shards) {
+  return std::make_unique<tallies>(shard, shards, 2);
 }
 
 } // namespace
@@ -129,6 +141,10 @@ const domain::aggregate_type& type() {
 }
 
 domain::view_definition tallies_view() { return {"tallies", 1, &make_tallies}; }
+
+domain::view_definition tallies_v2_view() { return {"tallies", 2, &make_tallies_v2}; }
+
+std::atomic<bool>& hold_v2() { return g_hold_v2; }
 
 const domain::model& model() {
   static const domain::model m = *domain::model::make({&type()}, {tallies_view()});

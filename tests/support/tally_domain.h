@@ -5,12 +5,19 @@
 
 #include "domain/model.h"
 
+#include <atomic>
+
 namespace sluice::testing::tally {
 
 const domain::aggregate_type& type();
 
 /// tallies: tally id → {"tally_id", "total", "adds"}.
 domain::view_definition tallies_view();
+
+/// tallies version 2: {"tally_id", "total", "adds", "mean"}. Its apply
+/// waits while hold_v2() is true, for tests that look at a build midway.
+domain::view_definition tallies_v2_view();
+std::atomic<bool>& hold_v2();
 
 /// tally and tallies.
 const domain::model& model();

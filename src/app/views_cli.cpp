@@ -1,0 +1,161 @@
+#include "app/views_cli.h"
+
+#include "base/host_port.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <iostream>
+#include <vector>
+
+namespace sluice::app {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+struct answer {
+  int status = 0;
+  std::string body;
+};
+
+// One request to the server's admin API; throws with a sentence on failure.
+answer call(const views_cli_options& o, http::verb verb, const std::string& target, const std::string& body = {}) {
+  std::string_view url = o.server;
+  if (url.starts_with("http://"))
+    url.remove_prefix(7);
+  else if (url.find("://") != std::string_view::npos)
+    throw std::runtime_error(fmt::format("--server {}: only http:// URLs are supported", o.server));
+  if (auto slash = url.find('/'); slash != std::string_view::npos)
+    url = url.substr(0, slash);
+  auto hp = parse_host_port(url, 80);
+  if (!hp)
+    throw std::runtime_error(fmt::format("--server: {}", hp.error()));
+  boost::asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(std::chrono::seconds(30));
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(hp->host, std::to_string(hp->port), ec);
+  if (!ec)
+    stream.connect(endpoints, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("cannot reach {}: {}", o.server, ec.message()));
+  http::request<http::string_body> rq{verb, target, 11};
+  rq.set(http::field::host, hp->host);
+  if (!o.token.empty())
+    rq.set(http::field::authorization, "Bearer " + o.token);
+  if (verb == http::verb::post) {
+    rq.set(http::field::content_type, "application/json");
+    rq.body() = body.empty() ? "{}" : body;
+  }
+  rq.prepare_payload();
+  http::write(stream, rq, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  if (!ec)
+    http::read(stream, buffer, res, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("{} {}: {}", std::string(http::to_string(verb)), target, ec.message()));
+  return {static_cast<int>(res.result_int()), std::move(res.body())};
+}
+
+// The server's error message, or the body as it came.
+std::string error_text(const answer& a) {
+  simdjson::dom::parser p;
+  std::string_view message;
+  if (!p.parse(a.body)["error"]["message"].get(message))
+    return fmt::format("{} ({})", message, a.status);
+  return fmt::format("HTTP {}: {}", a.status, a.body.substr(0, 300));
+}
+
+// Columns padded to their widest cell.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      width.resize(std::max(width.size(), r.size()));
+      width[i] = std::max(width[i], r[i].size());
+    }
+  for (auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i)
+      line += i + 1 < r.size() ? fmt::format("{:<{}}  ", r[i], width[i]) : r[i];
+    std::cout << line << '\n';
+  }
+}
+
+int list(const views_cli_options& o) {
+  auto a = call(o, http::verb::get, "/v1/admin/views");
+  if (a.status != 200) {
+    std::cerr << "sluice views list: " << error_text(a) << '\n';
+    return 1;
+  }
+  if (o.json) {
+    std::cout << a.body << '\n';
+    return 0;
+  }
+  simdjson::dom::parser p;
+  simdjson::dom::array items;
+  if (p.parse(a.body).get(items)) {
+    std::cerr << "sluice views list: the server's answer is not a JSON array\n";
+    return 1;
+  }
+  std::vector<std::vector<std::string>> rows{{"VIEW", "VERSION", "STATE", "POSITION", "LAG", "PARKED", "BUILD"}};
+  for (auto v : items) {
+    auto text = [&](simdjson::dom::element from, const char* k) {
+      std::string_view x;
+      return from[k].get(x) ? std::string("?") : std::string(x);
+    };
+    auto number = [&](simdjson::dom::element from, const char* k) {
+      uint64_t x = 0;
+      return from[k].get(x) ? std::string("?") : std::to_string(x);
+    };
+    std::string build = "-";
+    if (simdjson::dom::element b; !v["build"].get(b) && b.is_object())
+      build = fmt::format("{}/{} ({} events/s)", number(b, "position"), number(b, "target"),
+                          number(b, "events_per_second"));
+    rows.push_back({text(v, "view"), number(v, "version"), text(v, "state"), number(v, "position"), number(v, "lag"),
+                    number(v, "parked"), build});
+  }
+  print_table(rows);
+  return 0;
+}
+
+int rebuild(const views_cli_options& o) {
+  auto a = call(o, http::verb::post, fmt::format("/v1/admin/views/{}/rebuild", o.view));
+  if (o.json && a.status < 300) {
+    std::cout << a.body << '\n';
+    return 0;
+  }
+  if (a.status != 202) {
+    std::cerr << "sluice views rebuild: " << error_text(a) << '\n';
+    return 1;
+  }
+  std::cout << fmt::format("view {} rebuilds from the log's start; `sluice views list` shows its progress\n", o.view);
+  return 0;
+}
+
+} // namespace
+
+int views_cli(const views_cli_options& o) {
+  try {
+    if (o.action == "list")
+      return list(o);
+    if (o.action == "rebuild")
+      return rebuild(o);
+  } catch (const std::exception& e) {
+    std::cerr << "sluice views " << o.action << ": " << e.what() << '\n';
+    return 2;
+  }
+  std::cerr << "sluice views: unknown action " << o.action << '\n';
+  return 2;
+}
+
+} // namespace sluice::app

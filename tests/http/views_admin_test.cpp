@@ -1,0 +1,98 @@
+// The HTTP side of view versions (SPEC §10): ?version=N, 503 view_building,
+// GET /v1/admin/views and POST /v1/admin/views/{view}/rebuild, the metrics.
+#include "client.h"
+#include "engine_fixture.h"
+#include "server_fixture.h"
+#include "tally_domain.h"
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace sluice;
+using namespace sluice::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const domain::model& v1_v2_model() {
+  static const domain::model m =
+      *domain::model::make({&tally::type()}, {tally::tallies_view(), tally::tallies_v2_view()});
+  return m;
+}
+
+struct release_on_exit {
+  ~release_on_exit() { tally::hold_v2() = false; }
+};
+
+} // namespace
+
+TEST_CASE("view versions over HTTP: serving, building, retired, rebuild", "[views][versions][http]") {
+  server_fixture f([](engine::options& o) {
+    // A log written by a build with version 1 only, then served by one with both.
+    o.model = &tally::model();
+    o.shards = 2;
+    o.threads = 3;
+    {
+      auto first = start_engine(o);
+      for (int i = 0; i < 5; ++i)
+        send_json(*first, fmt::format(R"({{"type":"tally.open","aggregate_id":"T-{}","payload":{{"limit":99}}}})", i));
+    }
+    o.model = &v1_v2_model();
+    tally::hold_v2() = true;
+  });
+  release_on_exit release; // before the fixture stops: a held build would hold its stop
+  http_client c(f.server->port());
+
+  auto v1 = c.request("GET", "/v1/views/tallies/T-1");
+  REQUIRE(v1.status == 200);
+  CHECK(v1.body.find("mean") == std::string::npos);
+  CHECK(c.request("GET", "/v1/views/tallies/T-1?version=1").status == 200);
+  auto building = c.request("GET", "/v1/views/tallies/T-1?version=2");
+  CHECK(building.status == 503);
+  CHECK(building.body.find(R"("code":"view_building")") != std::string::npos);
+  CHECK(building.body.find(R"("log_position":5)") != std::string::npos);
+  CHECK(c.request("GET", "/v1/views/tallies?version=2").status == 503);
+  CHECK(c.request("GET", "/v1/views/tallies/T-1?version=3").status == 404);
+  CHECK(c.request("GET", "/v1/views/tallies/T-1?version=0").status == 400);
+  CHECK(c.request("GET", "/v1/views/tallies/T-1?version=x").status == 400);
+
+  auto list = c.request("GET", "/v1/admin/views");
+  REQUIRE(list.status == 200);
+  CHECK(list.body.find(
+            R"({"view":"tallies","version":1,"state":"serving","position":5,"lag":0,"parked":0,"build":null})") !=
+        std::string::npos);
+  CHECK(list.body.find(R"({"view":"tallies","version":2,"state":"building")") != std::string::npos);
+  auto running = c.request("POST", "/v1/admin/views/tallies/rebuild", "{}");
+  CHECK(running.status == 409);
+  CHECK(running.body.find(R"("code":"rebuild_running")") != std::string::npos);
+  CHECK(c.request("POST", "/v1/admin/views/nope/rebuild", "{}").status == 404);
+  auto metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find(R"(sluice_view_build_position{view="tallies",version="2"})") != std::string::npos);
+
+  tally::hold_v2() = false;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (c.request("GET", "/v1/views/tallies/T-1?version=2").status != 200) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(5ms);
+  }
+  auto v2 = c.request("GET", "/v1/views/tallies/T-1");
+  REQUIRE(v2.status == 200);
+  CHECK(v2.body.find(R"("mean":0)") != std::string::npos);
+  CHECK(c.request("GET", "/v1/views/tallies/T-1?version=1").status == 404); // retired
+
+  auto rebuild = c.request("POST", "/v1/admin/views/tallies/rebuild", "{}");
+  CHECK(rebuild.status == 202);
+  CHECK(rebuild.body == R"({"view":"tallies","version":2})");
+  deadline = std::chrono::steady_clock::now() + 30s;
+  while (c.request("GET", "/v1/admin/views").body.find(R"("build":null)") == std::string::npos ||
+         c.request("GET", "/v1/admin/views")
+                 .body.find(R"("state":"serving","position":5,"lag":0,"parked":0,"build":null)") == std::string::npos) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(5ms);
+  }
+  metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find(R"(sluice_view_rebuilds_total{view="tallies"} 2)") != std::string::npos);
+  CHECK(metrics.find(R"(sluice_view_lag_events{view="tallies"} 0)") != std::string::npos);
+  CHECK(metrics.find(R"(sluice_view_parked_events{view="tallies"} 0)") != std::string::npos);
+}
