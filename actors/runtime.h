@@ -102,7 +102,7 @@ class runtime final : public sluice::engine::engine {
   void swap(size_t group, const instance_ptr& inst);
   /// Writes which version of each view serves to <data>/views/serving.
   void save_serving() const;
-  /// The instance `ref` names (null: none); under views_mu_.
+  /// The instance `ref` names (null: none). Takes views_mu_.
   instance_ptr find_instance(sluice::engine::view_ref ref, bool* building) const;
   std::vector<caf::actor> serving_shards() const;
   void recover();

@@ -254,6 +254,7 @@ void runtime::save_serving() const {
 
 runtime::instance_ptr runtime::find_instance(sluice::engine::view_ref ref, bool* building) const {
   *building = false;
+  std::lock_guard lk(views_mu_);
   for (auto& g : views_) {
     if (g.name != ref.name)
       continue;
@@ -285,11 +286,7 @@ bool runtime::read_view(sluice::engine::view_ref view, std::string_view key, uin
                         std::chrono::milliseconds timeout,
                         std::move_only_function<void(sluice::engine::view_read)> done) {
   bool building = false;
-  instance_ptr inst;
-  {
-    std::lock_guard lk(views_mu_);
-    inst = find_instance(view, &building);
-  }
+  auto inst = find_instance(view, &building);
   if (!inst)
     return false;
   if (building && min_position == 0) {
@@ -312,11 +309,7 @@ bool runtime::read_view(sluice::engine::view_ref view, std::string_view key, uin
 bool runtime::list_view(sluice::engine::view_ref view, std::string_view after, size_t limit,
                         std::move_only_function<void(sluice::engine::view_page)> done) {
   bool building = false;
-  instance_ptr inst;
-  {
-    std::lock_guard lk(views_mu_);
-    inst = find_instance(view, &building);
-  }
+  auto inst = find_instance(view, &building);
   if (!inst)
     return false;
   if (building) {
@@ -340,11 +333,7 @@ bool runtime::list_view(sluice::engine::view_ref view, std::string_view after, s
 std::shared_ptr<sluice::engine::view_feed> runtime::subscribe_view(sluice::engine::view_ref view, std::string_view key,
                                                                    std::function<void()> wake) {
   bool building = false;
-  instance_ptr inst;
-  {
-    std::lock_guard lk(views_mu_);
-    inst = find_instance(view, &building);
-  }
+  auto inst = find_instance(view, &building);
   if (!inst || building)
     return nullptr;
   bool all = key == "*";
@@ -359,7 +348,6 @@ std::shared_ptr<sluice::engine::view_feed> runtime::subscribe_view(sluice::engin
 
 sluice::engine::view_state runtime::state_of(sluice::engine::view_ref view) const {
   bool building = false;
-  std::lock_guard lk(views_mu_);
   auto inst = find_instance(view, &building);
   if (!inst)
     return sluice::engine::view_state::unknown;

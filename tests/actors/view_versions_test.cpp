@@ -279,8 +279,12 @@ TEST_CASE("a build cut off by a stop starts again; the older version serves mean
   serving >> name >> version;
   CHECK(name == "tallies");
   CHECK(version == 1);
+  tally::hold_v2() = true;
   auto e = sluice::testing::start_engine(options(dir.path(), v1_v2_model()));
+  release_on_exit release;
   CHECK(state_of_version(*e, 1) == "serving");
+  CHECK(state_of_version(*e, 2) == "building");
+  tally::hold_v2() = false;
   REQUIRE(wait_serving(*e, {"tallies", 2}));
   CHECK(sluice::testing::served(*e, "tallies") == sluice::testing::recompute(e->log(), "tallies", v1_v2_model()));
 }
