@@ -35,6 +35,9 @@ using livefrom_atom = caf::atom_constant<caf::atom("livefrom")>;
 using serve_atom = caf::atom_constant<caf::atom("serve")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using errors_atom = caf::atom_constant<caf::atom("errors")>;
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
+using skip_atom = caf::atom_constant<caf::atom("skip")>;
 
 /// One command on its way from submit() to its answer.
 struct ticket {
@@ -82,6 +85,32 @@ struct list_request {
   std::vector<engine::view_item> items;
 };
 using list_ptr = std::shared_ptr<list_request>;
+
+/// A listing of a view's error log gathered from every shard; the last
+/// shard to answer merges.
+struct errors_request {
+  std::string after;
+  size_t limit = 0;
+  std::move_only_function<void(engine::view_errors_page)> done;
+  std::mutex mu;
+  size_t pending = 0;
+  std::vector<engine::view_error> items;
+};
+using errors_ptr = std::shared_ptr<errors_request>;
+
+/// A replay or a skip of parked sequences, on every shard (replay of all
+/// keys) or the key's; the last shard to answer calls `done`.
+struct error_action {
+  std::string key; ///< empty: every key (replay)
+  std::atomic<size_t> pending{0}, replayed{0}, still{0};
+  std::atomic<uint64_t> skipped{0};
+  std::move_only_function<void(size_t replayed, size_t still, uint64_t skipped)> done;
+  void finish_one() {
+    if (pending.fetch_sub(1) == 1)
+      done(replayed.load(), still.load(), skipped.load());
+  }
+};
+using error_action_ptr = std::shared_ptr<error_action>;
 
 /// Aggregates whose state ran ahead of the log (their appends failed on a
 /// full disk): each is rebuilt from the log; the last one done says so.
@@ -131,6 +160,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ticket_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::read_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::list_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::errors_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::error_action_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::reload_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::idle_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::shard_round_ptr)

@@ -21,6 +21,7 @@ void answer_read(projection_state& st, read_request& r) {
     res.status = engine::read_status::found;
     res.changed_at = e->changed_at;
     res.value = e->value;
+    res.parked = e->parked;
   }
   r.done(std::move(res));
 }
@@ -63,8 +64,15 @@ void projection_state::go_live_if_caught_up() {
 
 void projection_state::apply(const views::event_batch& b) {
   changes.clear();
-  shard->apply(b, changes);
+  parks.clear();
+  shard->apply(b, changes, parks);
   cfg.applied->store(shard->applied(), std::memory_order_relaxed);
+  if (!parks.empty()) {
+    cfg.parked->store(shard->parked_events(), std::memory_order_relaxed);
+    for (auto& p : parks)
+      k_log.warn("view {} parks key '{}' from position {} on: {}", cfg.view->name, p.key, p.position, p.error);
+  } else if (shard->parked_keys() > 0)
+    cfg.parked->store(shard->parked_events(), std::memory_order_relaxed);
   if (!building && (!adopting.empty() || !lists_waiting.empty())) {
     auto waiting_adoptions = std::move(adopting);
     adopting.clear();
@@ -80,7 +88,7 @@ void projection_state::apply(const views::event_batch& b) {
           checkpointed + std::max<uint64_t>(cfg.checkpoint_every, cfg.checkpoint_per_key * shard->size()) &&
       !cfg.checkpoints->busy(checkpoint_name(*cfg.view), cfg.shard))
     checkpoint();
-  if (!key_feeds.empty() || !all_feeds.empty())
+  if ((!key_feeds.empty() || !all_feeds.empty()) && (!changes.empty() || !parks.empty()))
     notify();
   if (changes.capacity() > k_scratch_kept) // a burst's scratch is not kept for good
     changes = {};
@@ -121,7 +129,9 @@ uint64_t projection_state::restore(uint64_t limit) {
 
 uint64_t projection_state::checkpoint() {
   auto fingerprint = shard->checkpoint_fingerprint();
-  if (!cfg.checkpoints || fingerprint == 0)
+  // With keys parked, none: the next start replays their events from the
+  // log (the retry at start), which a checkpoint past them would skip.
+  if (!cfg.checkpoints || fingerprint == 0 || shard->parked_keys() > 0)
     return 0;
   log::checkpoint c{
       checkpoint_name(*cfg.view), cfg.view->version, cfg.shard, cfg.shards, fingerprint, shard->applied(), {}};
@@ -269,6 +279,14 @@ void projection_state::notify() {
     std::erase_if(feeds, [](auto& f) { return f->closed(); });
   };
   live(all_feeds);
+  for (auto& p : parks) {
+    std::string key(p.key);
+    for (auto& f : all_feeds)
+      f->parked(key, p.position, p.error);
+    if (auto it = key_feeds.find(p.key); it != key_feeds.end())
+      for (auto& f : it->second)
+        f->parked(key, p.position, p.error);
+  }
   for (auto& c : changes) {
     auto it = key_feeds.find(c.key);
     if (all_feeds.empty() && it == key_feeds.end())
@@ -286,11 +304,59 @@ void projection_state::notify() {
   }
 }
 
+void projection_state::errors(const errors_ptr& q) {
+  if (successor) {
+    caf::anon_send(caf::actor_cast<caf::actor>(successor), errors_atom::value, q);
+    return;
+  }
+  std::vector<views::view_shard::parked_item> mine;
+  shard->parked_list(q->after, q->limit + 1, mine);
+  std::lock_guard lk(q->mu);
+  for (auto& p : mine)
+    q->items.push_back(
+        {p.key, p.info.position, p.info.event_type, p.info.error, p.info.first_failed_us, p.info.attempts, p.events});
+  if (--q->pending > 0)
+    return;
+  std::sort(q->items.begin(), q->items.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  engine::view_errors_page page;
+  page.more = q->items.size() > q->limit;
+  if (page.more)
+    q->items.resize(q->limit);
+  page.items = std::move(q->items);
+  q->done(std::move(page));
+}
+
+// A replay or a skip asked for through the admin API.
+void projection_state::act(const error_action_ptr& a, bool skip) {
+  if (successor) {
+    auto next = caf::actor_cast<caf::actor>(successor);
+    if (skip)
+      caf::anon_send(next, skip_atom::value, a);
+    else
+      caf::anon_send(next, replay_atom::value, a);
+    return;
+  }
+  changes.clear();
+  parks.clear();
+  if (skip) {
+    a->skipped += shard->skip(a->key);
+  } else {
+    auto [replayed, still] = shard->replay(a->key, changes, parks);
+    a->replayed += replayed;
+    a->still += still;
+  }
+  cfg.parked->store(shard->parked_events(), std::memory_order_relaxed);
+  if ((!key_feeds.empty() || !all_feeds.empty()) && (!changes.empty() || !parks.empty()))
+    notify();
+  a->finish_one();
+}
+
 caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard,
-                               projection_config cfg) {
+                               const projection_config& cfg) {
   self->state.shard.reset(shard);
   self->state.cfg = cfg;
   self->state.building = cfg.live != nullptr;
+  self->state.shard->set_errors(cfg.errors);
   return {
       [self](restore_atom, const shard_round_ptr& r) {
         auto at = self->state.restore(r->limit);
@@ -313,6 +379,9 @@ caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, view
       [self](serve_atom, checkpoints_ref c) { self->state.cfg.checkpoints = c.writer; },
       [self](retire_atom, const caf::actor& next, uint64_t at) { self->state.retire(next, at); },
       [self](adopt_atom, const handover_ptr& h) { self->state.adopt(h); },
+      [self](errors_atom, const errors_ptr& q) { self->state.errors(q); },
+      [self](replay_atom, const error_action_ptr& a) { self->state.act(a, false); },
+      [self](skip_atom, const error_action_ptr& a) { self->state.act(a, true); },
       [self](read_atom, read_ptr r) { self->state.read(std::move(r), self); },
       [self](timeout_atom, uint64_t id) { self->state.timeout(id); },
       [self](list_atom, const list_ptr& l) { self->state.list(l); },

@@ -29,6 +29,8 @@ struct projection_config {
   /// counts itself in `live`. Null for a shard live from the start.
   std::atomic<size_t>* live = nullptr;
   std::atomic<int64_t>* build_in_flight = nullptr; ///< builder batches sent and not yet applied
+  std::atomic<uint64_t>* parked = nullptr;         ///< mirrors the shard's parked events for /metrics
+  views::error_policy errors;                      ///< the error log of SPEC §10
 };
 
 /// What a retired shard hands to the shard of the version that replaced
@@ -50,6 +52,7 @@ struct projection_state {
   std::multimap<uint64_t, std::pair<uint64_t, read_ptr>> waiting; ///< min_position → (id, read)
   uint64_t next_wait_id = 0;
   std::vector<views::view_change> changes; ///< scratch
+  std::vector<views::view_park> parks;     ///< scratch
   string_map<std::vector<std::shared_ptr<engine::view_feed>>> key_feeds;
   std::vector<std::shared_ptr<engine::view_feed>> all_feeds; ///< subscribed with "*"
   projection_config cfg;
@@ -87,13 +90,15 @@ struct projection_state {
   void list(const list_ptr& l);
   void subscribe(const std::string& key, const std::shared_ptr<engine::view_feed>& feed);
   void notify();
+  void errors(const errors_ptr& q);
+  void act(const error_action_ptr& a, bool skip);
 
   static inline const char* name = "sluice.projection";
 };
 
 /// The pointers of `cfg` are owned by the runtime and outlive the actor.
 caf::behavior projection_actor(caf::stateful_actor<projection_state>* self, views::view_shard* shard,
-                               projection_config cfg);
+                               const projection_config& cfg);
 
 } // namespace sluice::actors
 

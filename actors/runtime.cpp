@@ -203,6 +203,7 @@ sluice::engine::metrics runtime::snapshot() const {
     vm.view = g.name;
     vm.lag = log_->last_position() > at ? log_->last_position() - at : 0;
     vm.rebuilds = g.rebuilds;
+    vm.parked = serving ? serving->parked_events() : 0;
     if (g.building)
       vm.builds.emplace_back(g.building->def->version, g.building->build_position.load(std::memory_order_relaxed));
     m.views.push_back(std::move(vm));

@@ -15,6 +15,7 @@
 #include "actors/messages.h"
 #include "engine/engine.h"
 #include "log/checkpoint_file.h"
+#include "views/error_log.h"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -52,6 +53,12 @@ class runtime final : public sluice::engine::engine {
   sluice::engine::view_state state_of(sluice::engine::view_ref view) const override;
   std::vector<sluice::engine::view_status> view_statuses() const override;
   sluice::engine::rebuild_status rebuild_view(std::string_view view, uint32_t& version) override;
+  bool view_errors(std::string_view view, std::string_view after, size_t limit,
+                   std::move_only_function<void(sluice::engine::view_errors_page)> done) override;
+  bool replay_view_errors(std::string_view view, std::string_view key,
+                          std::move_only_function<void(size_t, size_t)> done) override;
+  bool skip_view_errors(std::string_view view, std::string_view key,
+                        std::move_only_function<void(uint64_t)> done) override;
   uint64_t add_durable_listener(std::function<void()> wake) override;
   void remove_durable_listener(uint64_t id) override;
   const log::event_log& log() const override { return *log_; }
@@ -72,6 +79,9 @@ class runtime final : public sluice::engine::engine {
     const domain::view_definition* def = nullptr;
     std::vector<caf::actor> shards;
     std::vector<std::unique_ptr<std::atomic<uint64_t>>> applied; ///< per shard, for metrics
+    std::vector<std::unique_ptr<std::atomic<uint64_t>>> parked;  ///< per shard, for metrics
+    std::unique_ptr<views::error_log> errors;                    ///< shared by the shards
+    uint64_t parked_events() const;
     std::atomic<size_t> live{0};             ///< shards caught up with the journal (a build ends at all)
     std::atomic<int64_t> build_in_flight{0}; ///< builder batches not yet applied
     std::atomic<uint64_t> floor{0};          ///< what the version it replaced had applied
@@ -105,6 +115,7 @@ class runtime final : public sluice::engine::engine {
   /// The instance `ref` names (null: none). Takes views_mu_.
   instance_ptr find_instance(sluice::engine::view_ref ref, bool* building) const;
   std::vector<caf::actor> serving_shards() const;
+  std::filesystem::path errors_path(const domain::view_definition& def, bool building) const;
   void recover();
   void watch_log();
 

@@ -45,6 +45,13 @@ std::map<std::string, uint32_t, std::less<>> read_serving(const std::filesystem:
 
 } // namespace
 
+uint64_t runtime::view_instance::parked_events() const {
+  uint64_t n = 0;
+  for (auto& p : parked)
+    n += p->load(std::memory_order_relaxed);
+  return n;
+}
+
 uint64_t runtime::view_instance::least_applied() const {
   uint64_t least = UINT64_MAX;
   for (auto& a : applied)
@@ -59,12 +66,33 @@ runtime::instance_ptr runtime::spawn_view(const domain::view_definition* def, bo
   return inst;
 }
 
+std::filesystem::path runtime::errors_path(const domain::view_definition& def, bool building) const {
+  return opts_.data_dir / "views" / fmt::format("{}.v{}.errors{}", def.name, def.version, building ? ".build" : "");
+}
+
 void runtime::spawn_shards(view_instance& inst_ref, bool building) {
   auto* inst = &inst_ref;
   auto* def = inst->def;
+  // A build keeps an error log of its own (a rebuild applies skipped events
+  // afresh); it takes over the version's at the swap.
+  auto path = errors_path(*def, building);
+  if (building) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+  inst->errors = std::make_unique<views::error_log>(path);
+  views::error_policy policy;
+  policy.log = inst->errors.get();
+  policy.keep_parked = opts_.keep_parked;
+  for (auto& [view, prefix] : opts_.drill_fail_views)
+    if (view == def->name) {
+      policy.drill = true;
+      policy.drill_prefix = prefix;
+    }
   for (uint32_t i = 0; i < opts_.shards; ++i) {
     auto shard = new views::view_shard(def->make(i, opts_.shards));
     inst->applied.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+    inst->parked.push_back(std::make_unique<std::atomic<uint64_t>>(0));
     projection_config pc{def,
                          i,
                          opts_.shards,
@@ -74,7 +102,9 @@ void runtime::spawn_shards(view_instance& inst_ref, bool building) {
                          inst->applied.back().get(),
                          &checkpoints_rejected_,
                          building ? &inst->live : nullptr,
-                         &inst->build_in_flight};
+                         &inst->build_in_flight,
+                         inst->parked.back().get(),
+                         policy};
     inst->shards.push_back(system_->spawn(projection_actor, shard, pc));
   }
 }
@@ -216,6 +246,7 @@ void runtime::swap(size_t group, const instance_ptr& inst) {
     if (old)
       caf::anon_send(old->shards[i], retire_atom::value, inst->shards[i], at);
   }
+  inst->errors->move_to(errors_path(*inst->def, false));
   save_serving();
   auto took = std::chrono::steady_clock::now() - inst->build_started;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
@@ -386,6 +417,7 @@ std::vector<sluice::engine::view_status> runtime::view_statuses() const {
       if (inst) {
         s.position = inst->least_applied();
         s.lag = end > s.position ? end - s.position : 0;
+        s.parked = inst->parked_events();
       }
       out.push_back(s);
     }
@@ -409,6 +441,61 @@ sluice::engine::rebuild_status runtime::rebuild_view(std::string_view view, uint
   k_log.info("view {} version {}: rebuild from the log's start asked for", it->name, version);
   start_build(*it, std::move(inst));
   return sluice::engine::rebuild_status::started;
+}
+
+bool runtime::view_errors(std::string_view view, std::string_view after, size_t limit,
+                          std::move_only_function<void(sluice::engine::view_errors_page)> done) {
+  bool building = false;
+  auto inst = find_instance(view, &building);
+  if (!inst || inst->shards.empty())
+    return false;
+  auto q = std::make_shared<errors_request>();
+  q->after = after;
+  q->limit = limit;
+  q->done = std::move(done);
+  q->pending = inst->shards.size();
+  for (auto& s : inst->shards)
+    caf::anon_send(s, errors_atom::value, q);
+  return true;
+}
+
+bool runtime::replay_view_errors(std::string_view view, std::string_view key,
+                                 std::move_only_function<void(size_t, size_t)> done) {
+  bool building = false;
+  auto inst = find_instance(view, &building);
+  if (!inst || inst->shards.empty())
+    return false;
+  auto a = std::make_shared<error_action>();
+  a->key = key;
+  a->done = [done = std::move(done)](size_t replayed, size_t still, uint64_t) mutable { done(replayed, still); };
+  if (key.empty()) {
+    a->pending = inst->shards.size();
+    for (auto& s : inst->shards)
+      caf::anon_send(s, replay_atom::value, a);
+  } else {
+    a->pending = 1;
+    caf::anon_send(inst->shards[views::shard_of(key, opts_.shards)], replay_atom::value, a);
+  }
+  return true;
+}
+
+bool runtime::skip_view_errors(std::string_view view, std::string_view key,
+                               std::move_only_function<void(uint64_t)> done) {
+  bool building = false;
+  auto inst = find_instance(view, &building);
+  if (!inst || inst->shards.empty())
+    return false;
+  auto a = std::make_shared<error_action>();
+  a->key = key;
+  a->pending = 1;
+  a->done = [done = std::move(done), name = std::string(view), k = std::string(key)](size_t, size_t,
+                                                                                     uint64_t skipped) mutable {
+    if (skipped > 0)
+      k_log.warn("view {}: the {} parked events of key '{}' are skipped (the admin API)", name, skipped, k);
+    done(skipped);
+  };
+  caf::anon_send(inst->shards[views::shard_of(key, opts_.shards)], skip_atom::value, a);
+  return true;
 }
 
 } // namespace sluice::actors

@@ -49,6 +49,16 @@ class stub_engine final : public eng::engine {
   eng::view_state state_of(eng::view_ref) const override { return eng::view_state::unknown; }
   std::vector<eng::view_status> view_statuses() const override { return {}; }
   eng::rebuild_status rebuild_view(std::string_view, uint32_t&) override { return eng::rebuild_status::unknown_view; }
+  bool view_errors(std::string_view, std::string_view, size_t,
+                   std::move_only_function<void(eng::view_errors_page)>) override {
+    return false;
+  }
+  bool replay_view_errors(std::string_view, std::string_view, std::move_only_function<void(size_t, size_t)>) override {
+    return false;
+  }
+  bool skip_view_errors(std::string_view, std::string_view, std::move_only_function<void(uint64_t)>) override {
+    return false;
+  }
   uint64_t add_durable_listener(std::function<void()>) override { return 0; }
   void remove_durable_listener(uint64_t) override {}
   const log::event_log& log() const override { return *log_; }

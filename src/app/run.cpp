@@ -179,6 +179,8 @@ struct serve_flags {
   uint32_t threads = 0, io_threads = 2, shards = 2;
   size_t max_in_flight = 1u << 20;
   uint64_t drill_fail_sync_after = 0;
+  std::vector<std::string> drill_fail_views;
+  bool keep_parked = false;
   http::limits limits;
 };
 
@@ -230,6 +232,18 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
     k_log.error("{}: exiting; restart to recover from what the disk holds", err.message);
     std::_Exit(k_exit_sync_failed);
   };
+  for (auto& d : s.drill_fail_views) {
+    auto eq = d.find('=');
+    auto view = d.substr(0, eq);
+    if (eq == std::string::npos || std::ranges::none_of(m.views(), [&](auto& v) { return v.name == view; })) {
+      k_log.error("--drill-fail-view {}: expected VIEW=PREFIX with a view this server serves", d);
+      return 2;
+    }
+    k_log.warn("drill: view {} fails every event of a key starting with '{}' (its error log parks them)", view,
+               d.substr(eq + 1));
+    o.drill_fail_views.emplace_back(view, d.substr(eq + 1));
+  }
+  o.keep_parked = s.keep_parked;
   if (s.drill_fail_sync_after > 0) {
     k_log.warn("drill: the fdatasync after {} succeed fails with EIO", s.drill_fail_sync_after);
     auto left = std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(s.drill_fail_sync_after));
@@ -339,6 +353,15 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->add_option("--drill-fail-sync-after", sf.drill_fail_sync_after,
                    "drill: make the log's fdatasync fail (EIO) after this many succeed; the server exits 74")
       ->group("Drills");
+  serve_cmd
+      ->add_option("--drill-fail-view", sf.drill_fail_views,
+                   "drill: VIEW=PREFIX makes VIEW's projector fail on every event whose key starts with PREFIX "
+                   "(the events are parked in its error log); repeatable. Restarting without it is the fix")
+      ->group("Drills");
+  serve_cmd
+      ->add_flag("--keep-parked", sf.keep_parked,
+                 "keys parked in a view's error log stay parked at start instead of being retried once")
+      ->group("Views");
   serve_cmd
       ->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
       ->check(CLI::Range(size_t{1}, size_t{1024}))
@@ -453,6 +476,19 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       views_cmd->add_subcommand("rebuild", "rebuild the serving version of VIEW from the log's start, then swap it in");
   views_rebuild->add_option("view", vo.view, "the view")->required();
   views_flags(views_rebuild);
+  auto* views_errors = views_cmd->add_subcommand("errors", "the error log of VIEW: each parked key, why, since when");
+  views_errors->add_option("view", vo.view, "the view")->required();
+  views_flags(views_errors);
+  auto* views_replay =
+      views_cmd->add_subcommand("replay", "retry VIEW's parked sequences (every key, or --key), in position order");
+  views_replay->add_option("view", vo.view, "the view")->required();
+  views_replay->add_option("--key", vo.key, "only this key");
+  views_flags(views_replay);
+  auto* views_skip = views_cmd->add_subcommand(
+      "skip", "drop the parked events of --key from VIEW's error log (the key keeps its last good value)");
+  views_skip->add_option("view", vo.view, "the view")->required();
+  views_skip->add_option("--key", vo.key, "the key")->required();
+  views_flags(views_skip);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -467,7 +503,11 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
     if (*repair_cmd)
       return repair(repair_dir);
     if (*views_cmd) {
-      vo.action = *views_list ? "list" : "rebuild";
+      vo.action = *views_list      ? "list"
+                  : *views_rebuild ? "rebuild"
+                  : *views_errors  ? "errors"
+                  : *views_replay  ? "replay"
+                                   : "skip";
       return views_cli(vo);
     }
     if (demo_cmd && *demo_cmd) {

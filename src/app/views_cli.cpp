@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <cctype>
 #include <iostream>
 #include <vector>
 
@@ -24,6 +25,20 @@ struct answer {
   int status = 0;
   std::string body;
 };
+
+// `s` as the inside of a JSON string.
+std::string json_escaped(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20)
+      out += fmt::format("\\u{:04x}", c);
+    else
+      out += c;
+  }
+  return out;
+}
 
 // One request to the server's admin API; throws with a sentence on failure.
 answer call(const views_cli_options& o, http::verb verb, const std::string& target, const std::string& body = {}) {
@@ -142,6 +157,83 @@ int rebuild(const views_cli_options& o) {
   return 0;
 }
 
+int errors(const views_cli_options& o) {
+  std::vector<std::vector<std::string>> rows{
+      {"KEY", "POSITION", "EVENT", "PARKED", "ATTEMPTS", "FIRST FAILED", "ERROR"}};
+  std::string after, json;
+  for (;;) {
+    auto target = fmt::format("/v1/admin/views/{}/errors?limit=1000", o.view);
+    if (!after.empty()) {
+      target += "&after=";
+      for (unsigned char ch : after)
+        target += std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' ? std::string(1, static_cast<char>(ch))
+                                                                          : fmt::format("%{:02X}", ch);
+    }
+    auto a = call(o, http::verb::get, target);
+    if (a.status != 200) {
+      std::cerr << "sluice views errors: " << error_text(a) << '\n';
+      return 1;
+    }
+    if (o.json) {
+      std::cout << a.body << '\n';
+      return 0;
+    }
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    simdjson::dom::array items;
+    if (p.parse(a.body).get(doc) || doc["items"].get(items)) {
+      std::cerr << "sluice views errors: the server's answer is not an error page\n";
+      return 1;
+    }
+    for (auto e : items) {
+      auto text = [&](const char* k) {
+        std::string_view x;
+        return e[k].get(x) ? std::string("?") : std::string(x);
+      };
+      auto number = [&](const char* k) {
+        uint64_t x = 0;
+        return e[k].get(x) ? std::string("?") : std::to_string(x);
+      };
+      rows.push_back({text("key"), number("position"), text("event_type"), number("parked"), number("attempts"),
+                      text("first_failed_at"), text("error")});
+    }
+    std::string_view next;
+    if (doc["next"].get(next))
+      break;
+    after = std::string(next);
+  }
+  print_table(rows);
+  return 0;
+}
+
+int replay_or_skip(const views_cli_options& o, bool skip) {
+  std::string body = o.key.empty() ? "{}" : fmt::format(R"({{"key":"{}"}})", json_escaped(o.key));
+  auto a =
+      call(o, http::verb::post, fmt::format("/v1/admin/views/{}/errors/{}", o.view, skip ? "skip" : "replay"), body);
+  if (a.status != 200) {
+    std::cerr << "sluice views " << o.action << ": " << error_text(a) << '\n';
+    return 1;
+  }
+  if (o.json) {
+    std::cout << a.body << '\n';
+    return 0;
+  }
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  uint64_t n = 0, still = 0;
+  if (p.parse(a.body).get(doc) || doc[skip ? "skipped" : "replayed"].get(n) ||
+      (!skip && doc["still_parked"].get(still))) {
+    std::cerr << "sluice views " << o.action << ": the server's answer is not JSON\n";
+    return 1;
+  }
+  if (skip) {
+    std::cout << fmt::format("{} parked events of key {} skipped\n", n, o.key);
+  } else {
+    std::cout << fmt::format("{} keys replayed, {} still parked\n", n, still);
+  }
+  return 0;
+}
+
 } // namespace
 
 int views_cli(const views_cli_options& o) {
@@ -150,6 +242,12 @@ int views_cli(const views_cli_options& o) {
       return list(o);
     if (o.action == "rebuild")
       return rebuild(o);
+    if (o.action == "errors")
+      return errors(o);
+    if (o.action == "replay")
+      return replay_or_skip(o, false);
+    if (o.action == "skip")
+      return replay_or_skip(o, true);
   } catch (const std::exception& e) {
     std::cerr << "sluice views " << o.action << ": " << e.what() << '\n';
     return 2;

@@ -6,8 +6,9 @@
 namespace sluice::app {
 
 struct views_cli_options {
-  std::string action; ///< "list" or "rebuild"
-  std::string view;   ///< rebuild: the view
+  std::string action; ///< list, rebuild, errors, replay, skip
+  std::string view;   ///< all but list: the view
+  std::string key;    ///< replay (optional), skip: the key
   std::string server = "http://127.0.0.1:8080";
   std::string token; ///< sent as a bearer token when not empty
   bool json = false; ///< the server's JSON instead of a table

@@ -60,6 +60,11 @@ struct options {
   uint64_t retain_bytes = 0;
   std::chrono::seconds retain_age{0};
   std::chrono::milliseconds maintenance_tick{1000}; ///< how often checkpoints and retention are looked at
+  /// Drills (SPEC §10): the projector of each view named fails on every
+  /// event whose key starts with the prefix.
+  std::vector<std::pair<std::string, std::string>> drill_fail_views;
+  /// Keys an earlier run parked stay parked at start, untried.
+  bool keep_parked = false;
 };
 
 enum class command_status {
@@ -104,7 +109,8 @@ struct view_read {
   read_status status = read_status::not_found;
   uint64_t position = 0;                    ///< the view's applied position (for the key's shard) at the read
   uint64_t changed_at = 0;                  ///< position of the last event that changed the key
-  std::shared_ptr<const std::string> value; ///< JSON
+  std::shared_ptr<const std::string> value; ///< JSON; null for a key whose first event is parked
+  uint64_t parked = 0;                      ///< events of the key in the view's error log
 };
 
 struct view_item {
@@ -137,6 +143,20 @@ struct view_status {
 };
 
 enum class rebuild_status { started, unknown_view, running };
+
+/// One parked key of a view's error log (SPEC §10).
+struct view_error {
+  std::string key;
+  uint64_t position = 0; ///< of its first parked event
+  std::string event_type, error;
+  int64_t first_failed_us = 0; ///< µs since the epoch
+  uint64_t attempts = 0, parked = 0;
+};
+
+struct view_errors_page {
+  std::vector<view_error> items; ///< by key
+  bool more = false;
+};
 
 /// Where a view version is: not defined (or retired), building, or serving.
 enum class view_state { unknown, building, serving };
@@ -240,6 +260,17 @@ class engine {
   /// Rebuilds the serving version of `view` from the log's start in the
   /// background, then swaps it in; `version` gets the version rebuilt.
   virtual rebuild_status rebuild_view(std::string_view view, uint32_t& version) = 0;
+  /// The serving version's error log: up to `limit` parked keys after
+  /// `after`. False if the view does not exist.
+  virtual bool view_errors(std::string_view view, std::string_view after, size_t limit,
+                           std::move_only_function<void(view_errors_page)> done) = 0;
+  /// Retries the parked sequences of `key` (every key if empty); `done`
+  /// gets the keys replayed whole and the keys still parked.
+  virtual bool replay_view_errors(std::string_view view, std::string_view key,
+                                  std::move_only_function<void(size_t, size_t)> done) = 0;
+  /// Drops the parked events of `key`; `done` gets how many (0: none).
+  virtual bool skip_view_errors(std::string_view view, std::string_view key,
+                                std::move_only_function<void(uint64_t)> done) = 0;
 
   /// Stops taking commands, answers those in flight, syncs the log, stops
   /// the actors. Idempotent; the destructor calls it.

@@ -12,7 +12,7 @@ uint64_t view_feed::conflated_total() { return g_conflated.load(std::memory_orde
 
 void view_feed::snapshot(std::string key, std::shared_ptr<const std::string> value, uint64_t position) {
   std::lock_guard lk(mu_);
-  snapshots_.push_back({item_kind::snapshot, std::move(key), std::move(value), position});
+  snapshots_.push_back({item_kind::snapshot, std::move(key), std::move(value), position, {}});
 }
 
 void view_feed::registered(uint64_t position) {
@@ -31,7 +31,17 @@ void view_feed::change(const std::string& key, std::shared_ptr<const std::string
   } else
     order_.push_back(key);
   auto kind = !fresh && it->second.kind == item_kind::rebuilt ? item_kind::rebuilt : item_kind::change;
-  it->second = {kind, key, std::move(value), position};
+  it->second = {kind, key, std::move(value), position, {}};
+  if (shards_left_ == 0)
+    maybe_wake(lk);
+}
+
+void view_feed::parked(const std::string& key, uint64_t position, std::string error) {
+  std::unique_lock lk(mu_);
+  auto [it, fresh] = changes_.try_emplace(key);
+  if (fresh)
+    order_.push_back(key);
+  it->second = {item_kind::parked, key, nullptr, position, std::move(error)};
   if (shards_left_ == 0)
     maybe_wake(lk);
 }
@@ -41,7 +51,7 @@ void view_feed::rebuilt(const std::string& key, std::shared_ptr<const std::strin
   auto [it, fresh] = changes_.try_emplace(key);
   if (fresh)
     order_.push_back(key);
-  it->second = {item_kind::rebuilt, key, std::move(value), position};
+  it->second = {item_kind::rebuilt, key, std::move(value), position, {}};
   if (shards_left_ == 0)
     maybe_wake(lk);
 }
@@ -59,7 +69,7 @@ size_t view_feed::take(std::vector<feed_item>& out, size_t max) {
   size_t n = 0;
   if (shards_left_ == 0) {
     if (!announced_ && n < max) {
-      out.push_back({item_kind::subscribed, {}, nullptr, subscribed_at_});
+      out.push_back({item_kind::subscribed, {}, nullptr, subscribed_at_, {}});
       announced_ = true;
       ++n;
     }

@@ -24,6 +24,7 @@ enum class item_kind {
   snapshot,
   change,
   rebuilt, ///< a snapshot after the view's version was swapped (SPEC §10)
+  parked,  ///< the key's events are parked from `position` on; `error` says why
 };
 
 struct feed_item {
@@ -31,6 +32,7 @@ struct feed_item {
   std::string key;
   std::shared_ptr<const std::string> value; ///< JSON; null in a snapshot of a key that does not exist
   uint64_t position = 0; ///< subscribed/snapshot: the applied position; change: the event that caused it
+  std::string error;     ///< parked
 };
 
 /// Thread-safe. The projection shards write; one subscriber reads.
@@ -50,6 +52,9 @@ class view_feed {
   /// the key not yet taken (of the older version), and changes of the key
   /// conflated into it keep it a rebuilt snapshot.
   void rebuilt(const std::string& key, std::shared_ptr<const std::string> value, uint64_t position);
+  /// The key's events are parked from `position` on (a change of the key
+  /// after a replay replaces it).
+  void parked(const std::string& key, uint64_t position, std::string error);
   bool closed() const { return closed_.load(std::memory_order_acquire); }
 
   // Subscriber side.

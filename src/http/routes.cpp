@@ -7,6 +7,7 @@
 #include "http/prometheus.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <atomic>
@@ -233,8 +234,14 @@ void get_view_key(request& rq, const std::string& view, const std::string& key) 
         std::string body;
         codec::json_writer w(body);
         w.begin_object().key("view").string(view).key("key").string(key);
-        w.key("position").uinteger(r.position).key("changed_at").uinteger(r.changed_at);
-        w.key("value").raw(*r.value).end_object();
+        w.key("position").uinteger(r.position).key("changed_at").uinteger(r.changed_at).key("value");
+        if (r.value)
+          w.raw(*r.value);
+        else
+          w.null(); // its first event is parked
+        if (r.parked > 0)
+          w.key("parked").uinteger(r.parked);
+        w.end_object();
         answer(json_reply(200, std::move(body)));
       });
   if (!known)
@@ -292,6 +299,96 @@ void get_admin_views(request& rq) {
   }
   w.end_array();
   rq.respond(json_reply(200, std::move(body)));
+}
+
+// GET /v1/admin/views/{view}/errors?after=K&limit=L
+void get_admin_errors(request& rq) {
+  auto view = path_param(rq, 0);
+  if (!view)
+    return;
+  auto limit = number_param(rq.q, "limit", k_default_list, 1, k_max_list, rq.respond);
+  if (!limit)
+    return;
+  std::string after(rq.q.get("after").value_or(""));
+  auto shared = std::make_shared<respond_fn>(std::move(rq.respond));
+  bool known = rq.engine.view_errors(*view, after, *limit, [shared](engine::view_errors_page p) {
+    std::string body;
+    codec::json_writer w(body);
+    w.begin_object().key("items").begin_array();
+    for (auto& e : p.items) {
+      w.begin_object().key("key").string(e.key).key("position").uinteger(e.position);
+      w.key("event_type").string(e.event_type).key("error").string(e.error);
+      w.key("first_failed_at").timestamp(e.first_failed_us).key("attempts").uinteger(e.attempts);
+      w.key("parked").uinteger(e.parked).end_object();
+    }
+    w.end_array().key("next");
+    if (p.more && !p.items.empty())
+      w.string(p.items.back().key);
+    else
+      w.null();
+    w.end_object();
+    (*shared)(json_reply(200, std::move(body)));
+  });
+  if (!known)
+    (*shared)(unknown_view(*view, 0));
+}
+
+// The "key" of an admin body ({} or {"key":K}); nullopt (answered 400) if
+// the body is not such an object.
+std::optional<std::string> body_key(request& rq, bool required) {
+  simdjson::dom::parser p;
+  simdjson::dom::object o;
+  std::string_view body = rq.body;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    body = "{}";
+  if (p.parse(body.data(), body.size()).get(o)) {
+    rq.respond(error_reply(400, "bad_request", "the body must be a JSON object"));
+    return std::nullopt;
+  }
+  std::string_view key;
+  auto k = o["key"];
+  if (k.error() == simdjson::NO_SUCH_FIELD) {
+    if (required)
+      rq.respond(error_reply(400, "bad_request", "key is required"));
+    return required ? std::nullopt : std::optional<std::string>("");
+  }
+  if (k.get(key) || key.empty()) {
+    rq.respond(error_reply(400, "bad_request", "key must be a non-empty string"));
+    return std::nullopt;
+  }
+  return std::string(key);
+}
+
+void post_admin_replay(request& rq) {
+  auto view = path_param(rq, 0);
+  if (!view)
+    return;
+  auto key = body_key(rq, false);
+  if (!key)
+    return;
+  auto shared = std::make_shared<respond_fn>(std::move(rq.respond));
+  bool known = rq.engine.replay_view_errors(*view, *key, [shared](size_t replayed, size_t still) {
+    (*shared)(json_reply(200, fmt::format(R"({{"replayed":{},"still_parked":{}}})", replayed, still)));
+  });
+  if (!known)
+    (*shared)(unknown_view(*view, 0));
+}
+
+void post_admin_skip(request& rq) {
+  auto view = path_param(rq, 0);
+  if (!view)
+    return;
+  auto key = body_key(rq, true);
+  if (!key)
+    return;
+  auto shared = std::make_shared<respond_fn>(std::move(rq.respond));
+  bool known = rq.engine.skip_view_errors(*view, *key, [shared, k = *key](uint64_t skipped) {
+    if (skipped == 0)
+      return (*shared)(error_reply(404, "not_found", fmt::format("key '{}' has nothing parked", k)));
+    (*shared)(json_reply(200, fmt::format(R"({{"skipped":{}}})", skipped)));
+  });
+  if (!known)
+    (*shared)(unknown_view(*view, 0));
 }
 
 void post_admin_rebuild(request& rq) {
@@ -449,6 +546,9 @@ const std::vector<endpoint> k_routes = {
     {"GET", "/v1/views/{view}/{key}", body_kind::none, get_key},
     {"GET", "/v1/admin/views", body_kind::none, get_admin_views},
     {"POST", "/v1/admin/views/{view}/rebuild", body_kind::command, post_admin_rebuild},
+    {"GET", "/v1/admin/views/{view}/errors", body_kind::none, get_admin_errors},
+    {"POST", "/v1/admin/views/{view}/errors/replay", body_kind::command, post_admin_replay},
+    {"POST", "/v1/admin/views/{view}/errors/skip", body_kind::command, post_admin_skip},
 };
 
 // Matches `path` against `pattern` segment by segment; fills `params`.

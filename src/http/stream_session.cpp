@@ -296,6 +296,10 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
         if (it.kind == engine::item_kind::rebuilt)
           w.key("rebuilt").boolean(true);
         break;
+      case engine::item_kind::parked:
+        w.key("type").string("parked").key("id").string(id).key("view").string(view).key("key").string(it.key);
+        w.key("position").uinteger(it.position).key("error").string(it.error);
+        break;
     }
     w.end_object();
     return std::make_shared<std::string>(std::move(out));

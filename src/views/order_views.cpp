@@ -82,14 +82,16 @@ class order_summary final : public projector {
  public:
   order_summary(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
 
-  void apply(const log::record& r, key_sink& changed) override {
-    if (!of_type(r, "order") || shard_of(r.aggregate_id, shards_) != shard_)
-      return;
-    auto& entry = row(rows_, r.aggregate_id);
-    if (order::apply_event(entry.state, r.type, r.data)) {
-      entry.version = r.version;
-      changed.changed(r.aggregate_id);
-    }
+  std::string_view route(const log::record& r) override {
+    return of_type(r, "order") && shard_of(r.aggregate_id, shards_) == shard_ ? r.aggregate_id : std::string_view{};
+  }
+
+  apply_result apply(const log::record& r, std::string_view key) override {
+    auto& entry = row(rows_, key);
+    if (!order::apply_event(entry.state, r.type, r.data))
+      return false;
+    entry.version = r.version;
+    return true;
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
@@ -124,20 +126,33 @@ class customer_orders final : public projector {
   customer_orders(uint32_t shard, uint32_t shards, uint32_t version)
       : shard_(shard), shards_(shards), version_(version) {}
 
-  void apply(const log::record& r, key_sink& changed) override {
+  // An order's first event names its customer: the order is routed to it
+  // from then on, and joins the customer's list when that event applies.
+  std::string_view route(const log::record& r) override {
     if (!of_type(r, "order"))
-      return;
+      return {};
     auto it = orders_.find(r.aggregate_id);
     if (it == orders_.end()) {
       order::created e;
       if (r.type != order::created::name || !codec::decode_binary(r.data, e) ||
           shard_of(e.customer_id, shards_) != shard_)
-        return;
+        return {};
       it = orders_.emplace(std::string(r.aggregate_id), order_row{}).first;
-      row(customers_, e.customer_id).push_back(&it->first);
+      it->second.state.customer_id = std::move(e.customer_id); // not rendered: routing alone
     }
-    if (order::apply_event(it->second.state, r.type, r.data))
-      changed.changed(it->second.state.customer_id);
+    return it->second.state.customer_id;
+  }
+
+  apply_result apply(const log::record& r, std::string_view key) override {
+    auto it = orders_.find(r.aggregate_id);
+    if (it == orders_.end())
+      return false;
+    bool first = it->second.state.status == order::status::none;
+    if (!order::apply_event(it->second.state, r.type, r.data))
+      return false;
+    if (first)
+      row(customers_, key).push_back(&it->first);
+    return true;
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
@@ -212,7 +227,7 @@ class customer_orders final : public projector {
 
  private:
   struct order_row {
-    order::state state;
+    order::state state; ///< customer_id set by route() at the order's first event, applied or parked
   };
   uint32_t shard_, shards_, version_;
   string_map<order_row> orders_; // node-based: ids stay put
@@ -225,9 +240,11 @@ class order_stats final : public projector {
  public:
   order_stats(uint32_t shard, uint32_t shards) : active_(shard == shard_of("all", shards)) {}
 
-  void apply(const log::record& r, key_sink& changed) override {
-    if (!active_ || !of_type(r, "order"))
-      return;
+  std::string_view route(const log::record& r) override {
+    return active_ && of_type(r, "order") ? std::string_view("all") : std::string_view{};
+  }
+
+  apply_result apply(const log::record& r, std::string_view) override {
     if (r.type == order::created::name) {
       ++created_;
     } else if (order::item_added e; r.type == order::item_added::name && codec::decode_binary(r.data, e)) {
@@ -240,9 +257,9 @@ class order_stats final : public projector {
       if (x.was_confirmed)
         revenue_ -= x.total.cents;
     } else {
-      return;
+      return false;
     }
-    changed.changed("all");
+    return true;
   }
 
   void render(std::string_view, codec::json_writer& w) const override {
@@ -282,14 +299,16 @@ class account_balance final : public projector {
  public:
   account_balance(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
 
-  void apply(const log::record& r, key_sink& changed) override {
-    if (!of_type(r, "account") || shard_of(r.aggregate_id, shards_) != shard_)
-      return;
-    auto& entry = row(rows_, r.aggregate_id);
-    if (account::apply_event(entry.state, r.type, r.data)) {
-      entry.version = r.version;
-      changed.changed(r.aggregate_id);
-    }
+  std::string_view route(const log::record& r) override {
+    return of_type(r, "account") && shard_of(r.aggregate_id, shards_) == shard_ ? r.aggregate_id : std::string_view{};
+  }
+
+  apply_result apply(const log::record& r, std::string_view key) override {
+    auto& entry = row(rows_, key);
+    if (!account::apply_event(entry.state, r.type, r.data))
+      return false;
+    entry.version = r.version;
+    return true;
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {

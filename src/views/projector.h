@@ -6,29 +6,36 @@
 #include "log/record.h"
 
 #include <cstdint>
+#include <expected>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace sluice::views {
 
-/// Receives the keys an event changed.
-class key_sink {
- public:
-  virtual void changed(std::string_view key) = 0;
-
- protected:
-  ~key_sink() = default;
-};
+/// What apply() did with one event: whether the key's value changed, or
+/// why the event cannot be applied.
+using apply_result = std::expected<bool, std::string>;
 
 /// Not thread-safe: owned by one shard.
 class projector {
  public:
   virtual ~projector() = default;
 
-  /// Applies `r` if it concerns this shard and reports every key it changed.
-  virtual void apply(const log::record& r, key_sink& changed) = 0;
+  /// The key of this shard that `r` concerns, or empty when none (every
+  /// shard sees every event). Called once per event, in position order, for
+  /// events that are then applied and for those parked instead (SPEC §10:
+  /// the events of one key are applied in order, and parked together once
+  /// one fails): it may record what routing later events needs (which
+  /// customer an order is of), never anything the key's value shows. The
+  /// view stays valid until the next call.
+  virtual std::string_view route(const log::record& r) = 0;
 
-  /// Writes the current JSON value of `key`, a key this projector reported.
+  /// Applies `r` to `key`, what route() gave for it. An error leaves the
+  /// model as it was; the view then parks the key's events (the error log).
+  virtual apply_result apply(const log::record& r, std::string_view key) = 0;
+
+  /// Writes the current JSON value of `key`, a key apply() changed.
   virtual void render(std::string_view key, codec::json_writer& w) const = 0;
 
   /// Checkpoints (SPEC §9): the layout of what save() writes, which must

@@ -1,5 +1,6 @@
 #include "views/view_shard.h"
 
+#include "base/clock.h"
 #include "codec/binary.h"
 
 #include <algorithm>
@@ -7,12 +8,12 @@
 namespace sluice::views {
 
 // Stamps each changed key with its position and reports it once per batch.
-class view_shard::stamping_sink final : public key_sink {
+class view_shard::stamping_sink {
  public:
   stamping_sink(view_shard& shard, std::vector<view_change>& changes, size_t first)
       : shard_(shard), changes_(changes), first_(first) {}
 
-  void changed(std::string_view key) override {
+  void changed(std::string_view key) {
     auto it = shard_.keys_.find(key);
     if (it == shard_.keys_.end()) {
       it = shard_.keys_.emplace(std::string(key), key_state{}).first;
@@ -44,18 +45,163 @@ class view_shard::stamping_sink final : public key_sink {
 };
 
 void view_shard::apply(const event_batch& batch, std::vector<view_change>& changes) {
+  std::vector<view_park> parks;
+  apply(batch, changes, parks);
+}
+
+void view_shard::apply(const event_batch& batch, std::vector<view_change>& changes, std::vector<view_park>& parks) {
   stamping_sink sink(*this, changes, changes.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     auto r = batch[i];
     if (r.position <= applied_)
       continue; // already reflected (a replayed or repeated batch)
+    auto key = projector_->route(r);
+    if (key.empty())
+      continue;
     if (sink.first_position == 0)
       sink.first_position = r.position;
     sink.position = r.position;
-    projector_->apply(r, sink);
+    apply_one(r, key, sink, parks);
   }
   applied_ = std::max(applied_, batch.last_position());
   sink.finish();
+}
+
+std::expected<bool, std::string> view_shard::try_apply(const log::record& r, std::string_view key) {
+  if (errors_.drill && key.starts_with(errors_.drill_prefix))
+    return std::unexpected(std::string("drill: --drill-fail-view fails the events of this key"));
+  return projector_->apply(r, key);
+}
+
+bool view_shard::apply_one(const log::record& r, std::string_view key, stamping_sink& sink,
+                           std::vector<view_park>& parks) {
+  if (auto p = parked_.find(key); p != parked_.end()) { // later events of a parked key wait behind it
+    p->second.events->add(r);
+    ++parked_events_;
+    return false;
+  }
+  if (errors_.log) {
+    if (errors_.log->skipped(key, r.position))
+      return true; // skipped by the admin API: dropped for good
+    if (errors_.keep_parked)
+      if (auto known = errors_.log->known(key); known && known->position <= r.position) {
+        park(r, key, known->error, parks);
+        return false;
+      }
+  }
+  auto res = try_apply(r, key);
+  if (!res) {
+    park(r, key, std::move(res.error()), parks);
+    return false;
+  }
+  if (*res)
+    sink.changed(key);
+  if (errors_.log && errors_.log->known(key) && !errors_.keep_parked)
+    errors_.log->resolve(key); // parked by an earlier run; applies now (the retry at start)
+  return true;
+}
+
+void view_shard::park(const log::record& r, std::string_view key, std::string error, std::vector<view_park>& parks) {
+  parked_seq seq;
+  seq.events = std::make_unique<event_batch>();
+  seq.events->add(r);
+  auto known = errors_.log ? errors_.log->known(key) : std::nullopt;
+  if (known && known->position == r.position) {
+    seq.info = *known; // the same sequence, failing again: an attempt more
+    if (!errors_.keep_parked)
+      ++seq.info.attempts;
+    seq.info.error = std::move(error);
+  } else {
+    seq.info.position = r.position;
+    seq.info.event_type = r.type;
+    seq.info.error = std::move(error);
+    seq.info.first_failed_us = now_us();
+    seq.info.attempts = 1;
+  }
+  if (errors_.log && (!known || known->attempts != seq.info.attempts || known->position != seq.info.position))
+    errors_.log->park(key, seq.info);
+  auto it = parked_.emplace(std::string(key), std::move(seq)).first;
+  ++parked_events_;
+  parks.push_back({it->first, r.position, it->second.info.error});
+}
+
+void view_shard::parked_list(std::string_view after, size_t limit, std::vector<parked_item>& out) const {
+  for (auto it = parked_.upper_bound(after); it != parked_.end() && limit > 0; ++it, --limit)
+    out.push_back({it->first, it->second.info, it->second.events->size()});
+}
+
+std::pair<size_t, size_t> view_shard::replay(std::string_view key, std::vector<view_change>& changes,
+                                             std::vector<view_park>& parks) {
+  // In position order of their first parked event.
+  std::vector<std::string> keys;
+  for (auto& [k, seq] : parked_)
+    if (key.empty() || k == key)
+      keys.push_back(k);
+  std::sort(keys.begin(), keys.end(), [&](auto& a, auto& b) {
+    return parked_.find(a)->second.info.position < parked_.find(b)->second.info.position;
+  });
+  size_t replayed = 0, still = 0;
+  for (auto& k : keys) {
+    auto node = parked_.extract(k);
+    auto& seq = node.mapped();
+    parked_events_ -= seq.events->size();
+    stamping_sink sink(*this, changes, changes.size());
+    size_t i = 0;
+    std::string error;
+    for (; i < seq.events->size(); ++i) {
+      auto r = (*seq.events)[i];
+      auto res = try_apply(r, k);
+      if (!res) {
+        error = std::move(res.error());
+        break;
+      }
+      if (sink.first_position == 0)
+        sink.first_position = r.position;
+      sink.position = r.position;
+      if (*res)
+        sink.changed(k);
+    }
+    sink.finish();
+    if (i == seq.events->size()) {
+      ++replayed;
+      if (errors_.log)
+        errors_.log->resolve(k);
+      continue;
+    }
+    // Failed again at event i: the sequence now starts there.
+    ++still;
+    auto rest = std::make_unique<event_batch>();
+    for (size_t j = i; j < seq.events->size(); ++j)
+      rest->add((*seq.events)[j]);
+    auto first = (*rest)[0];
+    bool moved = first.position != seq.info.position; // part of it applied: a sequence of its own now
+    if (moved) {
+      seq.info.position = first.position;
+      seq.info.event_type = first.type;
+    }
+    seq.info.error = std::move(error);
+    ++seq.info.attempts;
+    if (errors_.log)
+      errors_.log->park(k, seq.info);
+    seq.events = std::move(rest);
+    parked_events_ += seq.events->size();
+    auto it = parked_.insert(std::move(node)).position;
+    if (moved)
+      parks.push_back({it->first, it->second.info.position, it->second.info.error});
+  }
+  return {replayed, still};
+}
+
+uint64_t view_shard::skip(std::string_view key) {
+  auto it = parked_.find(key);
+  if (it == parked_.end())
+    return 0;
+  uint64_t n = it->second.events->size();
+  if (errors_.log)
+    errors_.log->skip(key, it->second.events->first_position(), it->second.events->last_position());
+  parked_events_ -= n;
+  parked_.erase(it);
+  return n;
 }
 
 std::shared_ptr<const std::string> view_shard::render(std::string_view key) const {
@@ -66,10 +212,15 @@ std::shared_ptr<const std::string> view_shard::render(std::string_view key) cons
 }
 
 std::optional<view_shard::entry> view_shard::find(std::string_view key) const {
+  auto p = parked_.find(key);
+  uint64_t parked = p == parked_.end() ? 0 : p->second.events->size();
   auto it = keys_.find(key);
-  if (it == keys_.end())
+  if (it == keys_.end()) {
+    if (parked > 0) // its first event was parked: a key without a value yet
+      return entry{nullptr, 0, parked};
     return std::nullopt;
-  return entry{render(it->first), it->second.changed_at};
+  }
+  return entry{render(it->first), it->second.changed_at, parked};
 }
 
 void view_shard::sort_keys() const {
@@ -89,7 +240,7 @@ void view_shard::list(std::string_view after, size_t limit, std::vector<std::pai
   auto it = std::upper_bound(sorted_.begin(), sorted_.end(), after,
                              [](std::string_view a, const key_map::value_type* k) { return a < k->first; });
   for (; it != sorted_.end() && limit > 0; ++it, --limit)
-    out.emplace_back((*it)->first, entry{render((*it)->first), (*it)->second.changed_at});
+    out.emplace_back((*it)->first, entry{render((*it)->first), (*it)->second.changed_at, 0});
 }
 
 void view_shard::save(std::string& out) const {

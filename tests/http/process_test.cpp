@@ -274,3 +274,59 @@ TEST_CASE("the server listens on an IPv6 literal in brackets", "[http][process]"
   std::string text((std::istreambuf_iterator<char>(banner)), {});
   CHECK(text.find(fmt::format("sluice listening on http://[::1]:{}", port)) != std::string::npos);
 }
+
+TEST_CASE("the error log survives SIGKILL; restarts retry it; the fix applies it", "[http][process][crash][views]") {
+  temp_dir dir;
+  auto data = dir.path() / "data";
+  uint16_t port = free_port();
+  std::vector<std::string> drill{"--drill-fail-view", "order_summary=BAD"};
+  auto create = [](http_client& c, const std::string& id) {
+    REQUIRE(
+        c.request("POST", "/v1/commands",
+                  fmt::format(R"({{"type":"order.create","aggregate_id":"{}","payload":{{"customer_id":"C"}}}})", id))
+            .status == 200);
+  };
+  // The first item of the error log: waits until the view has applied the log.
+  auto first_error = [](http_client& c) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      auto r = c.request("GET", "/v1/admin/views/order_summary/errors");
+      REQUIRE(r.status == 200);
+      if (r.body.find(R"("key":"BAD-1")") != std::string::npos)
+        return r.body;
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(10ms);
+    }
+  };
+  std::string failed_at;
+  {
+    server_process s(data, port, drill);
+    http_client c(port);
+    create(c, "BAD-1");
+    create(c, "OK-1");
+    auto body = first_error(c);
+    CHECK(body.find(R"("attempts":1)") != std::string::npos);
+    auto at = body.find(R"("first_failed_at":")");
+    REQUIRE(at != std::string::npos);
+    failed_at = body.substr(at, 44);
+    int status = s.stop(SIGKILL);
+    CHECK(WIFSIGNALED(status));
+  }
+  {
+    server_process s(data, port, drill); // still failing: the retry at start is an attempt more
+    http_client c(port);
+    auto body = first_error(c);
+    CHECK(body.find(R"("attempts":2)") != std::string::npos);
+    CHECK(body.find(failed_at) != std::string::npos);
+    CHECK(c.request("GET", "/v1/views/order_summary/OK-1").status == 200);
+    s.stop(SIGKILL);
+  }
+  server_process s(data, port); // fixed
+  http_client c(port);
+  auto r = c.request("GET", "/v1/views/order_summary/BAD-1?min_position=2");
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find(R"("order_id":"BAD-1")") != std::string::npos);
+  CHECK(r.body.find("parked") == std::string::npos);
+  CHECK(c.request("GET", "/v1/admin/views/order_summary/errors").body == R"({"items":[],"next":null})");
+  s.stop(SIGTERM);
+}

@@ -6,6 +6,7 @@
 #include "tally_domain.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <thread>
 
@@ -95,4 +96,50 @@ TEST_CASE("view versions over HTTP: serving, building, retired, rebuild", "[view
   CHECK(metrics.find(R"(sluice_view_rebuilds_total{view="tallies"} 2)") != std::string::npos);
   CHECK(metrics.find(R"(sluice_view_lag_events{view="tallies"} 0)") != std::string::npos);
   CHECK(metrics.find(R"(sluice_view_parked_events{view="tallies"} 0)") != std::string::npos);
+}
+
+TEST_CASE("the error log over HTTP: reads, errors, replay, skip", "[views][errors][http]") {
+  server_fixture f([](engine::options& o) {
+    o.model = &tally::model();
+    o.drill_fail_views = {{"tallies", "BAD"}};
+  });
+  http_client c(f.server->port());
+  for (auto id : {"BAD-1", "BAD-2", "OK-1"})
+    REQUIRE(c.request("POST", "/v1/commands",
+                      fmt::format(R"({{"type":"tally.open","aggregate_id":"{}","payload":{{"limit":9}}}})", id))
+                .status == 200);
+  auto bad = c.request("GET", "/v1/views/tallies/BAD-1?min_position=3");
+  REQUIRE(bad.status == 200);
+  CHECK(bad.body.find(R"("value":null,"parked":1)") != std::string::npos);
+  auto ok = c.request("GET", "/v1/views/tallies/OK-1?min_position=3");
+  CHECK(ok.status == 200);
+  CHECK(ok.body.find("parked") == std::string::npos);
+
+  auto errors = c.request("GET", "/v1/admin/views/tallies/errors?limit=1");
+  REQUIRE(errors.status == 200);
+  CHECK(errors.body.find(R"("key":"BAD-1","position":1,"event_type":"tally.opened")") != std::string::npos);
+  CHECK(errors.body.find(R"("attempts":1,"parked":1})") != std::string::npos);
+  CHECK(errors.body.find(R"("next":"BAD-1")") != std::string::npos);
+  auto second = c.request("GET", "/v1/admin/views/tallies/errors?after=BAD-1");
+  CHECK(second.body.find(R"("key":"BAD-2")") != std::string::npos);
+  CHECK(second.body.find(R"("next":null)") != std::string::npos);
+  CHECK(c.request("GET", "/v1/admin/views/nope/errors").status == 404);
+
+  auto replay = c.request("POST", "/v1/admin/views/tallies/errors/replay", "{}");
+  CHECK(replay.status == 200);
+  CHECK(replay.body == R"({"replayed":0,"still_parked":2})");
+  CHECK(c.request("POST", "/v1/admin/views/tallies/errors/replay", R"({"key":"BAD-1"})").body ==
+        R"({"replayed":0,"still_parked":1})");
+  CHECK(c.request("POST", "/v1/admin/views/tallies/errors/replay", "[1]").status == 400);
+  CHECK(c.request("POST", "/v1/admin/views/tallies/errors/skip", "{}").status == 400);
+  CHECK(c.request("POST", "/v1/admin/views/tallies/errors/skip", R"({"key":7})").status == 400);
+  CHECK(c.request("POST", "/v1/admin/views/tallies/errors/skip", R"({"key":"OK-1"})").status == 404);
+  auto skip = c.request("POST", "/v1/admin/views/tallies/errors/skip", R"({"key":"BAD-2"})");
+  CHECK(skip.status == 200);
+  CHECK(skip.body == R"({"skipped":1})");
+  CHECK(c.request("POST", "/v1/admin/views/nope/errors/skip", R"({"key":"x"})").status == 404);
+  auto metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find(R"(sluice_view_parked_events{view="tallies"} 1)") != std::string::npos);
+  auto views = c.request("GET", "/v1/admin/views").body;
+  CHECK(views.find(R"("parked":1)") != std::string::npos);
 }

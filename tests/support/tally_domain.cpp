@@ -94,19 +94,21 @@ class tallies final : public views::projector {
  public:
   tallies(uint32_t shard, uint32_t shards, uint32_t version) : shard_(shard), shards_(shards), version_(version) {}
 
-  void apply(const log::record& r, views::key_sink& changed) override {
+  std::string_view route(const log::record& r) override {
+    return views::shard_of(r.aggregate_id, shards_) == shard_ ? r.aggregate_id : std::string_view{};
+  }
+
+  views::apply_result apply(const log::record& r, std::string_view key) override {
     while (version_ == 2 && g_hold_v2.load())
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (views::shard_of(r.aggregate_id, shards_) != shard_)
-      return;
-    auto& row = rows_[std::string(r.aggregate_id)];
+    auto& row = rows_[std::string(key)];
     state s{true, 0, row.total};
     if (!tally_type::evolve_plain(s, r.type, r.data))
-      return;
+      return false;
     if (r.type == added::name)
       ++row.adds;
     row.total = s.total;
-    changed.changed(r.aggregate_id);
+    return true;
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {

@@ -17,30 +17,36 @@ class low_stock final : public sluice::views::projector {
  public:
   low_stock(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
 
-  void apply(const sluice::log::record& r, sluice::views::key_sink& changed) override {
+  // Only registration names the warehouse; it is each item's first event.
+  std::string_view route(const sluice::log::record& r) override {
     if (!r.type.starts_with("stock."))
-      return;
-    auto it = items_.find(r.aggregate_id);
-    if (it == items_.end()) {
-      // Only registration names the warehouse; it is each item's first event.
+      return {};
+    auto it = warehouse_of_.find(r.aggregate_id);
+    if (it == warehouse_of_.end()) {
       stock::state s;
       if (!stock::apply_event(s, r.type, r.data) || !s.registered ||
           sluice::views::shard_of(s.warehouse, shards_) != shard_)
-        return;
-      it = items_.emplace(std::string(r.aggregate_id), std::move(s)).first;
-    } else if (!stock::apply_event(it->second, r.type, r.data)) {
-      return;
+        return {};
+      it = warehouse_of_.emplace(std::string(r.aggregate_id), s.warehouse).first;
     }
+    return it->second;
+  }
+
+  sluice::views::apply_result apply(const sluice::log::record& r, std::string_view warehouse) override {
+    auto it = items_.find(r.aggregate_id);
+    if (it == items_.end())
+      it = items_.emplace(std::string(r.aggregate_id), stock::state{}).first;
+    if (!stock::apply_event(it->second, r.type, r.data))
+      return false;
     auto& s = it->second;
-    auto& low = warehouses_[s.warehouse];
+    auto& low = warehouses_[std::string(warehouse)];
     bool was = low.contains(it->first);
     bool is = s.available() < s.reorder_level;
     if (is)
       low.insert(it->first);
     else
       low.erase(it->first);
-    if (was != is || is)
-      changed.changed(s.warehouse); // a low item's figure may have moved
+    return was != is || is; // a low item's figure may have moved
   }
 
   void render(std::string_view key, sluice::codec::json_writer& w) const override {
@@ -57,6 +63,7 @@ class low_stock final : public sluice::views::projector {
 
  private:
   uint32_t shard_, shards_;
+  std::map<std::string, std::string, std::less<>> warehouse_of_; // routing: item → warehouse
   std::map<std::string, stock::state, std::less<>> items_;
   std::map<std::string, std::set<std::string>, std::less<>> warehouses_;
 };
