@@ -65,6 +65,7 @@ error_log::error_log(std::filesystem::path path) : path_(std::move(path)) {
                bytes.size() - at);
     std::filesystem::resize_file(path_, at, ec);
   }
+  update_empty();
   fd_ = open_append(path_);
   if (fd_ < 0)
     k_log.error("cannot open {}: {}; the error log lives in memory only", path_.string(), std::strerror(errno));
@@ -89,12 +90,14 @@ bool error_log::skipped(std::string_view key, uint64_t position) const {
 bool error_log::park(std::string_view key, const parked& p) {
   std::lock_guard lk(mu_);
   parked_[std::string(key)] = p;
+  update_empty();
   return append(op::park, key, p);
 }
 
 bool error_log::resolve(std::string_view key) {
   std::lock_guard lk(mu_);
   parked_.erase(std::string(key));
+  update_empty();
   return append(op::resolve, key, {});
 }
 
@@ -102,6 +105,7 @@ bool error_log::skip(std::string_view key, uint64_t from, uint64_t through) {
   std::lock_guard lk(mu_);
   parked_.erase(std::string(key));
   skipped_[std::string(key)].emplace_back(from, through);
+  update_empty();
   parked p;
   p.position = from;
   p.through = through;

@@ -12,6 +12,7 @@
 
 #include "base/string_hash.h"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -36,6 +37,10 @@ class error_log {
   /// Opens (creating its directory) and reads `path`; a file that cannot
   /// be written is reported by each write, not here.
   explicit error_log(std::filesystem::path path);
+
+  /// True while nothing is parked or skipped (one relaxed load: every
+  /// event of a view asks).
+  bool empty() const { return empty_.load(std::memory_order_relaxed); }
 
   /// What a previous run recorded for `key`, if it is parked.
   std::optional<parked> known(std::string_view key) const;
@@ -62,6 +67,8 @@ class error_log {
   int fd_ = -1;
   string_map<parked> parked_;
   string_map<std::vector<std::pair<uint64_t, uint64_t>>> skipped_; ///< [from, through] ranges
+  std::atomic<bool> empty_{true};
+  void update_empty() { empty_.store(parked_.empty() && skipped_.empty(), std::memory_order_relaxed); }
 };
 
 } // namespace sluice::views

@@ -75,12 +75,15 @@ std::expected<bool, std::string> view_shard::try_apply(const log::record& r, std
 
 bool view_shard::apply_one(const log::record& r, std::string_view key, stamping_sink& sink,
                            std::vector<view_park>& parks) {
-  if (auto p = parked_.find(key); p != parked_.end()) { // later events of a parked key wait behind it
-    p->second.events->add(r);
-    ++parked_events_;
-    return false;
-  }
-  if (errors_.log) {
+  if (!parked_.empty())
+    if (auto p = parked_.find(key); p != parked_.end()) { // later events of a parked key wait behind it
+      p->second.events->add(r);
+      ++parked_events_;
+      return false;
+    }
+  // Keys without errors pay one relaxed load here, not a lookup.
+  bool recorded = errors_.log && !errors_.log->empty();
+  if (recorded) {
     if (errors_.log->skipped(key, r.position))
       return true; // skipped by the admin API: dropped for good
     if (errors_.keep_parked)
@@ -96,7 +99,7 @@ bool view_shard::apply_one(const log::record& r, std::string_view key, stamping_
   }
   if (*res)
     sink.changed(key);
-  if (errors_.log && errors_.log->known(key) && !errors_.keep_parked)
+  if (recorded && !errors_.keep_parked && errors_.log->known(key))
     errors_.log->resolve(key); // parked by an earlier run; applies now (the retry at start)
   return true;
 }
