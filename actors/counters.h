@@ -21,6 +21,12 @@ struct counters {
 
   void add(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 
+  /// Commands answered so far, of every result.
+  uint64_t answered() const {
+    auto r = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    return r(ok) + r(rejected) + r(conflict) + r(duplicate) + r(overloaded) + r(invalid);
+  }
+
   /// `n` commands in flight were answered. Any thread.
   void finish(int64_t n = 1) {
     // Sequentially consistent with wait_idle(): either it sees the count

@@ -25,8 +25,12 @@ namespace sluice::actors {
 namespace {
 
 constexpr logger k_log("views");
-constexpr size_t k_build_batch = 4096; // events per builder batch
-constexpr int64_t k_build_window = 4;  // builder batches in flight per shard when the server is idle
+constexpr size_t k_build_batch = 4096;     // events per builder batch when the server is idle
+constexpr size_t k_build_batch_busy = 256; // with commands arriving: a short stall ahead of each of them
+constexpr int64_t k_build_window = 4;      // builder batches in flight per shard when the server is idle
+// With commands arriving the builder sleeps this many times as long as its
+// last batch took, end to end: the build gets about a fifth of the machine.
+constexpr int k_build_yield = 4;
 constexpr auto k_build_idle = std::chrono::milliseconds(1);
 
 std::filesystem::path serving_file(const std::filesystem::path& data) { return data / "views" / "serving"; }
@@ -189,15 +193,28 @@ void runtime::build(size_t group, const instance_ptr& inst) {
   for (auto& s : inst->shards)
     caf::anon_send(s, livefrom_atom::value, live_from);
   auto shards = static_cast<int64_t>(inst->shards.size());
+  auto resume_at = std::chrono::steady_clock::now();
+  uint64_t answered = stats_.answered();
   while (!stopping_.load() && inst->live.load() < inst->shards.size()) {
-    // Yields to live work: with commands in flight, one batch per shard at a time.
-    int64_t window = stats_.in_flight.load(std::memory_order_relaxed) > 0 ? 1 : k_build_window;
-    if (inst->build_in_flight.load() >= window * shards) {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    // Live work is commands in flight or answered since the last look: a
+    // server whose HTTP side is its bottleneck may hold none in flight.
+    uint64_t now_answered = stats_.answered();
+    bool busy = stats_.in_flight.load(std::memory_order_relaxed) > 0 || now_answered != answered;
+    answered = now_answered;
+    auto now = std::chrono::steady_clock::now();
+    if (busy && now < resume_at) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(resume_at - now, k_build_idle));
       continue;
     }
+    if (inst->build_in_flight.load() >= (busy ? 1 : k_build_window) * shards) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      continue;
+    }
+    if (opts_.drill_slow_build)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    size_t size = opts_.drill_slow_build ? 16 : busy ? k_build_batch_busy : k_build_batch;
     auto batch = std::make_shared<views::event_batch>();
-    auto r = log_->read(from, k_build_batch, [&](const log::record& rec) {
+    auto r = log_->read(from, size, [&](const log::record& rec) {
       batch->add(rec);
       return true;
     });
@@ -217,6 +234,14 @@ void runtime::build(size_t group, const instance_ptr& inst) {
     batch_ptr shared = std::move(batch);
     for (auto& s : inst->shards)
       caf::anon_send(s, build_atom::value, shared);
+    if (!busy)
+      continue;
+    // Yields to live work: wait for the shards (they share the actor threads
+    // with the aggregates), then stay away k_build_yield times as long.
+    while (inst->build_in_flight.load() > 0 && !stopping_.load())
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    auto took = std::chrono::steady_clock::now() - now;
+    resume_at = std::chrono::steady_clock::now() + took * k_build_yield;
   }
   if (stopping_.load()) {
     journal_->remove_projections(inst->shards);

@@ -180,6 +180,7 @@ struct serve_flags {
   size_t max_in_flight = 1u << 20;
   uint64_t drill_fail_sync_after = 0;
   std::vector<std::string> drill_fail_views;
+  bool drill_slow_build = false;
   bool keep_parked = false;
   http::limits limits;
 };
@@ -244,6 +245,9 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
     o.drill_fail_views.emplace_back(view, d.substr(eq + 1));
   }
   o.keep_parked = s.keep_parked;
+  o.drill_slow_build = s.drill_slow_build;
+  if (s.drill_slow_build)
+    k_log.warn("drill: view builds go at 800 events/s");
   if (s.drill_fail_sync_after > 0) {
     k_log.warn("drill: the fdatasync after {} succeed fails with EIO", s.drill_fail_sync_after);
     auto left = std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(s.drill_fail_sync_after));
@@ -357,6 +361,11 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->add_option("--drill-fail-view", sf.drill_fail_views,
                    "drill: VIEW=PREFIX makes VIEW's projector fail on every event whose key starts with PREFIX "
                    "(the events are parked in its error log); repeatable. Restarting without it is the fix")
+      ->group("Drills");
+  serve_cmd
+      ->add_flag("--drill-slow-build", sf.drill_slow_build,
+                 "drill: view builds read 16 events at a time and pause 20 ms after each (800 events/s), to act "
+                 "in the middle of one")
       ->group("Drills");
   serve_cmd
       ->add_flag("--keep-parked", sf.keep_parked,

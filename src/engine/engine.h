@@ -65,6 +65,9 @@ struct options {
   std::vector<std::pair<std::string, std::string>> drill_fail_views;
   /// Keys an earlier run parked stay parked at start, untried.
   bool keep_parked = false;
+  /// Drill: view builds read 16 events at a time and pause 20 ms after
+  /// each, so that a test or an operator can act in the middle of one.
+  bool drill_slow_build = false;
 };
 
 enum class command_status {
