@@ -12,6 +12,7 @@ packages=(
   libxxhash-dev         # record checksums (XXH3)
   libfmt-dev            # log formatting (GCC 12 has no std::format)
   libcli11-dev          # command-line flags
+  libssl-dev            # SHA-256 of auth tokens, constant-time compare; TLS
   catch2                # tests (v2)
   libbenchmark-dev      # micro-benchmarks
   clang-format          # scripts/format-check.sh

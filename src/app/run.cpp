@@ -182,8 +182,30 @@ struct serve_flags {
   std::vector<std::string> drill_fail_views;
   bool drill_slow_build = false;
   bool keep_parked = false;
+  std::string auth_file;
+  bool insecure = false;
+  std::vector<std::string> cors_origins;
   http::limits limits;
 };
+
+// `sluice token new`: a token on the first line, its auth file entry on the second.
+int token_new(const std::string& name, const std::vector<std::string>& grants) {
+  for (auto& g : grants)
+    if (!http::auth::valid_grant(g)) {
+      k_log.error("unknown grant '{}': commands:<type>, commands:*, views:<view>, views:*, events, metrics, admin", g);
+      return 2;
+    }
+  auto token = http::auth::new_token();
+  std::string entry;
+  codec::json_writer w(entry);
+  w.begin_object().key("name").string(name).key("sha256").string(http::auth::to_hex(http::auth::sha256(token)));
+  w.key("grants").begin_array();
+  for (auto& g : grants)
+    w.string(g);
+  w.end_array().end_object();
+  fmt::print("{}\n{}\n", token, entry);
+  return 0;
+}
 
 int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   auto listen = parse_host_port(s.listen);
@@ -191,11 +213,26 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
     k_log.error("--listen {}", listen.error());
     return 2;
   }
-  // SIGINT/SIGTERM are taken by sigwait below; block them before any thread starts.
+  std::shared_ptr<http::auth::authority> authority;
+  if (!s.auth_file.empty()) {
+    auto t = http::auth::table::load(s.auth_file);
+    if (!t) {
+      k_log.error("--auth {}", t.error());
+      return 2;
+    }
+    authority = std::make_shared<http::auth::authority>(std::make_shared<const http::auth::table>(std::move(*t)));
+  } else if (!is_loopback(listen->host) && !s.insecure) {
+    k_log.error("refusing to listen on {} without --auth: anyone who reaches it could send any command and read "
+                "every view (--insecure to do it anyway, e.g. behind a proxy that checks access)",
+                s.listen);
+    return 2;
+  }
+  // SIGINT/SIGTERM/SIGHUP are taken by sigwait below; block them before any thread starts.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   engine::options o;
@@ -273,6 +310,8 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   so.port = listen->port;
   so.io_threads = s.io_threads;
   so.limits = s.limits;
+  so.auth = authority;
+  so.cors_origins = s.cors_origins;
   http::server srv(**e, so);
   if (auto r = srv.start(); !r) {
     k_log.error("cannot listen: {}", r.error().message);
@@ -281,6 +320,10 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";
   fmt::print("sluice listening on http://{}:{}\n  data directory: {}\n  durability: {}\n  threads: {} actor, {} I/O\n",
              shown, srv.port(), f.data, f.durability, o.threads, so.io_threads);
+  if (authority)
+    fmt::print("  auth: {} tokens from {} (SIGHUP reloads it)\n", authority->current()->size(), s.auth_file);
+  else
+    fmt::print("  auth: off (every request is served)\n");
   std::fflush(stdout);
   if ((*e)->wait_ready(std::chrono::hours(24))) {
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -292,7 +335,24 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP)
+      break;
+    if (!authority) {
+      k_log.info("SIGHUP: no --auth file to reload");
+      continue;
+    }
+    // A bad file keeps the tokens in force: a typo must not lock everyone out.
+    auto t = http::auth::table::load(s.auth_file);
+    if (!t) {
+      k_log.error("SIGHUP: {}; the tokens loaded before stay in force", t.error());
+      continue;
+    }
+    size_t n = t->size();
+    authority->replace(std::make_shared<const http::auth::table>(std::move(*t)));
+    k_log.info("SIGHUP: {} tokens reloaded from {}", n, s.auth_file);
+  }
   k_log.info("{}: stopping: no new connections, finishing commands in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
   srv.stop_accepting();
   (*e)->stop(); // answers what is in flight and syncs the log
@@ -375,6 +435,20 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->add_option("--pipeline-depth", sf.limits.pipeline_depth, "requests read ahead of their answers per connection")
       ->check(CLI::Range(size_t{1}, size_t{1024}))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--auth", sf.auth_file,
+                   "JSON file of bearer tokens and their grants (SPEC §11; `sluice token new` makes entries); "
+                   "SIGHUP reloads it")
+      ->check(CLI::ExistingFile)
+      ->group("Access");
+  serve_cmd
+      ->add_flag("--insecure", sf.insecure, "listen on a non-loopback address without --auth")
+      ->group("Access");
+  serve_cmd
+      ->add_option("--cors-origin", sf.cors_origins,
+                   "an origin (scheme://host[:port]) whose pages may call the API and open streams; repeatable; "
+                   "'*' for any")
+      ->group("Access");
   auto duration_check = CLI::Validator(
       [](std::string& v) {
         auto d = parse_duration(v);
@@ -470,6 +544,18 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
                                         "into DATA/repair-<time>/ (not while a server runs on DATA)");
   repair_cmd->add_option("data", repair_dir, "data directory")->required();
 
+  std::string token_name;
+  std::vector<std::string> token_grants;
+  auto* token_cmd = app.add_subcommand("token", "bearer tokens for --auth");
+  token_cmd->require_subcommand(1);
+  auto* token_new_cmd = token_cmd->add_subcommand(
+      "new", "print a new random token (256 bits from the OS), then its JSON entry for the --auth file");
+  token_new_cmd->add_option("name", token_name, "the token's name (in the auth file and its errors)")->required();
+  token_new_cmd
+      ->add_option("--grant", token_grants,
+                   "commands:<type>, commands:*, views:<view>, views:*, events, metrics or admin; repeatable")
+      ->required();
+
   views_cli_options vo;
   auto* views_cmd = app.add_subcommand("views", "a running server's views: versions and builds, through its admin API");
   views_cmd->require_subcommand(1);
@@ -509,6 +595,8 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       return events(flags, m, from, limit);
     if (*check_cmd)
       return check(check_dir);
+    if (*token_cmd)
+      return token_new(token_name, token_grants);
     if (*repair_cmd)
       return repair(repair_dir);
     if (*views_cmd) {

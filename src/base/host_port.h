@@ -52,4 +52,25 @@ inline std::expected<host_port, std::string> parse_host_port(std::string_view s,
   return out;
 }
 
+/// Whether `host` names this machine only: localhost, ::1, 127.0.0.0/8.
+inline bool is_loopback(std::string_view host) {
+  if (host == "localhost" || host == "::1")
+    return true;
+  if (!host.starts_with("127."))
+    return false;
+  int parts = 0;
+  for (std::string_view rest = host; !rest.empty(); ++parts) {
+    auto dot = rest.find('.');
+    auto part = rest.substr(0, dot);
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (part.empty() || ec != std::errc() || end != part.data() + part.size() || v > 255)
+      return false;
+    rest = dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
+    if (dot != std::string_view::npos && rest.empty())
+      return false;
+  }
+  return parts == 4;
+}
+
 } // namespace sluice

@@ -97,6 +97,11 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.gauge("sluice_command_bus_depth", "Commands queued on the command bus, not yet taken by the router.",
           m.command_bus_depth);
   x.gauge("sluice_commands_in_flight", "Commands accepted for processing and not yet answered.", m.in_flight);
+  x.header("sluice_auth_denied_total", "counter",
+           "Requests, batch lines, stream upgrades and subscribes refused by access control.");
+  fmt::format_to(std::back_inserter(out), "sluice_auth_denied_total{{reason=\"unauthorized\"}} {}\n",
+                 f.denied_unauthorized);
+  fmt::format_to(std::back_inserter(out), "sluice_auth_denied_total{{reason=\"forbidden\"}} {}\n", f.denied_forbidden);
   x.gauge("sluice_ws_sessions", "Open WebSocket sessions.", f.ws_sessions);
   x.counter("sluice_ws_messages_sent_total", "WebSocket messages written to clients.", f.ws_messages_sent);
   x.counter("sluice_ws_changes_conflated_total",

@@ -12,6 +12,7 @@ struct front_metrics {
   uint64_t ws_sessions = 0;
   uint64_t ws_messages_sent = 0;
   uint64_t ws_changes_conflated = 0;
+  uint64_t denied_unauthorized = 0, denied_forbidden = 0; ///< SPEC §11
 };
 
 /// The process's WebSocket counters (kept by the stream sessions).

@@ -23,11 +23,24 @@ enum class body_kind {
 
 using handler_fn = void (*)(request& r);
 
+/// The grant a route needs (SPEC §11), checked before routing; commands
+/// and views check the aggregate type or view in their handlers as well.
+enum class access : uint8_t {
+  open,     ///< no token
+  token,    ///< any known token: the handler checks each batch line or subscribe
+  commands, ///< a token with some commands: grant (the command's type is checked)
+  views,    ///< views:<view> of the path's view (in the handler)
+  events,
+  metrics,
+  admin,
+};
+
 struct endpoint {
   std::string_view method;  ///< "GET" routes answer HEAD too
   std::string_view pattern; ///< segments; "{name}" matches one non-empty segment
   body_kind body;
   handler_fn handler;
+  access needs;
 };
 
 /// What a request line resolves to.

@@ -90,6 +90,18 @@ std::expected<domain::command, domain::error> decode_in(const engine::engine& e,
   return decoder_for(e.model().types()).decode(json.data(), json.size(), capacity);
 }
 
+// A command whose aggregate type the caller has no grant for (SPEC §11).
+bool forbidden_command(const caller& by, const domain::command& cmd) {
+  if (!by.who || by.who->rights.may_command(cmd.type->name()))
+    return false;
+  by.auth->count(auth::denial::forbidden);
+  return true;
+}
+
+std::string no_command_grant(const domain::command& cmd) {
+  return fmt::format("this token may not send commands to {} aggregates", cmd.type->name());
+}
+
 void post_command(request& rq) {
   auto& body = rq.body;
   body.reserve(body.size() + domain::k_json_padding);
@@ -100,6 +112,8 @@ void post_command(request& rq) {
         error_reply(domain::http_status(cmd.error().code), domain::to_string(cmd.error().code), cmd.error().message));
     return;
   }
+  if (forbidden_command(rq.by, *cmd))
+    return rq.respond(denied_reply(auth::denial::forbidden, no_command_grant(*cmd)));
   auto id = cmd->aggregate_id;
   rq.engine.submit(std::move(*cmd), [respond = std::move(rq.respond), id = std::move(id)](
                                         const engine::command_result& r) mutable { respond(command_reply(id, r)); });
@@ -158,6 +172,13 @@ void post_batch(request& rq) {
       api::write_error(w, domain::http_status(cmd.error().code), domain::to_string(cmd.error().code),
                        cmd.error().message, true);
       ++invalid;
+      if (g->pending.fetch_sub(1) == 1)
+        g->finish();
+      continue;
+    }
+    if (forbidden_command(rq.by, *cmd)) {
+      codec::json_writer w(g->lines[i].rendered);
+      api::write_error(w, 403, "forbidden", no_command_grant(*cmd), true);
       if (g->pending.fetch_sub(1) == 1)
         g->finish();
       continue;
@@ -506,7 +527,12 @@ void get_readyz(request& rq) {
 }
 
 void get_metrics(request& rq) {
-  rq.respond(reply{200, "text/plain; version=0.0.4", render_metrics(rq.engine.snapshot(), read_front_metrics()), {}});
+  auto front = read_front_metrics();
+  if (rq.by.auth) {
+    front.denied_unauthorized = rq.by.auth->denied(auth::denial::unauthorized);
+    front.denied_forbidden = rq.by.auth->denied(auth::denial::forbidden);
+  }
+  rq.respond(reply{200, "text/plain; version=0.0.4", render_metrics(rq.engine.snapshot(), front), {}});
 }
 
 void get_stream(request& rq) {
@@ -518,14 +544,23 @@ void get_history(request& rq) {
     get_aggregate_events(rq, *id);
 }
 
+// A view the caller has no grant for is 403 whether or not it exists (SPEC §11).
+bool forbidden_view(request& rq, const std::string& view) {
+  if (!rq.by.who || rq.by.who->rights.may_read(view))
+    return false;
+  rq.by.auth->count(auth::denial::forbidden);
+  rq.respond(denied_reply(auth::denial::forbidden, fmt::format("this token may not read view {}", view.substr(0, 64))));
+  return true;
+}
+
 void get_list(request& rq) {
-  if (auto view = path_param(rq, 0))
+  if (auto view = path_param(rq, 0); view && !forbidden_view(rq, *view))
     get_view_list(rq, *view);
 }
 
 void get_key(request& rq) {
   auto view = path_param(rq, 0);
-  if (!view)
+  if (!view || forbidden_view(rq, *view))
     return;
   if (auto key = path_param(rq, 1))
     get_view_key(rq, *view, *key);
@@ -534,21 +569,21 @@ void get_key(request& rq) {
 // The whole HTTP API; the first pattern that matches a path decides
 // whether it exists, every pattern that matches it, which methods it allows.
 const std::vector<endpoint> k_routes = {
-    {"GET", "/healthz", body_kind::none, get_healthz},
-    {"GET", "/readyz", body_kind::none, get_readyz},
-    {"GET", "/metrics", body_kind::none, get_metrics},
-    {"POST", "/v1/commands", body_kind::command, post_command},
-    {"POST", "/v1/commands/batch", body_kind::batch, post_batch},
-    {"GET", "/v1/stream", body_kind::none, get_stream},
-    {"GET", "/v1/events", body_kind::none, get_events},
-    {"GET", "/v1/aggregates/{id}/events", body_kind::none, get_history},
-    {"GET", "/v1/views/{view}", body_kind::none, get_list},
-    {"GET", "/v1/views/{view}/{key}", body_kind::none, get_key},
-    {"GET", "/v1/admin/views", body_kind::none, get_admin_views},
-    {"POST", "/v1/admin/views/{view}/rebuild", body_kind::command, post_admin_rebuild},
-    {"GET", "/v1/admin/views/{view}/errors", body_kind::none, get_admin_errors},
-    {"POST", "/v1/admin/views/{view}/errors/replay", body_kind::command, post_admin_replay},
-    {"POST", "/v1/admin/views/{view}/errors/skip", body_kind::command, post_admin_skip},
+    {"GET", "/healthz", body_kind::none, get_healthz, access::open},
+    {"GET", "/readyz", body_kind::none, get_readyz, access::open},
+    {"GET", "/metrics", body_kind::none, get_metrics, access::metrics},
+    {"POST", "/v1/commands", body_kind::command, post_command, access::commands},
+    {"POST", "/v1/commands/batch", body_kind::batch, post_batch, access::token},
+    {"GET", "/v1/stream", body_kind::none, get_stream, access::token}
+    {"GET", "/v1/events", body_kind::none, get_events, access::events},
+    {"GET", "/v1/aggregates/{id}/events", body_kind::none, get_history, access::events},
+    {"GET", "/v1/views/{view}", body_kind::none, get_list, access::views},
+    {"GET", "/v1/views/{view}/{key}", body_kind::none, get_key, access::views},
+    {"GET", "/v1/admin/views", body_kind::none, get_admin_views, access::admin},
+    {"POST", "/v1/admin/views/{view}/rebuild", body_kind::command, post_admin_rebuild, access::admin},
+    {"GET", "/v1/admin/views/{view}/errors", body_kind::none, get_admin_errors, access::admin},
+    {"POST", "/v1/admin/views/{view}/errors/replay", body_kind::command, post_admin_replay, access::admin},
+    {"POST", "/v1/admin/views/{view}/errors/skip", body_kind::command, post_admin_skip, access::admin},
 };
 
 // Matches `path` against `pattern` segment by segment; fills `params`.
@@ -624,12 +659,20 @@ reply method_not_allowed(std::string_view allow) {
   return r;
 }
 
+reply denied_reply(auth::denial d, std::string_view message) {
+  if (d == auth::denial::forbidden)
+    return error_reply(403, "forbidden", message);
+  auto r = error_reply(401, "unauthorized", message);
+  r.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="sluice")");
+  return r;
+}
+
 reply no_such_path(std::string_view path) {
   return error_reply(404, "not_found", fmt::format("no such path: {}", path.substr(0, 200)));
 }
 
 void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target, std::string&& body,
-           respond_fn done) {
+           respond_fn done, caller by) {
   auto qmark = target.find('?');
   auto path = target.substr(0, qmark);
   auto where = resolve(method, path);
@@ -640,12 +683,12 @@ void route(engine::engine& e, const limits& l, std::string_view method, std::str
   query q(qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1));
   if (q.bad())
     return done(error_reply(400, "bad_request", "malformed query string"));
-  request rq{e, l, where, q, std::move(body), std::move(done)};
+  request rq{e, l, where, q, std::move(body), std::move(done), by};
   where.matched->handler(rq);
 }
 
 void route(engine::engine& e, const limits& l, const endpoint& known, std::string_view target, std::string&& body,
-           respond_fn done) {
+           respond_fn done, caller by) {
   auto qmark = target.find('?');
   resolution where;
   where.result = resolution::kind::found;
@@ -654,7 +697,7 @@ void route(engine::engine& e, const limits& l, const endpoint& known, std::strin
   query q(qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1));
   if (q.bad())
     return done(error_reply(400, "bad_request", "malformed query string"));
-  request rq{e, l, where, q, std::move(body), std::move(done)};
+  request rq{e, l, where, q, std::move(body), std::move(done), by};
   known.handler(rq);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "http/auth.h"
 #include "http/query.h"
 #include "http/route_table.h"
 
@@ -40,6 +41,12 @@ struct reply {
 /// Called once with the reply, from any thread.
 using respond_fn = std::move_only_function<void(reply)>;
 
+/// Who sent a request (SPEC §11); both null when auth is off.
+struct caller {
+  auth::authority* auth = nullptr;
+  const auth::principal* who = nullptr; ///< valid while the handler runs
+};
+
 /// One request on its way through a handler.
 struct request {
   engine::engine& engine;
@@ -48,18 +55,19 @@ struct request {
   const query& q;
   std::string body;
   respond_fn respond;
+  caller by;
 };
 
 /// Serves one request: resolves it in the route table and runs the
 /// handler, or answers 404/405. `done` is called exactly once, possibly on
 /// another thread. Thread-safe given a thread-safe engine.
 void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target, std::string&& body,
-           respond_fn done);
+           respond_fn done, caller by = {});
 
 /// The same for a request whose head already resolved to `known` (the
 /// session's on_header): only its parameters are taken from `target`.
 void route(engine::engine& e, const limits& l, const endpoint& known, std::string_view target, std::string&& body,
-           respond_fn done);
+           respond_fn done, caller by = {});
 
 /// The error body of SPEC §5.
 reply error_reply(int status, std::string_view code, std::string_view message);
@@ -69,5 +77,8 @@ reply method_not_allowed(std::string_view allow);
 
 /// 404 for a path no route has.
 reply no_such_path(std::string_view path);
+
+/// 401 unauthorized (with WWW-Authenticate) or 403 forbidden, SPEC §11.
+reply denied_reply(auth::denial d, std::string_view message);
 
 } // namespace sluice::http

@@ -152,9 +152,9 @@ class io_worker {
 // pipelined answers share a syscall. Everything runs on its I/O thread.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const limits& l,
-          const stream_limits& sl)
-      : stream_(std::move(socket)), home_(home), engine_(e), limits_(l), stream_limits_(sl), budget_(home.budget) {}
+  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const server_options& o)
+      : stream_(std::move(socket)), home_(home), engine_(e), opts_(o), limits_(o.limits), stream_limits_(o.stream),
+        budget_(home.budget) {}
 
   ~session() {
     budget_.give(reserved_);
@@ -181,6 +181,7 @@ class session : public std::enable_shared_from_this<session> {
     bool keep_alive = true;
     bool head = false;   ///< a HEAD request: the answer's headers only
     size_t reserved = 0; ///< bytes of body_budget held until the answer
+    std::string_view cors_origin; ///< Access-Control-Allow-Origin, from opts_; empty: none
     reply r;
   };
 
@@ -188,12 +189,18 @@ class session : public std::enable_shared_from_this<session> {
   // serializer and no header map per answer.
   static void append_response(std::string& out, const slot& s) {
     auto status = static_cast<bhttp::status>(s.r.status);
-    fmt::format_to(std::back_inserter(out),
-                   "HTTP/1.{} {} {}\r\nServer: sluice\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-                   s.version == 10 ? 0 : 1, s.r.status, std::string_view(bhttp::obsolete_reason(status)),
-                   s.r.content_type, s.r.body.size());
+    fmt::format_to(std::back_inserter(out), "HTTP/1.{} {} {}\r\nServer: sluice\r\n", s.version == 10 ? 0 : 1,
+                   s.r.status, std::string_view(bhttp::obsolete_reason(status)));
+    if (s.r.status != 204) // RFC 9110 §8.6: no Content-Length on a 204
+      fmt::format_to(std::back_inserter(out), "Content-Type: {}\r\nContent-Length: {}\r\n", s.r.content_type,
+                     s.r.body.size());
     for (auto& [k, v] : s.r.headers)
       fmt::format_to(std::back_inserter(out), "{}: {}\r\n", k, v);
+    if (!s.cors_origin.empty())
+      fmt::format_to(std::back_inserter(out),
+                     "Access-Control-Allow-Origin: {}\r\nVary: Origin\r\n"
+                     "Access-Control-Expose-Headers: Retry-After, Sluice-History-Truncated\r\n",
+                     s.cors_origin);
     if (!s.keep_alive && s.version != 10)
       out += "Connection: close\r\n";
     else if (s.keep_alive && s.version == 10)
@@ -251,17 +258,24 @@ class session : public std::enable_shared_from_this<session> {
     bool has_body = parser_->chunked() || (length && *length > 0);
     if (req.version() >= 11 && req.find(bhttp::field::host) == req.end())
       return answer_early(error_reply(400, "bad_request", "an HTTP/1.1 request needs a Host header"));
+    origin_ = allowed_origin(req);
+    // Preflights and denials are answered before routing (SPEC §11).
+    early_.reset();
+    if (req.method() == bhttp::verb::options && req.find(bhttp::field::origin) != req.end())
+      early_ = preflight();
+    else
+      early_ = admit(req, where, target);
     // The route decides, before any body is read: a path that does not
     // exist or a method it does not allow is answered as such, not as 413.
     // A small body is read and dropped, so the connection stays usable.
-    auto limit = body_limit(where, limits_);
-    if (where.result != resolution::kind::found && has_body) {
+    auto limit = early_ ? 0 : body_limit(where, limits_);
+    if ((early_ || where.result != resolution::kind::found) && has_body) {
       if (length && *length <= limits_.command_body_bytes)
         limit = static_cast<size_t>(*length);
       else
-        return answer_early(where.result == resolution::kind::not_found
-                                ? no_such_path(target.substr(0, target.find('?')))
-                                : method_not_allowed(where.allow));
+        return answer_early(early_                                         ? std::move(*early_)
+                            : where.result == resolution::kind::not_found ? no_such_path(target.substr(0, target.find('?')))
+                                                                           : method_not_allowed(where.allow));
     }
     // Beast compares Content-Length with the limit while parsing the header,
     // before the route is known; compare again with the route's own limit.
@@ -298,10 +312,10 @@ class session : public std::enable_shared_from_this<session> {
     if (ec)
       return on_read_error(ec);
     auto req = parser_->release();
-    if (beast::websocket::is_upgrade(req) && req.target() == "/v1/stream" && queue_.empty()) {
+    if (!early_ && beast::websocket::is_upgrade(req) && stream_path(req.target()) && queue_.empty()) {
       // The connection becomes a stream session; this session ends here.
       start_stream_session(beast::tcp_stream(tcp::socket(stream_.release_socket())), std::move(req), engine_,
-                           stream_limits_);
+                           stream_limits_, std::move(stream_by_));
       return;
     }
     auto& s = queue_.emplace_back();
@@ -309,6 +323,16 @@ class session : public std::enable_shared_from_this<session> {
     s.keep_alive = req.keep_alive();
     s.head = req.method() == bhttp::verb::head;
     s.reserved = std::exchange(reserved_, 0);
+    s.cors_origin = origin_;
+    if (early_) {
+      budget_.give(std::exchange(s.reserved, 0));
+      fill(s, std::move(*early_));
+      early_.reset();
+      if (!req.keep_alive())
+        closing_ = true;
+      do_write();
+      return do_read();
+    }
     size_t seq = answered_base_ + queue_.size() - 1;
     if (!req.keep_alive())
       closing_ = true; // answer what was read, then close
@@ -317,10 +341,98 @@ class session : public std::enable_shared_from_this<session> {
       home.deliver({std::move(self), seq, std::move(r)});
     };
     if (known_)
-      route(engine_, limits_, *known_, req.target(), std::move(req.body()), std::move(answer));
+      route(engine_, limits_, *known_, req.target(), std::move(req.body()), std::move(answer), by_);
     else
-      route(engine_, limits_, req.method_string(), req.target(), std::move(req.body()), std::move(answer));
+      route(engine_, limits_, req.method_string(), req.target(), std::move(req.body()), std::move(answer), by_);
     do_read();
+  }
+
+  static bool stream_path(std::string_view target) { return target.substr(0, target.find('?')) == "/v1/stream"; }
+
+  // The Access-Control-Allow-Origin a request from its Origin gets: "*",
+  // the listed origin itself, or nothing.
+  std::string_view allowed_origin(const bhttp::request<bhttp::string_body>& req) const {
+    auto h = req.find(bhttp::field::origin);
+    if (h == req.end())
+      return {};
+    for (auto& o : opts_.cors_origins)
+      if (o == "*" || o == h->value())
+        return o;
+    return {};
+  }
+
+  // A CORS preflight: 204 with what a listed origin may send, 403 otherwise.
+  reply preflight() const {
+    if (origin_.empty())
+      return error_reply(403, "forbidden", "this origin is not allowed (--cors-origin)");
+    reply r{204, "application/json", {}, {}};
+    r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+    r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    r.headers.emplace_back("Access-Control-Max-Age", "600");
+    return r;
+  }
+
+  // The check before routing (SPEC §11): a denial to answer, or nothing.
+  // Sets by_ (and stream_by_ for an upgrade) for the handlers' own checks.
+  std::optional<reply> admit(const bhttp::request<bhttp::string_body>& req, const resolution& where,
+                             std::string_view target) {
+    by_ = {};
+    stream_by_ = {};
+    bool upgrade = beast::websocket::is_upgrade(req) && stream_path(target);
+    if (upgrade && !opts_.cors_origins.empty() && req.find(bhttp::field::origin) != req.end() && origin_.empty())
+      return error_reply(403, "forbidden", "this origin may not open a stream (--cors-origin)");
+    auto* a = opts_.auth.get();
+    if (!a || (!upgrade && where.result == resolution::kind::found && where.matched->needs == access::open))
+      return std::nullopt;
+    std::optional<std::string_view> token;
+    if (auto h = req.find(bhttp::field::authorization); h != req.end())
+      token = auth::bearer(h->value());
+    std::optional<std::string> from_query;
+    if (!token && upgrade && target.find('?') != std::string_view::npos) {
+      query q(target.substr(target.find('?') + 1)); // browsers cannot set headers on a WebSocket
+      if (auto t = q.get("access_token"))
+        token = from_query.emplace(*t);
+    }
+    const auth::principal* who = token ? check_.check(*a, *token) : nullptr;
+    if (!who) {
+      a->count(auth::denial::unauthorized);
+      return denied_reply(auth::denial::unauthorized,
+                          token ? "unknown token" : "this server needs a token: Authorization: Bearer <token>");
+    }
+    by_ = {a, who};
+    if (upgrade) {
+      stream_by_ = {opts_.auth, check_.held(), who};
+      return std::nullopt;
+    }
+    if (where.result != resolution::kind::found)
+      return std::nullopt; // a known token learns that the path does not exist
+    auto& r = who->rights;
+    std::string_view missing;
+    switch (where.matched->needs) {
+      case access::open:
+      case access::token:
+      case access::views: break; // the handler knows the view
+      case access::commands:
+        if (!r.any_commands())
+          missing = "commands:";
+        break;
+      case access::events:
+        if (!r.events)
+          missing = "events";
+        break;
+      case access::metrics:
+        if (!r.metrics)
+          missing = "metrics";
+        break;
+      case access::admin:
+        if (!r.admin)
+          missing = "admin";
+        break;
+    }
+    if (missing.empty())
+      return std::nullopt;
+    a->count(auth::denial::forbidden);
+    return denied_reply(auth::denial::forbidden, fmt::format("this token has no {} grant", missing));
   }
 
   void fill(slot& s, reply r) {
@@ -394,8 +506,14 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   engine::engine& engine_;
+  const server_options& opts_;
   const limits& limits_;
   const stream_limits& stream_limits_;
+  auth::cached_check check_;       ///< this connection's last token
+  caller by_;                      ///< who sent the request being read
+  stream_caller stream_by_;        ///< the same for an upgrade
+  std::string_view origin_;        ///< its CORS origin, from opts_
+  std::optional<reply> early_;     ///< its answer, decided before routing
   budget_share& budget_;
   size_t reserved_ = 0;             ///< of budget_, for the request being read
   const endpoint* known_ = nullptr; ///< what the request being read resolved to
@@ -435,7 +553,7 @@ struct server::impl {
             // Answers and stream messages are small and latency-bound: no Nagle.
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            std::make_shared<session>(std::move(socket), home, engine, opts.limits, opts.stream)->run();
+            std::make_shared<session>(std::move(socket), home, engine, opts)->run();
           } else if (ec == net::error::operation_aborted)
             return;
           else

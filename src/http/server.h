@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "http/auth.h"
 #include "http/errc.h"
 #include "http/routes.h"
 #include "http/stream_session.h"
@@ -20,6 +21,8 @@ struct server_options {
   unsigned io_threads = 2;
   http::limits limits;
   stream_limits stream;
+  std::shared_ptr<auth::authority> auth; ///< null: nothing is checked (SPEC §11)
+  std::vector<std::string> cors_origins; ///< origins a browser may call from; "*" for any
 };
 
 /// start() and stop() from one controlling thread; the rest is internal.

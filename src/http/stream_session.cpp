@@ -37,13 +37,15 @@ std::atomic<uint64_t> g_messages_sent{0};
 
 class stream_session : public std::enable_shared_from_this<stream_session> {
  public:
-  stream_session(beast::tcp_stream&& s, engine::engine& e, const stream_limits& l)
-      : ws_(std::move(s)), engine_(e), limits_(l), stall_(ws_.get_executor()) {
+  stream_session(beast::tcp_stream&& s, engine::engine& e, const stream_limits& l, stream_caller by)
+      : ws_(std::move(s)), engine_(e), limits_(l), by_(std::move(by)), stall_(ws_.get_executor()) {
     g_sessions.fetch_add(1, std::memory_order_relaxed);
   }
 
   ~stream_session() {
     g_sessions.fetch_sub(1, std::memory_order_relaxed);
+    if (auth_listener_)
+      by_.auth->unlisten(auth_listener_);
     for (auto& [id, sub] : views_)
       sub.feed->close();
     if (listener_)
@@ -73,7 +75,51 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
   void on_accept(beast::error_code ec) {
     if (ec)
       return;
+    if (by_.auth) {
+      std::weak_ptr<stream_session> weak = shared_from_this();
+      auth_listener_ = by_.auth->listen([weak] {
+        if (auto self = weak.lock())
+          net::post(self->ws_.get_executor(), [self] { self->recheck(); });
+      });
+    }
     do_read();
+  }
+
+  // The auth file was reloaded: a revoked token's stream closes (1008); a
+  // token that lost a grant loses the subscriptions it covered.
+  void recheck() {
+    if (closed_)
+      return;
+    auto table = by_.auth->current();
+    auto* who = table->find_digest(by_.who->sha256);
+    if (!who) {
+      closed_ = true;
+      k_log.info("closing a stream: its token was revoked");
+      ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "token revoked"),
+                      [self = shared_from_this()](beast::error_code) {});
+      return;
+    }
+    by_.held = std::move(table);
+    by_.who = who;
+    for (auto it = views_.begin(); it != views_.end();) {
+      if (who->rights.may_read(it->second.view)) {
+        ++it;
+        continue;
+      }
+      it->second.feed->close();
+      forbidden(it->first, fmt::format("this token may no longer read view {}", it->second.view));
+      it = views_.erase(it);
+    }
+    if (!who->rights.events) {
+      for (auto& e : events_)
+        forbidden(e.id, "this token may no longer read events");
+      events_.clear();
+    }
+  }
+
+  void forbidden(const std::string& id, std::string_view text) {
+    by_.auth->count(auth::denial::forbidden);
+    error(id, "forbidden", text);
   }
 
   void do_read() {
@@ -141,6 +187,8 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
       return error(id, "bad_request", "a subscription with this id exists");
     bool events = false;
     if (!msg["events"].get_bool().get(events) && events) {
+      if (by_.who && !by_.who->rights.events)
+        return forbidden(id, "this token may not read events");
       uint64_t from = engine_.log().last_position() + 1;
       if (auto f = msg["from_position"]; f.error() != simdjson::NO_SUCH_FIELD && f.get_uint64().get(from))
         return error(id, "bad_request", "from_position must be a non-negative integer");
@@ -153,6 +201,8 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     if (auto v = msg["version"];
         v.error() != simdjson::NO_SUCH_FIELD && (v.get_uint64().get(version) || version == 0 || version > UINT32_MAX))
       return error(id, "bad_request", "version must be a positive integer");
+    if (by_.who && !by_.who->rights.may_read(*view))
+      return forbidden(id, fmt::format("this token may not read view {}", view->substr(0, 64)));
     engine::view_ref ref(*view, static_cast<uint32_t>(version));
     if (engine_.state_of(ref) == engine::view_state::building)
       return error(id, "view_building", fmt::format("view {} is still building", view->substr(0, 64)));
@@ -374,6 +424,8 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
   websocket::stream<beast::tcp_stream> ws_;
   engine::engine& engine_;
   const stream_limits& limits_;
+  stream_caller by_;
+  uint64_t auth_listener_ = 0;
   beast::flat_buffer in_;
   std::deque<message> out_;
   size_t queued_bytes_ = 0;
@@ -396,8 +448,8 @@ front_metrics read_front_metrics() {
 }
 
 void start_stream_session(beast::tcp_stream&& stream, beast::http::request<beast::http::string_body>&& req,
-                          engine::engine& e, const stream_limits& l) {
-  std::make_shared<stream_session>(std::move(stream), e, l)->run(std::move(req));
+                          engine::engine& e, const stream_limits& l, stream_caller by) {
+  std::make_shared<stream_session>(std::move(stream), e, l, std::move(by))->run(std::move(req));
 }
 
 } // namespace sluice::http

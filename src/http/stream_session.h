@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "http/auth.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -20,9 +21,16 @@ struct stream_limits {
   std::chrono::seconds stall_timeout{30}; ///< a write that makes no progress this long: the client stopped reading
 };
 
+/// Who opened a stream (SPEC §11); `auth` null when auth is off.
+struct stream_caller {
+  std::shared_ptr<auth::authority> auth;
+  std::shared_ptr<const auth::table> held; ///< keeps `who` alive
+  const auth::principal* who = nullptr;
+};
+
 /// Takes over `stream` and answers the upgrade `req`.
 void start_stream_session(boost::beast::tcp_stream&& stream,
                           boost::beast::http::request<boost::beast::http::string_body>&& req, engine::engine& e,
-                          const stream_limits& l);
+                          const stream_limits& l, stream_caller by = {});
 
 } // namespace sluice::http
