@@ -574,7 +574,7 @@ const std::vector<endpoint> k_routes = {
     {"GET", "/metrics", body_kind::none, get_metrics, access::metrics},
     {"POST", "/v1/commands", body_kind::command, post_command, access::commands},
     {"POST", "/v1/commands/batch", body_kind::batch, post_batch, access::token},
-    {"GET", "/v1/stream", body_kind::none, get_stream, access::token}
+    {"GET", "/v1/stream", body_kind::none, get_stream, access::token},
     {"GET", "/v1/events", body_kind::none, get_events, access::events},
     {"GET", "/v1/aggregates/{id}/events", body_kind::none, get_history, access::events},
     {"GET", "/v1/views/{view}", body_kind::none, get_list, access::views},
