@@ -9,6 +9,9 @@
 #include <chrono>
 #include <simdjson.h>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sluice::testing {
 
@@ -20,6 +23,15 @@ struct http_response {
   std::string retry_after;
   bool keep_alive = true;
   std::string history_truncated; // Sluice-History-Truncated
+  std::vector<std::pair<std::string, std::string>> fields; // every header, as sent
+
+  /// The first header named `name` (case-insensitive), "" if none.
+  std::string header(std::string_view name) const {
+    for (auto& [k, v] : fields)
+      if (boost::beast::iequals(k, name))
+        return v;
+    return "";
+  }
 };
 
 /// A field of a JSON message, as text: a string's value, anything else minified; "" if absent.
@@ -46,11 +58,20 @@ class http_client {
     return receive();
   }
 
+  /// A header every later request carries (e.g. Authorization); an empty value removes it.
+  void set_header(const std::string& name, const std::string& value) {
+    std::erase_if(headers_, [&](auto& h) { return boost::beast::iequals(h.first, name); });
+    if (!value.empty())
+      headers_.emplace_back(name, value);
+  }
+
   void send(const std::string& method, const std::string& target, const std::string& body = {},
             const std::string& content_type = "application/json") {
     namespace http = boost::beast::http;
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "localhost");
+    for (auto& [k, v] : headers_)
+      req.set(k, v);
     if (!body.empty()) {
       req.set(http::field::content_type, content_type);
       req.body() = body;
@@ -65,13 +86,17 @@ class http_client {
     parser.body_limit(256 << 20);
     http::read(stream_, buffer_, parser);
     auto& res = parser.get();
-    return {static_cast<int>(res.result_int()),
-            res.body(),
-            std::string(res[http::field::content_type]),
-            std::string(res[http::field::allow]),
-            std::string(res["Retry-After"]),
-            res.keep_alive(),
-            std::string(res["Sluice-History-Truncated"])};
+    http_response out{static_cast<int>(res.result_int()),
+                      res.body(),
+                      std::string(res[http::field::content_type]),
+                      std::string(res[http::field::allow]),
+                      std::string(res["Retry-After"]),
+                      res.keep_alive(),
+                      std::string(res["Sluice-History-Truncated"]),
+                      {}};
+    for (auto& f : res)
+      out.fields.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    return out;
   }
 
   /// Raw bytes, for hostile input.
@@ -113,6 +138,7 @@ class http_client {
   boost::asio::io_context ioc_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 } // namespace sluice::testing

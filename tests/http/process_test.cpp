@@ -98,6 +98,7 @@ class server_process {
   }
 
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
   /// The names of the server's threads (/proc/<pid>/task/*/comm).
   std::multiset<std::string> thread_names() const {
@@ -426,4 +427,113 @@ TEST_CASE("SIGKILL in the middle of a build: the older version serves and the bu
   std::ifstream after(serving);
   std::string text((std::istreambuf_iterator<char>(after)), {});
   CHECK(text.find("customer_orders 2") != std::string::npos);
+}
+
+namespace {
+
+// `sluice ARGS…`: its exit status and what it printed on stdout and stderr.
+std::pair<int, std::string> run_binary(const std::vector<std::string>& args, const std::filesystem::path& out) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    FILE* f = std::freopen(out.c_str(), "w", stdout);
+    (void)f;
+    ::dup2(::fileno(stdout), 2);
+    std::vector<std::string> all{SLUICE_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(SLUICE_BINARY, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  std::ifstream in(out);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::string((std::istreambuf_iterator<char>(in)), {})};
+}
+
+} // namespace
+
+TEST_CASE("sluice token new prints a token and its entry; the server takes it and reloads on SIGHUP",
+          "[http][process][auth]") {
+  temp_dir dir;
+  auto [bad, why] = run_binary({"token", "new", "x", "--grant", "superuser"}, dir.path() / "bad.out");
+  CHECK(bad == 2);
+  CHECK(why.find("unknown grant 'superuser'") != std::string::npos);
+
+  std::vector<std::string> tokens, entries;
+  for (auto* who : {"ingest", "reader"}) {
+    auto [rc, out] = run_binary({"token", "new", who, "--grant", who == std::string("ingest") ? "commands:*" : "views:*"},
+                                dir.path() / "token.out");
+    REQUIRE(rc == 0);
+    auto nl = out.find('\n');
+    REQUIRE(nl != std::string::npos);
+    tokens.push_back(out.substr(0, nl));
+    entries.push_back(out.substr(nl + 1, out.find('\n', nl + 1) - nl - 1));
+    CHECK(tokens.back().size() >= 22); // ≥ 128 bits, URL-safe
+    CHECK(entries.back().find(fmt::format(R"("name":"{}")", who)) != std::string::npos);
+  }
+  auto file = dir.path() / "auth.json";
+  auto write_file = [&](const std::string& text) { std::ofstream(file, std::ios::trunc) << text; };
+  write_file(fmt::format(R"({{"tokens":[{},{}]}})", entries[0], entries[1]));
+
+  auto data = dir.path() / "data";
+  uint16_t port = free_port();
+  server_process s(data, port, {"--auth", file.string()});
+  http_client ingest(port), reader(port);
+  ingest.set_header("Authorization", "Bearer " + tokens[0]);
+  reader.set_header("Authorization", "Bearer " + tokens[1]);
+  CHECK(ingest.request("POST", "/v1/commands", deposit(0, 0)).status == 422); // passes: no such account
+  CHECK(reader.request("GET", "/v1/views/account_balance").status == 200);
+  CHECK(reader.request("POST", "/v1/commands", deposit(0, 1)).status == 403);
+
+  // A broken file on SIGHUP keeps what was loaded.
+  write_file(R"({"tokens":[{"name":"x"}]})");
+  ::kill(s.pid(), SIGHUP);
+  std::this_thread::sleep_for(300ms);
+  CHECK(reader.request("GET", "/v1/views/account_balance").status == 200);
+  // The reader's token revoked: 401 from the next request, on the same connection.
+  write_file(fmt::format(R"({{"tokens":[{}]}})", entries[0]));
+  ::kill(s.pid(), SIGHUP);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (reader.request("GET", "/v1/views/account_balance").status != 401) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(ingest.request("POST", "/v1/commands", deposit(0, 2)).status == 422);
+  CHECK(WIFEXITED(s.stop(SIGTERM)));
+  std::ifstream log(data.string() + ".out");
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  CHECK(text.find("auth: 2 tokens from") != std::string::npos);
+  for (auto& t : tokens)
+    CHECK(text.find(t) == std::string::npos); // tokens are never logged
+}
+
+TEST_CASE("serve refuses a non-loopback address without --auth, unless --insecure", "[http][process][auth]") {
+  temp_dir dir;
+  uint16_t port = free_port();
+  auto listen = fmt::format("0.0.0.0:{}", port);
+  auto [rc, out] = run_binary({"serve", "--data", (dir.path() / "d").string(), "--listen", listen}, dir.path() / "o");
+  CHECK(rc == 2);
+  CHECK(out.find("refusing to listen on 0.0.0.0") != std::string::npos);
+  CHECK(out.find("--insecure") != std::string::npos);
+  auto [bad_rc, bad_out] = run_binary({"serve", "--data", (dir.path() / "d").string(), "--auth",
+                                       (dir.path() / "o").string()},
+                                      dir.path() / "o2"); // not JSON
+  CHECK(bad_rc == 2);
+  CHECK(bad_out.find("not valid JSON") != std::string::npos);
+
+  server_process s(dir.path() / "d", port, {"--insecure"}, "0.0.0.0");
+  bool ready = false;
+  for (int i = 0; i < 250 && !ready; ++i) {
+    try {
+      ready = http_client(port).request("GET", "/readyz").status == 200;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  CHECK(ready);
+  CHECK(WIFEXITED(s.stop(SIGTERM)));
 }

@@ -16,12 +16,15 @@ struct server_fixture {
   std::unique_ptr<http::server> server;
 
   explicit server_fixture(http::limits l = {}, http::stream_limits sl = {},
-                          const domain::model& model = builtin::model()) {
+                          const domain::model& model = builtin::model(),
+                          const std::function<void(http::server_options&)>& tune_server = {}) {
     engine = start_engine(dir.path(), log::durability::none, 2, model);
     http::server_options so;
     so.port = 0;
     so.limits = l;
     so.stream = sl;
+    if (tune_server)
+      tune_server(so);
     server = std::make_unique<http::server>(*engine, so);
     REQUIRE(server->start());
   }
