@@ -6,8 +6,8 @@ namespace sluice::load {
 
 namespace http = boost::beast::http;
 
-blocking_client::blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host)
-    : ep_(ep), host_(std::move(host)), stream_(ioc_) {}
+blocking_client::blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host, std::string token)
+    : ep_(ep), host_(std::move(host)), token_(std::move(token)), stream_(ioc_) {}
 
 http_answer blocking_client::request(http::verb verb, const std::string& target, const std::string& body,
                                      const char* content_type) {
@@ -23,6 +23,8 @@ http_answer blocking_client::request(http::verb verb, const std::string& target,
       }
       http::request<http::string_body> req{verb, target, 11};
       req.set(http::field::host, host_);
+      if (!token_.empty())
+        req.set(http::field::authorization, "Bearer " + token_);
       if (content_type) {
         req.set(http::field::content_type, content_type);
         req.body() = body;

@@ -17,7 +17,8 @@ struct http_answer {
 
 class blocking_client {
  public:
-  blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host);
+  /// `token`: a bearer token for every request, or empty.
+  blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host, std::string token = {});
 
   /// Throws boost::system::system_error when the connection fails.
   http_answer get(const std::string& target) { return request(boost::beast::http::verb::get, target, {}, {}); }
@@ -32,6 +33,7 @@ class blocking_client {
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::endpoint ep_;
   std::string host_;
+  std::string token_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   bool connected_ = false;

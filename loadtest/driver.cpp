@@ -207,7 +207,9 @@ class driver_run {
     sh_.e2e = opt_.kind == workload::e2e;
     if (opt_.count)
       sh_.budget = static_cast<int64_t>(opt_.count);
-    client_.emplace(sh_.ep, sh_.host);
+    client_.emplace(sh_.ep, sh_.host, opt_.token);
+    if (!opt_.token.empty())
+      sh_.auth_header = "Authorization: Bearer " + opt_.token + "\r\n";
     if (opt_.setup) {
       wait_ready(*client_);
       if (opt_.kind != workload::create) // it creates as it goes

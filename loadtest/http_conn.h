@@ -105,8 +105,8 @@ class http_conn {
     uint32_t n = 0;
     if (kind_ == s_queries) {
       domain d = sh_.pick_domain(ctx_.rng);
-      fmt::format_to(o, "GET /v1/views/{}/{} HTTP/1.1\r\nHost: {}\r\n\r\n", view_of(d),
-                     aggregate_id(sh_.run, d, sh_.keys(ctx_.rng)), sh_.host);
+      fmt::format_to(o, "GET /v1/views/{}/{} HTTP/1.1\r\nHost: {}\r\n{}\r\n", view_of(d),
+                     aggregate_id(sh_.run, d, sh_.keys(ctx_.rng)), sh_.host, sh_.auth_header);
     } else {
       body_.clear();
       n = kind_ == s_commands ? 1 : sh_.opt.batch_size;
@@ -130,8 +130,8 @@ class http_conn {
         }
         commands_.push_back(c);
       }
-      fmt::format_to(o, "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
-                     kind_ == s_commands ? "/v1/commands" : "/v1/commands/batch", sh_.host,
+      fmt::format_to(o, "POST {} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
+                     kind_ == s_commands ? "/v1/commands" : "/v1/commands/batch", sh_.host, sh_.auth_header,
                      kind_ == s_commands ? "application/json" : "application/x-ndjson", body_.size());
       out_ += body_;
     }

@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   CLI::App app{"sluice-load: drives a running sluice server and reports throughput, latency and errors"};
   app.add_option("workload", workload_name, workloads_help)->capture_default_str();
   app.add_option("--url", opt.url, "server to drive (http://host:port)")->capture_default_str();
+  app.add_option("--token", opt.token,
+                 "bearer token for every request and stream (a server with --auth); SLUICE_TOKEN if unset")
+      ->envname("SLUICE_TOKEN");
   app.add_option("-c,--connections", opt.connections, "HTTP connections for commands (for query: for reads)")
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();

@@ -71,6 +71,7 @@ struct shared_state {
   const options& opt;
   std::string run;
   std::string host;
+  std::string auth_header; ///< "Authorization: Bearer …\r\n", or empty
   tcp::endpoint ep;
   key_chooser keys;
   bool record_acks = false;

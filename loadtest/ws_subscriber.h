@@ -19,6 +19,10 @@ class ws_sub {
     beast::get_lowest_layer(ws_).async_connect(sh_.ep, [this](error_code ec) {
       if (ec)
         return fail(ec);
+      if (!sh_.opt.token.empty())
+        ws_.set_option(websocket::stream_base::decorator([token = sh_.opt.token](websocket::request_type& req) {
+          req.set(beast::http::field::authorization, "Bearer " + token);
+        }));
       ws_.async_handshake(sh_.host, "/v1/stream", [this](error_code e) {
         if (e)
           return fail(e);

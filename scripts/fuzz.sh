@@ -14,7 +14,7 @@ CXX="${SLUICE_FUZZ_CXX:-clang++-16}" cmake -S . -B build-fuzz -G Ninja -DSLUICE_
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WERROR=ON
 cmake --build build-fuzz -j "$jobs"
 
-for target in command http_request; do
+for target in command http_request auth; do
   seeds="fuzz/corpus/${target%_request}"
   work=$(mktemp -d)
   echo "fuzz_$target: ${secs}s from $seeds"
