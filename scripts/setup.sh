@@ -13,6 +13,7 @@ packages=(
   libfmt-dev            # log formatting (GCC 12 has no std::format)
   libcli11-dev          # command-line flags
   libssl-dev            # SHA-256 of auth tokens, constant-time compare; TLS
+  openssl               # tests make their TLS certificates with it
   catch2                # tests (v2)
   libbenchmark-dev      # micro-benchmarks
   clang-format          # scripts/format-check.sh

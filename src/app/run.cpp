@@ -185,6 +185,7 @@ struct serve_flags {
   std::string auth_file;
   bool insecure = false;
   std::vector<std::string> cors_origins;
+  std::string tls_cert, tls_key;
   http::limits limits;
 };
 
@@ -312,14 +313,17 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   so.limits = s.limits;
   so.auth = authority;
   so.cors_origins = s.cors_origins;
+  so.tls_cert = s.tls_cert;
+  so.tls_key = s.tls_key;
   http::server srv(**e, so);
   if (auto r = srv.start(); !r) {
-    k_log.error("cannot listen: {}", r.error().message);
+    k_log.error("cannot {}: {}", r.error().code == http::errc::tls ? "serve TLS" : "listen", r.error().message);
     return 2;
   }
   auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";
-  fmt::print("sluice listening on http://{}:{}\n  data directory: {}\n  durability: {}\n  threads: {} actor, {} I/O\n",
-             shown, srv.port(), f.data, f.durability, o.threads, so.io_threads);
+  fmt::print("sluice listening on {}://{}:{}\n  data directory: {}\n  durability: {}\n  threads: {} actor, {} I/O\n",
+             so.tls_cert.empty() ? "http" : "https", shown, srv.port(), f.data, f.durability, o.threads,
+             so.io_threads);
   if (authority)
     fmt::print("  auth: {} tokens from {} (SIGHUP reloads it)\n", authority->current()->size(), s.auth_file);
   else
@@ -449,6 +453,16 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
                    "an origin (scheme://host[:port]) whose pages may call the API and open streams; repeatable; "
                    "'*' for any")
       ->group("Access");
+  auto* cert_opt = serve_cmd
+                       ->add_option("--tls-cert", sf.tls_cert,
+                                    "PEM certificate chain: serve HTTPS and WSS (TLS 1.2 or later) on --listen")
+                       ->check(CLI::ExistingFile)
+                       ->group("Access");
+  auto* key_opt = serve_cmd->add_option("--tls-key", sf.tls_key, "PEM private key of --tls-cert")
+                      ->check(CLI::ExistingFile)
+                      ->group("Access");
+  cert_opt->needs(key_opt);
+  key_opt->needs(cert_opt);
   auto duration_check = CLI::Validator(
       [](std::string& v) {
         auto d = parse_duration(v);

@@ -11,7 +11,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <fmt/format.h>
 
 #include <deque>
@@ -36,7 +39,13 @@ constexpr auto k_write_timeout = std::chrono::seconds(30);
 constexpr size_t k_max_coalesced = 256 << 10; ///< bytes of answers gathered into one write
 constexpr size_t k_read_size = 16 << 10;      ///< a request's first read
 
-class session;
+// Where an answer computed on another thread goes back to: a connection.
+class answer_sink {
+ public:
+  virtual ~answer_sink() = default;
+  /// Fills the answer to request `seq` (counted from the connection's first). I/O thread only.
+  virtual void answered(size_t seq, reply r) = 0;
+};
 
 // Bytes of request bodies held at once across every connection, from a
 // request's head to its answer: bounds the memory many large bodies take
@@ -114,7 +123,7 @@ class budget_share {
 class io_worker {
  public:
   struct answer {
-    std::shared_ptr<session> to;
+    std::shared_ptr<answer_sink> to;
     size_t seq; ///< which of the connection's requests it answers
     reply r;
   };
@@ -146,15 +155,23 @@ class io_worker {
   bool scheduled_ = false;
 };
 
+constexpr bool is_tls(const http_stream*) { return false; }
+constexpr bool is_tls(const tls_stream*) { return true; }
+
 // One connection: reads requests (up to `pipeline_depth` ahead of their
 // answers), routes each, and writes the answers in request order: every
 // answer ready at the front of the queue goes out in one write, so
 // pipelined answers share a syscall. Everything runs on its I/O thread.
-class session : public std::enable_shared_from_this<session> {
+// `Stream` is http_stream, or tls_stream for HTTPS.
+template <class Stream>
+class session : public answer_sink, public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool k_tls = is_tls(static_cast<const Stream*>(nullptr));
+
  public:
-  session(http_stream::socket_type&& socket, io_worker& home, engine::engine& e, const server_options& o)
-      : stream_(std::move(socket)), home_(home), engine_(e), opts_(o), limits_(o.limits), stream_limits_(o.stream),
-        budget_(home.budget) {}
+  template <class... Args>
+  session(io_worker& home, engine::engine& e, const server_options& o, Args&&... stream)
+      : stream_(std::forward<Args>(stream)...), home_(home), engine_(e), opts_(o), limits_(o.limits),
+        stream_limits_(o.stream), budget_(home.budget) {}
 
   ~session() {
     budget_.give(reserved_);
@@ -163,11 +180,22 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+    if constexpr (k_tls) {
+      // The handshake has the head's deadline: a client that connects and
+      // says nothing, or speaks plain HTTP, is closed.
+      lowest().expires_after(std::chrono::seconds(std::min(limits_.header_seconds, limits_.idle_seconds)));
+      stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec)
+                                  return self->lowest().close();
+                                self->do_read();
+                              });
+    } else {
+      net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, this->shared_from_this()));
+    }
   }
 
-  /// Fills the answer to request `seq` (counted from the connection's first). I/O thread only.
-  void answered(size_t seq, reply r) {
+  void answered(size_t seq, reply r) override {
     auto& s = queue_[seq - answered_base_];
     budget_.give(std::exchange(s.reserved, 0)); // the body and its commands are gone
     fill(s, std::move(r));
@@ -216,11 +244,11 @@ class session : public std::enable_shared_from_this<session> {
     reading_ = true;
     if (buffer_.size() == 0) {
       // Idle until a request's first byte: the keep-alive timeout.
-      stream_.expires_after(std::chrono::seconds(limits_.idle_seconds));
+      lowest().expires_after(std::chrono::seconds(limits_.idle_seconds));
       // read_size: the buffer's own capacity, so an idle connection holds
       // what its largest request needed, a new one 512 bytes.
       stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, k_read_size)),
-                              beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
+                              beast::bind_front_handler(&session::on_first_bytes, this->shared_from_this()));
       return;
     }
     read_head();
@@ -243,9 +271,9 @@ class session : public std::enable_shared_from_this<session> {
     // None while the head is read: on_header sets the route's, so that the
     // answer to a large body depends on its route (404, 405, 413).
     parser_->body_limit(boost::none);
-    stream_.expires_after(std::chrono::seconds(std::min(limits_.header_seconds, limits_.idle_seconds)));
+    lowest().expires_after(std::chrono::seconds(std::min(limits_.header_seconds, limits_.idle_seconds)));
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&session::on_header, shared_from_this()));
+                             beast::bind_front_handler(&session::on_header, this->shared_from_this()));
   }
 
   void on_header(beast::error_code ec, size_t) {
@@ -291,7 +319,7 @@ class session : public std::enable_shared_from_this<session> {
     reserved_ = want;
     known_ = where.matched;     // null: the request gets its 404 or 405 from route()
     parser_->body_limit(limit); // still enforced for chunked bodies
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   // Answers the request whose head was just read without reading its body,
@@ -314,8 +342,11 @@ class session : public std::enable_shared_from_this<session> {
     auto req = parser_->release();
     if (!early_ && beast::websocket::is_upgrade(req) && stream_path(req.target()) && queue_.empty()) {
       // The connection becomes a stream session; this session ends here.
-      start_stream_session(beast::tcp_stream(tcp::socket(stream_.release_socket())), std::move(req), engine_,
-                           stream_limits_, std::move(stream_by_));
+      if constexpr (k_tls)
+        start_stream_session(std::move(stream_), std::move(req), engine_, stream_limits_, std::move(stream_by_));
+      else
+        start_stream_session(beast::tcp_stream(tcp::socket(stream_.release_socket())), std::move(req), engine_,
+                             stream_limits_, std::move(stream_by_));
       return;
     }
     auto& s = queue_.emplace_back();
@@ -336,7 +367,7 @@ class session : public std::enable_shared_from_this<session> {
     size_t seq = answered_base_ + queue_.size() - 1;
     if (!req.keep_alive())
       closing_ = true; // answer what was read, then close
-    auto answer = [self = shared_from_this(), seq](reply r) mutable {
+    auto answer = [self = this->shared_from_this(), seq](reply r) mutable {
       auto& home = self->home_;
       home.deliver({std::move(self), seq, std::move(r)});
     };
@@ -479,8 +510,8 @@ class session : public std::enable_shared_from_this<session> {
         break;
       }
     }
-    stream_.expires_after(k_write_timeout);
-    net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&session::on_write, shared_from_this()));
+    lowest().expires_after(k_write_timeout);
+    net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&session::on_write, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, size_t) {
@@ -496,12 +527,20 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void shutdown() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if constexpr (k_tls) {
+      // close_notify, bounded: a peer that never answers it is cut off.
+      lowest().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->lowest().close(); });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.close();
+    }
   }
 
-  http_stream stream_;
+  http_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  Stream stream_;
   io_worker& home_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -553,7 +592,10 @@ struct server::impl {
             // Answers and stream messages are small and latency-bound: no Nagle.
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            std::make_shared<session>(std::move(socket), home, engine, opts)->run();
+            if (tls)
+              std::make_shared<session<tls_stream>>(home, engine, opts, std::move(socket), *tls)->run();
+            else
+              std::make_shared<session<http_stream>>(home, engine, opts, std::move(socket))->run();
           } else if (ec == net::error::operation_aborted)
             return;
           else
@@ -565,6 +607,7 @@ struct server::impl {
 
   engine::engine& engine;
   server_options opts;
+  std::optional<boost::asio::ssl::context> tls; ///< with --tls-cert and --tls-key
   body_budget budget;
   std::vector<std::unique_ptr<io_worker>> workers;
   size_t next_worker = 0;
@@ -577,8 +620,53 @@ server::server(engine::engine& e, server_options o) : impl_(std::make_unique<imp
 
 server::~server() { stop(); }
 
+namespace {
+
+// OpenSSL's own words for why the last call failed.
+std::string openssl_error() {
+  unsigned long e = ERR_get_error();
+  if (e == 0)
+    return "unknown error";
+  char text[256];
+  ERR_error_string_n(e, text, sizeof text);
+  ERR_clear_error();
+  return text;
+}
+
+std::expected<void, error> load_tls(boost::asio::ssl::context& ctx, const std::string& cert, const std::string& key) {
+  auto* native = ctx.native_handle();
+  // TLS 1.2 or later only (SPEC §11); no renegotiation, no compression.
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1)
+    return std::unexpected(error{errc::tls, fmt::format("--tls-cert {}: {}", cert, openssl_error())});
+  if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    auto why = openssl_error();
+    if (why.find("key values mismatch") != std::string::npos)
+      return std::unexpected(
+          error{errc::tls, fmt::format("--tls-key {} does not match the certificate in {}", key, cert)});
+    return std::unexpected(error{errc::tls, fmt::format("--tls-key {}: {}", key, why)});
+  }
+  if (SSL_CTX_check_private_key(native) != 1)
+    return std::unexpected(
+        error{errc::tls, fmt::format("--tls-key {} does not match the certificate in {}: {}", key, cert, openssl_error())});
+  return {};
+}
+
+} // namespace
+
 std::expected<void, error> server::start() {
   auto& m = *impl_;
+  if (!m.opts.tls_cert.empty() || !m.opts.tls_key.empty()) {
+    if (m.opts.tls_cert.empty() || m.opts.tls_key.empty())
+      return std::unexpected(error{errc::tls, "TLS needs both --tls-cert and --tls-key"});
+    m.tls.emplace(boost::asio::ssl::context::tls_server);
+    if (auto r = load_tls(*m.tls, m.opts.tls_cert, m.opts.tls_key); !r) {
+      m.tls.reset();
+      return r;
+    }
+  }
   beast::error_code ec;
   auto address = net::ip::make_address(m.opts.address == "localhost" ? "127.0.0.1" : m.opts.address, ec);
   if (ec)

@@ -23,6 +23,7 @@ struct server_options {
   stream_limits stream;
   std::shared_ptr<auth::authority> auth; ///< null: nothing is checked (SPEC §11)
   std::vector<std::string> cors_origins; ///< origins a browser may call from; "*" for any
+  std::string tls_cert, tls_key;         ///< PEM files: HTTPS and WSS on the same port; empty: plain
 };
 
 /// start() and stop() from one controlling thread; the rest is internal.

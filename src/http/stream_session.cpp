@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -35,9 +36,11 @@ using message = std::shared_ptr<const std::string>;
 std::atomic<uint64_t> g_sessions{0};
 std::atomic<uint64_t> g_messages_sent{0};
 
-class stream_session : public std::enable_shared_from_this<stream_session> {
+// Over a plain TCP stream or over TLS (`Next` is the layer under the WebSocket).
+template <class Next>
+class stream_session : public std::enable_shared_from_this<stream_session<Next>> {
  public:
-  stream_session(beast::tcp_stream&& s, engine::engine& e, const stream_limits& l, stream_caller by)
+  stream_session(Next&& s, engine::engine& e, const stream_limits& l, stream_caller by)
       : ws_(std::move(s)), engine_(e), limits_(l), by_(std::move(by)), stall_(ws_.get_executor()) {
     g_sessions.fetch_add(1, std::memory_order_relaxed);
   }
@@ -59,7 +62,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     // its own 1009 may close the socket while the rest of the frame is
     // still arriving, and the client sees a reset (1006) instead.
     ws_.read_message_max(0);
-    ws_.async_accept(req, beast::bind_front_handler(&stream_session::on_accept, shared_from_this()));
+    ws_.async_accept(req, beast::bind_front_handler(&stream_session::on_accept, this->shared_from_this()));
   }
 
  private:
@@ -76,7 +79,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     if (ec)
       return;
     if (by_.auth) {
-      std::weak_ptr<stream_session> weak = shared_from_this();
+      std::weak_ptr<stream_session> weak = this->shared_from_this();
       auth_listener_ = by_.auth->listen([weak] {
         if (auto self = weak.lock())
           net::post(self->ws_.get_executor(), [self] { self->recheck(); });
@@ -96,7 +99,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
       closed_ = true;
       k_log.info("closing a stream: its token was revoked");
       ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "token revoked"),
-                      [self = shared_from_this()](beast::error_code) {});
+                      [self = this->shared_from_this()](beast::error_code) {});
       return;
     }
     by_.held = std::move(table);
@@ -126,7 +129,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     // One more byte than the limit allows tells a message that is too large.
     size_t room = limits_.max_message_bytes + 1 - std::min(in_.size(), limits_.max_message_bytes);
     ws_.async_read_some(in_, std::min(room, k_read_chunk),
-                        beast::bind_front_handler(&stream_session::on_read, shared_from_this()));
+                        beast::bind_front_handler(&stream_session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -140,7 +143,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
       in_.consume(in_.size());
       closed_ = true; // nothing more is sent
       ws_.async_close(websocket::close_reason(websocket::close_code::too_big, "message too large"),
-                      [self = shared_from_this()](beast::error_code) {});
+                      [self = this->shared_from_this()](beast::error_code) {});
       return;
     }
     if (!ws_.is_message_done())
@@ -206,7 +209,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     engine::view_ref ref(*view, static_cast<uint32_t>(version));
     if (engine_.state_of(ref) == engine::view_state::building)
       return error(id, "view_building", fmt::format("view {} is still building", view->substr(0, 64)));
-    std::weak_ptr<stream_session> weak = shared_from_this();
+    std::weak_ptr<stream_session> weak = this->shared_from_this();
     auto feed = engine_.subscribe_view(ref, *key, [weak] {
       if (auto self = weak.lock())
         net::post(self->ws_.get_executor(), [self] { self->pump(); });
@@ -247,7 +250,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     if (gone(id, from))
       return;
     if (!listener_) {
-      std::weak_ptr<stream_session> weak = shared_from_this();
+      std::weak_ptr<stream_session> weak = this->shared_from_this();
       listener_ = engine_.add_durable_listener([weak] {
         auto self = weak.lock();
         if (self && !self->wake_pending_.exchange(true))
@@ -373,7 +376,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     if (!stall_armed_)
       watch_stall();
     ws_.async_write(net::buffer(*out_.front()),
-                    beast::bind_front_handler(&stream_session::on_write, shared_from_this()));
+                    beast::bind_front_handler(&stream_session::on_write, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, size_t) {
@@ -399,7 +402,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     stall_armed_ = true;
     auto seen = writes_done_;
     stall_.expires_after(limits_.stall_timeout);
-    stall_.async_wait([self = shared_from_this(), seen](beast::error_code ec) {
+    stall_.async_wait([self = this->shared_from_this(), seen](beast::error_code ec) {
       self->stall_armed_ = false;
       if (ec || self->closed_ || !self->writing_)
         return;
@@ -421,7 +424,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
     k_log.info("closed a stream with code {}", static_cast<int>(code));
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Next> ws_;
   engine::engine& engine_;
   const stream_limits& limits_;
   stream_caller by_;
@@ -449,7 +452,12 @@ front_metrics read_front_metrics() {
 
 void start_stream_session(beast::tcp_stream&& stream, beast::http::request<beast::http::string_body>&& req,
                           engine::engine& e, const stream_limits& l, stream_caller by) {
-  std::make_shared<stream_session>(std::move(stream), e, l, std::move(by))->run(std::move(req));
+  std::make_shared<stream_session<beast::tcp_stream>>(std::move(stream), e, l, std::move(by))->run(std::move(req));
+}
+
+void start_stream_session(tls_stream&& stream, beast::http::request<beast::http::string_body>&& req,
+                          engine::engine& e, const stream_limits& l, stream_caller by) {
+  std::make_shared<stream_session<tls_stream>>(std::move(stream), e, l, std::move(by))->run(std::move(req));
 }
 
 } // namespace sluice::http

@@ -6,7 +6,9 @@
 #include "engine/engine.h"
 #include "http/auth.h"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -28,9 +30,17 @@ struct stream_caller {
   const auth::principal* who = nullptr;
 };
 
+/// A TLS connection as the HTTP server holds it (SPEC §11: HTTPS and WSS on one port).
+using tls_stream = boost::beast::ssl_stream<boost::beast::basic_stream<
+    boost::asio::ip::tcp, boost::asio::io_context::executor_type, boost::beast::unlimited_rate_policy>>;
+
 /// Takes over `stream` and answers the upgrade `req`.
 void start_stream_session(boost::beast::tcp_stream&& stream,
                           boost::beast::http::request<boost::beast::http::string_body>&& req, engine::engine& e,
                           const stream_limits& l, stream_caller by = {});
+
+/// The same over TLS.
+void start_stream_session(tls_stream&& stream, boost::beast::http::request<boost::beast::http::string_body>&& req,
+                          engine::engine& e, const stream_limits& l, stream_caller by = {});
 
 } // namespace sluice::http
