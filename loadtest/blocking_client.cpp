@@ -6,8 +6,9 @@ namespace sluice::load {
 
 namespace http = boost::beast::http;
 
-blocking_client::blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host, std::string token)
-    : ep_(ep), host_(std::move(host)), token_(std::move(token)), stream_(ioc_) {}
+blocking_client::blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host, std::string token,
+                                 std::shared_ptr<boost::asio::ssl::context> tls)
+    : ep_(ep), host_(std::move(host)), token_(std::move(token)), stream_(ioc_), tls_ctx_(std::move(tls)) {}
 
 http_answer blocking_client::request(http::verb verb, const std::string& target, const std::string& body,
                                      const char* content_type) {
@@ -16,8 +17,15 @@ http_answer blocking_client::request(http::verb verb, const std::string& target,
     try {
       if (!connected_) {
         boost::beast::error_code ignored;
-        stream_.socket().close(ignored);
-        stream_.connect(ep_);
+        if (tls_ctx_) {
+          tls_.reset();
+          tls_.emplace(ioc_, *tls_ctx_);
+          boost::beast::get_lowest_layer(*tls_).connect(ep_);
+          tls_->handshake(boost::asio::ssl::stream_base::client);
+        } else {
+          stream_.socket().close(ignored);
+          stream_.connect(ep_);
+        }
         buffer_.clear();
         connected_ = true;
       }
@@ -30,10 +38,15 @@ http_answer blocking_client::request(http::verb verb, const std::string& target,
         req.body() = body;
       }
       req.prepare_payload();
-      http::write(stream_, req);
       http::response_parser<http::string_body> parser;
       parser.body_limit(1ull << 32);
-      http::read(stream_, buffer_, parser);
+      if (tls_) {
+        http::write(*tls_, req);
+        http::read(*tls_, buffer_, parser);
+      } else {
+        http::write(stream_, req);
+        http::read(stream_, buffer_, parser);
+      }
       auto& res = parser.get();
       if (!res.keep_alive())
         connected_ = false;

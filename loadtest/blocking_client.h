@@ -5,7 +5,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace sluice::load {
@@ -17,8 +20,9 @@ struct http_answer {
 
 class blocking_client {
  public:
-  /// `token`: a bearer token for every request, or empty.
-  blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host, std::string token = {});
+  /// `token`: a bearer token for every request, or empty; `tls`: speak HTTPS with it.
+  blocking_client(const boost::asio::ip::tcp::endpoint& ep, std::string host, std::string token = {},
+                  std::shared_ptr<boost::asio::ssl::context> tls = {});
 
   /// Throws boost::system::system_error when the connection fails.
   http_answer get(const std::string& target) { return request(boost::beast::http::verb::get, target, {}, {}); }
@@ -35,6 +39,8 @@ class blocking_client {
   std::string host_;
   std::string token_;
   boost::beast::tcp_stream stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
+  std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_; ///< with tls_ctx_, one per connection
   boost::beast::flat_buffer buffer_;
   bool connected_ = false;
 };

@@ -45,18 +45,24 @@ using boost::system::error_code;
 struct endpoint_spec {
   std::string host;
   std::string port;
+  bool tls = false;
 };
 
+// http:// or https:// (wss:// is taken as https://: streams go over the same TLS).
 endpoint_spec parse_url(const std::string& url) {
   std::string_view u = url;
+  bool tls = false;
   if (u.starts_with("http://"))
     u.remove_prefix(7);
-  else if (u.find("://") != std::string_view::npos)
-    throw std::runtime_error(fmt::format("--url {}: only http:// is supported", url));
-  auto hp = parse_host_port(u.substr(0, u.find('/')), 80);
+  else if (u.starts_with("https://") || u.starts_with("wss://")) {
+    u.remove_prefix(u.find("://") + 3);
+    tls = true;
+  } else if (u.find("://") != std::string_view::npos)
+    throw std::runtime_error(fmt::format("--url {}: expected http:// or https://", url));
+  auto hp = parse_host_port(u.substr(0, u.find('/')), tls ? 443 : 80);
   if (!hp)
     throw std::runtime_error(fmt::format("--url {}", hp.error()));
-  return {hp->host, std::to_string(hp->port)};
+  return {hp->host, std::to_string(hp->port), tls};
 }
 
 std::string random_run_id() {
@@ -207,7 +213,17 @@ class driver_run {
     sh_.e2e = opt_.kind == workload::e2e;
     if (opt_.count)
       sh_.budget = static_cast<int64_t>(opt_.count);
-    client_.emplace(sh_.ep, sh_.host, opt_.token);
+    if (spec.tls) {
+      sh_.tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+      SSL_CTX_set_min_proto_version(sh_.tls->native_handle(), TLS1_2_VERSION);
+      if (!opt_.ca_file.empty()) {
+        sh_.tls->load_verify_file(opt_.ca_file);
+        sh_.tls->set_verify_mode(asio::ssl::verify_peer);
+      } else {
+        sh_.tls->set_verify_mode(asio::ssl::verify_none); // it measures; --ca-file to authenticate the server
+      }
+    }
+    client_.emplace(sh_.ep, sh_.host, opt_.token, sh_.tls);
     if (!opt_.token.empty())
       sh_.auth_header = "Authorization: Bearer " + opt_.token + "\r\n";
     if (opt_.setup) {
@@ -325,7 +341,10 @@ class driver_run {
       n_subs_ = std::max(opt_.kind == workload::e2e ? 1u : 0u, opt_.subscribers);
     for (unsigned i = 0; i < n_subs_; ++i) {
       auto& ctx = *ctxs_[i % n_threads_];
-      subs_.push_back(std::make_unique<ws_sub>(sh_, ctx));
+      if (sh_.tls)
+        subs_.push_back(std::make_unique<ws_sub_over<beast::ssl_stream<beast::tcp_stream>>>(sh_, ctx, *sh_.tls));
+      else
+        subs_.push_back(std::make_unique<ws_sub_over<beast::tcp_stream>>(sh_, ctx));
       asio::post(ctx.ioc, [s = subs_.back().get()] { s->start(); });
     }
     auto deadline = steady::now() + std::chrono::seconds(10);

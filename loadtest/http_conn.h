@@ -28,7 +28,7 @@ class http_conn {
     closed_ = true;
     timer_.cancel();
     error_code ec;
-    sock_.close(ec);
+    socket().close(ec);
   }
 
  private:
@@ -37,18 +37,44 @@ class http_conn {
     uint32_t commands;
   };
 
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : sock_; }
+
+  // `f` on the stream requests and answers go through: the socket, or TLS over it.
+  template <class F>
+  void on_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(sock_);
+  }
+
   void connect() {
-    sock_ = tcp::socket(ctx_.ioc);
-    sock_.async_connect(sh_.ep, [this, gen = ++gen_](error_code ec) {
+    if (sh_.tls)
+      tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(ctx_.ioc, *sh_.tls);
+    else
+      sock_ = tcp::socket(ctx_.ioc);
+    socket().async_connect(sh_.ep, [this, gen = ++gen_](error_code ec) {
       if (gen != gen_ || closed_)
         return;
       if (ec)
         return fail(ec.message());
-      sock_.set_option(tcp::no_delay(true), ec);
-      connected_ = true;
-      read();
-      pump();
+      socket().set_option(tcp::no_delay(true), ec);
+      if (!tls_)
+        return connected();
+      tls_->async_handshake(asio::ssl::stream_base::client, [this, gen](error_code e) {
+        if (gen != gen_ || closed_)
+          return;
+        if (e)
+          return fail("TLS: " + e.message());
+        connected();
+      });
     });
+  }
+
+  void connected() {
+    connected_ = true;
+    read();
+    pump();
   }
 
   void pump() {
@@ -145,19 +171,20 @@ class http_conn {
     writing_ = true;
     std::swap(out_, wbuf_);
     out_.clear();
-    asio::async_write(sock_, asio::buffer(wbuf_), [this, gen = gen_](error_code ec, size_t) {
+    auto done = [this, gen = gen_](error_code ec, size_t) {
       if (gen != gen_ || closed_)
         return;
       writing_ = false;
       if (ec)
         return fail(ec.message());
       flush();
-    });
+    };
+    on_stream([&](auto& s) { asio::async_write(s, asio::buffer(wbuf_), done); });
   }
 
   void read() {
     constexpr size_t k_read = size_t{64} * 1024;
-    sock_.async_read_some(asio::buffer(reader_.prepare(k_read), k_read), [this, gen = gen_](error_code ec, size_t n) {
+    auto got = [this, gen = gen_](error_code ec, size_t n) {
       if (gen != gen_ || closed_)
         return;
       if (ec)
@@ -178,7 +205,8 @@ class http_conn {
       }
       read();
       pump();
-    });
+    };
+    on_stream([&](auto& s) { s.async_read_some(asio::buffer(reader_.prepare(k_read), k_read), got); });
   }
 
   void answer(const response& res) {
@@ -285,7 +313,7 @@ class http_conn {
     connected_ = false;
     reader_ = response_reader();
     error_code ec;
-    sock_.close(ec);
+    socket().close(ec);
     ++gen_;
     if (sh_.stopping.load())
       return;
@@ -303,6 +331,7 @@ class http_conn {
   section_id kind_;
   uint32_t id_;
   tcp::socket sock_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_; ///< https://: replaces sock_, one per connection attempt
   asio::steady_timer timer_;
   response_reader reader_;
   std::string out_, wbuf_, body_;

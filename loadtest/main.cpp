@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app.add_option("--token", opt.token,
                  "bearer token for every request and stream (a server with --auth); SLUICE_TOKEN if unset")
       ->envname("SLUICE_TOKEN");
+  app.add_option("--ca-file", opt.ca_file,
+                 "https://: verify the server's certificate against this PEM file (without it the driver does not "
+                 "verify: it measures)");
   app.add_option("-c,--connections", opt.connections, "HTTP connections for commands (for query: for reads)")
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();

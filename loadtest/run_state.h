@@ -9,6 +9,7 @@
 #include "driver.h"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <fmt/format.h>
@@ -72,6 +73,7 @@ struct shared_state {
   std::string run;
   std::string host;
   std::string auth_header; ///< "Authorization: Bearer …\r\n", or empty
+  std::shared_ptr<asio::ssl::context> tls; ///< https://; null: plain
   tcp::endpoint ep;
   key_chooser keys;
   bool record_acks = false;

@@ -3,22 +3,51 @@
 
 #include "run_state.h"
 
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <type_traits>
+
 namespace sluice::load::detail {
 
-/// A WebSocket subscriber to every key of the run's views.
 class ws_sub {
  public:
-  ws_sub(shared_state& sh, thread_ctx& ctx) : sh_(sh), ctx_(ctx), ws_(ctx.ioc) {
+  virtual ~ws_sub() = default;
+  virtual void start() = 0;
+  virtual void close() = 0;
+};
+
+/// A WebSocket subscriber to every key of the run's views, over a plain
+/// TCP stream or TLS (`Next`).
+template <class Next>
+class ws_sub_over final : public ws_sub {
+ public:
+  template <class... Tls>
+  ws_sub_over(shared_state& sh, thread_ctx& ctx, Tls&... tls) : sh_(sh), ctx_(ctx), ws_(ctx.ioc, tls...) {
     if (sh.opt.accounts_weight)
       subs_.push_back(R"({"op":"subscribe","id":"a","view":"account_balance","key":"*"})");
     if (sh.opt.orders_weight)
       subs_.push_back(R"({"op":"subscribe","id":"o","view":"order_summary","key":"*"})");
   }
 
-  void start() {
+  void start() override {
     beast::get_lowest_layer(ws_).async_connect(sh_.ep, [this](error_code ec) {
       if (ec)
         return fail(ec);
+      if constexpr (!std::is_same_v<Next, beast::tcp_stream>) {
+        ws_.next_layer().async_handshake(asio::ssl::stream_base::client, [this](error_code e) {
+          if (e)
+            return fail(e);
+          upgrade();
+        });
+      } else {
+        upgrade();
+      }
+    });
+  }
+
+ private:
+  void upgrade() {
       if (!sh_.opt.token.empty())
         ws_.set_option(websocket::stream_base::decorator([token = sh_.opt.token](websocket::request_type& req) {
           req.set(beast::http::field::authorization, "Bearer " + token);
@@ -29,10 +58,10 @@ class ws_sub {
         ws_.text(true);
         write_next();
       });
-    });
   }
 
-  void close() {
+ public:
+  void close() override {
     closed_ = true;
     error_code ec;
     beast::get_lowest_layer(ws_).socket().close(ec);
@@ -88,7 +117,7 @@ class ws_sub {
 
   shared_state& sh_;
   thread_ctx& ctx_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Next> ws_;
   beast::flat_buffer buf_;
   std::vector<std::string> subs_;
   size_t next_ = 0;

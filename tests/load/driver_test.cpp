@@ -356,3 +356,59 @@ TEST_CASE("sluice-load --template drives a domain of the user's own, and --verif
   o.tmpl = std::make_shared<const command_template>(*t);
   CHECK_THROWS_WITH(run(o), Catch::Contains("ingest and batch workloads only"));
 }
+
+TEST_CASE("sluice-load over https:// with a token: batches verified, subscribers over wss", "[tls][auth]") {
+  sluice::testing::temp_dir certs;
+  auto cert = certs.path() / "cert.pem", key = certs.path() / "key.pem";
+  REQUIRE(std::system(fmt::format("openssl req -x509 -newkey rsa:2048 -nodes -keyout '{}' -out '{}' -days 2 -subj "
+                                  "/CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+                                  key.string(), cert.string())
+                          .c_str()) == 0);
+  auto table = sluice::http::auth::table::parse(fmt::format(
+      R"({{"tokens":[{{"name":"load","sha256":"{}","grants":["commands:*","views:*","events"]}}]}})",
+      sluice::http::auth::to_hex(sluice::http::auth::sha256("secret-token"))));
+  REQUIRE(table);
+  sluice::testing::server_fixture fx({}, {}, sluice::builtin::model(), [&](sluice::http::server_options& so) {
+    so.tls_cert = cert.string();
+    so.tls_key = key.string();
+    so.auth = std::make_shared<sluice::http::auth::authority>(
+        std::make_shared<const sluice::http::auth::table>(std::move(*table)));
+  });
+  auto o = base_options(fx.server->port());
+  o.url = fmt::format("https://127.0.0.1:{}", fx.server->port());
+  o.ca_file = cert.string(); // and the certificate is verified
+  o.token = "secret-token";
+  o.kind = workload::batch;
+  o.batch_size = 50;
+  o.count = 20;
+  o.verify = true;
+  auto r = run(o);
+  INFO(render_text(r));
+  CHECK(only_section(r).items_ok == 1000);
+  REQUIRE(r.verify.ran);
+  CHECK(r.verify.ok);
+  CHECK(r.clean());
+
+  o.kind = workload::mixed;
+  o.count = 0;
+  o.verify = false;
+  o.duration = 1;
+  o.subscribers = 2;
+  o.query_connections = 2;
+  o.rate = 200;
+  r = run(o);
+  REQUIRE(r.sections.size() == 2);
+  CHECK(r.sections[1].ok == r.sections[1].requests);
+  CHECK(r.ws_messages >= r.sections[0].requests);
+  CHECK(r.ws_errors.empty());
+
+  o.token = "wrong"; // every request 401: counted, not a hang
+  o.kind = workload::ingest;
+  o.duration = 0;
+  o.count = 20;
+  o.subscribers = 0;
+  o.setup = false;
+  r = run(o);
+  CHECK(only_section(r).ok == 0);
+  CHECK_FALSE(only_section(r).errors.empty());
+}
