@@ -575,7 +575,10 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
   views_cmd->require_subcommand(1);
   auto views_flags = [&](CLI::App* c) {
     c->add_option("--server", vo.server, "the server's URL")->capture_default_str();
-    c->add_option("--token", vo.token, "bearer token for the admin API");
+    c->add_option("--token", vo.token, "bearer token with the admin grant (SLUICE_TOKEN if unset)")
+        ->envname("SLUICE_TOKEN");
+    c->add_option("--ca-file", vo.ca_file, "https://: check the server's certificate against this PEM (default: "
+                                           "the system's CAs)");
     c->add_flag("--json", vo.json, "print the server's JSON instead of a table");
   };
   auto* views_list =

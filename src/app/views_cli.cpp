@@ -6,6 +6,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -20,6 +22,7 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
+namespace ssl = boost::asio::ssl;
 
 struct answer {
   int status = 0;
@@ -43,25 +46,47 @@ std::string json_escaped(std::string_view s) {
 // One request to the server's admin API; throws with a sentence on failure.
 answer call(const views_cli_options& o, http::verb verb, const std::string& target, const std::string& body = {}) {
   std::string_view url = o.server;
+  bool tls = false;
   if (url.starts_with("http://"))
     url.remove_prefix(7);
-  else if (url.find("://") != std::string_view::npos)
-    throw std::runtime_error(fmt::format("--server {}: only http:// URLs are supported", o.server));
+  else if (url.starts_with("https://")) {
+    url.remove_prefix(8);
+    tls = true;
+  } else if (url.find("://") != std::string_view::npos)
+    throw std::runtime_error(fmt::format("--server {}: expected an http:// or https:// URL", o.server));
   if (auto slash = url.find('/'); slash != std::string_view::npos)
     url = url.substr(0, slash);
-  auto hp = parse_host_port(url, 80);
+  auto hp = parse_host_port(url, tls ? 443 : 80);
   if (!hp)
     throw std::runtime_error(fmt::format("--server: {}", hp.error()));
   boost::asio::io_context ioc;
   tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  stream.expires_after(std::chrono::seconds(30));
+  // The server's certificate is checked against --ca-file, or the system's CAs, and its name.
+  ssl::context ctx(ssl::context::tls_client);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_after(std::chrono::seconds(30));
   beast::error_code ec;
   auto endpoints = resolver.resolve(hp->host, std::to_string(hp->port), ec);
   if (!ec)
-    stream.connect(endpoints, ec);
+    tcp_layer.connect(endpoints, ec);
   if (ec)
     throw std::runtime_error(fmt::format("cannot reach {}: {}", o.server, ec.message()));
+  if (tls) {
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    if (o.ca_file.empty())
+      ctx.set_default_verify_paths(ec);
+    else
+      ctx.load_verify_file(o.ca_file, ec);
+    if (ec)
+      throw std::runtime_error(fmt::format("--ca-file {}: {}", o.ca_file, ec.message()));
+    stream.set_verify_mode(ssl::verify_peer);
+    stream.set_verify_callback(ssl::host_name_verification(hp->host));
+    SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, hp->host.data());
+    stream.handshake(ssl::stream_base::client, ec);
+    if (ec)
+      throw std::runtime_error(fmt::format("TLS with {}: {}", o.server, ec.message()));
+  }
   http::request<http::string_body> rq{verb, target, 11};
   rq.set(http::field::host, hp->host);
   if (!o.token.empty())
@@ -71,11 +96,17 @@ answer call(const views_cli_options& o, http::verb verb, const std::string& targ
     rq.body() = body.empty() ? "{}" : body;
   }
   rq.prepare_payload();
-  http::write(stream, rq, ec);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
-  if (!ec)
-    http::read(stream, buffer, res, ec);
+  if (tls) {
+    http::write(stream, rq, ec);
+    if (!ec)
+      http::read(stream, buffer, res, ec);
+  } else {
+    http::write(tcp_layer, rq, ec);
+    if (!ec)
+      http::read(tcp_layer, buffer, res, ec);
+  }
   if (ec)
     throw std::runtime_error(fmt::format("{} {}: {}", std::string(http::to_string(verb)), target, ec.message()));
   return {static_cast<int>(res.result_int()), std::move(res.body())};

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -43,6 +45,7 @@ class server_process {
     std::vector<std::string> args{SLUICE_BINARY, "serve", "--data",       data.string(),
                                   "--listen",    listen,  "--durability", "fsync"};
     args.insert(args.end(), extra.begin(), extra.end());
+    std::fflush(stdout); // or the child's freopen writes what the parent buffered
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
@@ -433,6 +436,7 @@ namespace {
 
 // `sluice ARGS…`: its exit status and what it printed on stdout and stderr.
 std::pair<int, std::string> run_binary(const std::vector<std::string>& args, const std::filesystem::path& out) {
+  std::fflush(stdout);
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -535,5 +539,53 @@ TEST_CASE("serve refuses a non-loopback address without --auth, unless --insecur
     }
   }
   CHECK(ready);
+  CHECK(WIFEXITED(s.stop(SIGTERM)));
+}
+
+TEST_CASE("sluice views talks to a server with TLS and auth: --server https://, --ca-file, --token",
+          "[http][process][auth][tls]") {
+  temp_dir dir;
+  auto cert = dir.path() / "cert.pem", key = dir.path() / "key.pem";
+  REQUIRE(std::system(fmt::format("openssl req -x509 -newkey rsa:2048 -nodes -keyout '{}' -out '{}' -days 2 -subj "
+                                  "/CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null",
+                                  key.string(), cert.string())
+                          .c_str()) == 0);
+  auto [rc, out] = run_binary({"token", "new", "ops", "--grant", "admin"}, dir.path() / "token.out");
+  REQUIRE(rc == 0);
+  auto token = out.substr(0, out.find('\n'));
+  auto entry = out.substr(out.find('\n') + 1);
+  entry = entry.substr(0, entry.find('\n'));
+  std::ofstream(dir.path() / "auth.json") << fmt::format(R"({{"tokens":[{}]}})", entry);
+
+  uint16_t port = free_port();
+  server_process s(dir.path() / "data", port,
+                   {"--auth", (dir.path() / "auth.json").string(), "--tls-cert", cert.string(), "--tls-key",
+                    key.string()},
+                   "localhost");
+  auto url = fmt::format("https://localhost:{}", port);
+  std::vector<std::string> base{"views", "list", "--server", url, "--ca-file", cert.string()};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_binary(args, dir.path() / "views.out");
+  };
+  std::pair<int, std::string> listed;
+  for (int i = 0; i < 250; ++i) { // until the server listens
+    listed = with({"--token", token, "--json"});
+    if (listed.first == 0)
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(listed.first == 0);
+  CHECK(listed.second.find(R"("view":"order_summary")") != std::string::npos);
+  auto table = with({"--token", token});
+  CHECK(table.first == 0);
+  CHECK(table.second.find("order_summary") != std::string::npos);
+  auto refused = with({});
+  CHECK(refused.first != 0);
+  CHECK(refused.second.find("token") != std::string::npos); // the server's 401 message
+  auto untrusted = run_binary({"views", "list", "--server", url, "--token", token}, dir.path() / "u.out");
+  CHECK(untrusted.first != 0); // a self-signed certificate the system does not trust
+  CHECK(untrusted.second.find("TLS") != std::string::npos);
   CHECK(WIFEXITED(s.stop(SIGTERM)));
 }
