@@ -50,7 +50,7 @@ std::optional<workload> parse_workload(std::string_view name);
 
 struct options {
   std::string url = "http://127.0.0.1:8080";
-  std::string token; ///< bearer token sent with every request and upgrade (SPEC §11); empty: none
+  std::string token;   ///< bearer token sent with every request and upgrade (SPEC §11); empty: none
   std::string ca_file; ///< https://: verify the server's certificate against it; empty: no verification
   workload kind = workload::ingest;
   unsigned connections = 64;       // command connections (query connections for `query`)

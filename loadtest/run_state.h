@@ -72,7 +72,7 @@ struct shared_state {
   const options& opt;
   std::string run;
   std::string host;
-  std::string auth_header; ///< "Authorization: Bearer …\r\n", or empty
+  std::string auth_header;                 ///< "Authorization: Bearer …\r\n", or empty
   std::shared_ptr<asio::ssl::context> tls; ///< https://; null: plain
   tcp::endpoint ep;
   key_chooser keys;

@@ -48,16 +48,16 @@ class ws_sub_over final : public ws_sub {
 
  private:
   void upgrade() {
-      if (!sh_.opt.token.empty())
-        ws_.set_option(websocket::stream_base::decorator([token = sh_.opt.token](websocket::request_type& req) {
-          req.set(beast::http::field::authorization, "Bearer " + token);
-        }));
-      ws_.async_handshake(sh_.host, "/v1/stream", [this](error_code e) {
-        if (e)
-          return fail(e);
-        ws_.text(true);
-        write_next();
-      });
+    if (!sh_.opt.token.empty())
+      ws_.set_option(websocket::stream_base::decorator([token = sh_.opt.token](websocket::request_type& req) {
+        req.set(beast::http::field::authorization, "Bearer " + token);
+      }));
+    ws_.async_handshake(sh_.host, "/v1/stream", [this](error_code e) {
+      if (e)
+        return fail(e);
+      ws_.text(true);
+      write_next();
+    });
   }
 
  public:

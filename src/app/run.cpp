@@ -223,9 +223,10 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
     }
     authority = std::make_shared<http::auth::authority>(std::make_shared<const http::auth::table>(std::move(*t)));
   } else if (!is_loopback(listen->host) && !s.insecure) {
-    k_log.error("refusing to listen on {} without --auth: anyone who reaches it could send any command and read "
-                "every view (--insecure to do it anyway, e.g. behind a proxy that checks access)",
-                s.listen);
+    k_log.error(
+        "refusing to listen on {} without --auth: anyone who reaches it could send any command and read "
+        "every view (--insecure to do it anyway, e.g. behind a proxy that checks access)",
+        s.listen);
     return 2;
   }
   // SIGINT/SIGTERM/SIGHUP are taken by sigwait below; block them before any thread starts.
@@ -322,8 +323,7 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   }
   auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";
   fmt::print("sluice listening on {}://{}:{}\n  data directory: {}\n  durability: {}\n  threads: {} actor, {} I/O\n",
-             so.tls_cert.empty() ? "http" : "https", shown, srv.port(), f.data, f.durability, o.threads,
-             so.io_threads);
+             so.tls_cert.empty() ? "http" : "https", shown, srv.port(), f.data, f.durability, o.threads, so.io_threads);
   if (authority)
     fmt::print("  auth: {} tokens from {} (SIGHUP reloads it)\n", authority->current()->size(), s.auth_file);
   else
@@ -445,9 +445,7 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
                    "SIGHUP reloads it")
       ->check(CLI::ExistingFile)
       ->group("Access");
-  serve_cmd
-      ->add_flag("--insecure", sf.insecure, "listen on a non-loopback address without --auth")
-      ->group("Access");
+  serve_cmd->add_flag("--insecure", sf.insecure, "listen on a non-loopback address without --auth")->group("Access");
   serve_cmd
       ->add_option("--cors-origin", sf.cors_origins,
                    "an origin (scheme://host[:port]) whose pages may call the API and open streams; repeatable; "
@@ -577,8 +575,9 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
     c->add_option("--server", vo.server, "the server's URL")->capture_default_str();
     c->add_option("--token", vo.token, "bearer token with the admin grant (SLUICE_TOKEN if unset)")
         ->envname("SLUICE_TOKEN");
-    c->add_option("--ca-file", vo.ca_file, "https://: check the server's certificate against this PEM (default: "
-                                           "the system's CAs)");
+    c->add_option("--ca-file", vo.ca_file,
+                  "https://: check the server's certificate against this PEM (default: "
+                  "the system's CAs)");
     c->add_flag("--json", vo.json, "print the server's JSON instead of a table");
   };
   auto* views_list =

@@ -10,9 +10,9 @@ struct views_cli_options {
   std::string view;   ///< all but list: the view
   std::string key;    ///< replay (optional), skip: the key
   std::string server = "http://127.0.0.1:8080";
-  std::string token; ///< sent as a bearer token when not empty
+  std::string token;   ///< sent as a bearer token when not empty
   std::string ca_file; ///< https://: the CA to check the server against; empty: the system's
-  bool json = false; ///< the server's JSON instead of a table
+  bool json = false;   ///< the server's JSON instead of a table
 };
 
 /// Runs one action; the exit status (0 done, 1 the server refused, 2 it

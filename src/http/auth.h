@@ -97,7 +97,9 @@ class authority {
   uint64_t listen(std::function<void()> fn);
   void unlisten(uint64_t handle);
 
-  void count(denial d) { (d == denial::unauthorized ? unauthorized_ : forbidden_).fetch_add(1, std::memory_order_relaxed); }
+  void count(denial d) {
+    (d == denial::unauthorized ? unauthorized_ : forbidden_).fetch_add(1, std::memory_order_relaxed);
+  }
   uint64_t denied(denial d) const {
     return (d == denial::unauthorized ? unauthorized_ : forbidden_).load(std::memory_order_relaxed);
   }

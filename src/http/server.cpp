@@ -170,8 +170,13 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
  public:
   template <class... Args>
   session(io_worker& home, engine::engine& e, const server_options& o, Args&&... stream)
-      : stream_(std::forward<Args>(stream)...), home_(home), engine_(e), opts_(o), limits_(o.limits),
-        stream_limits_(o.stream), budget_(home.budget) {}
+      : stream_(std::forward<Args>(stream)...),
+        home_(home),
+        engine_(e),
+        opts_(o),
+        limits_(o.limits),
+        stream_limits_(o.stream),
+        budget_(home.budget) {}
 
   ~session() {
     budget_.give(reserved_);
@@ -207,8 +212,8 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
     bool ready = false;
     unsigned version = 11;
     bool keep_alive = true;
-    bool head = false;   ///< a HEAD request: the answer's headers only
-    size_t reserved = 0; ///< bytes of body_budget held until the answer
+    bool head = false;            ///< a HEAD request: the answer's headers only
+    size_t reserved = 0;          ///< bytes of body_budget held until the answer
     std::string_view cors_origin; ///< Access-Control-Allow-Origin, from opts_; empty: none
     reply r;
   };
@@ -301,9 +306,10 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
       if (length && *length <= limits_.command_body_bytes)
         limit = static_cast<size_t>(*length);
       else
-        return answer_early(early_                                         ? std::move(*early_)
-                            : where.result == resolution::kind::not_found ? no_such_path(target.substr(0, target.find('?')))
-                                                                           : method_not_allowed(where.allow));
+        return answer_early(early_ ? std::move(*early_)
+                            : where.result == resolution::kind::not_found
+                                ? no_such_path(target.substr(0, target.find('?')))
+                                : method_not_allowed(where.allow));
     }
     // Beast compares Content-Length with the limit while parsing the header,
     // before the route is known; compare again with the route's own limit.
@@ -319,7 +325,8 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
     reserved_ = want;
     known_ = where.matched;     // null: the request gets its 404 or 405 from route()
     parser_->body_limit(limit); // still enforced for chunked bodies
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   // Answers the request whose head was just read without reading its body,
@@ -511,7 +518,8 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
       }
     }
     lowest().expires_after(k_write_timeout);
-    net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&session::on_write, this->shared_from_this()));
+    net::async_write(stream_, net::buffer(out_),
+                     beast::bind_front_handler(&session::on_write, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, size_t) {
@@ -548,11 +556,11 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
   const server_options& opts_;
   const limits& limits_;
   const stream_limits& stream_limits_;
-  auth::cached_check check_;       ///< this connection's last token
-  caller by_;                      ///< who sent the request being read
-  stream_caller stream_by_;        ///< the same for an upgrade
-  std::string_view origin_;        ///< its CORS origin, from opts_
-  std::optional<reply> early_;     ///< its answer, decided before routing
+  auth::cached_check check_;   ///< this connection's last token
+  caller by_;                  ///< who sent the request being read
+  stream_caller stream_by_;    ///< the same for an upgrade
+  std::string_view origin_;    ///< its CORS origin, from opts_
+  std::optional<reply> early_; ///< its answer, decided before routing
   budget_share& budget_;
   size_t reserved_ = 0;             ///< of budget_, for the request being read
   const endpoint* known_ = nullptr; ///< what the request being read resolved to
@@ -649,8 +657,8 @@ std::expected<void, error> load_tls(boost::asio::ssl::context& ctx, const std::s
     return std::unexpected(error{errc::tls, fmt::format("--tls-key {}: {}", key, why)});
   }
   if (SSL_CTX_check_private_key(native) != 1)
-    return std::unexpected(
-        error{errc::tls, fmt::format("--tls-key {} does not match the certificate in {}: {}", key, cert, openssl_error())});
+    return std::unexpected(error{
+        errc::tls, fmt::format("--tls-key {} does not match the certificate in {}: {}", key, cert, openssl_error())});
   return {};
 }
 

@@ -455,8 +455,8 @@ void start_stream_session(beast::tcp_stream&& stream, beast::http::request<beast
   std::make_shared<stream_session<beast::tcp_stream>>(std::move(stream), e, l, std::move(by))->run(std::move(req));
 }
 
-void start_stream_session(tls_stream&& stream, beast::http::request<beast::http::string_body>&& req,
-                          engine::engine& e, const stream_limits& l, stream_caller by) {
+void start_stream_session(tls_stream&& stream, beast::http::request<beast::http::string_body>&& req, engine::engine& e,
+                          const stream_limits& l, stream_caller by) {
   std::make_shared<stream_session<tls_stream>>(std::move(stream), e, l, std::move(by))->run(std::move(req));
 }
 

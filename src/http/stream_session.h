@@ -31,8 +31,9 @@ struct stream_caller {
 };
 
 /// A TLS connection as the HTTP server holds it (SPEC §11: HTTPS and WSS on one port).
-using tls_stream = boost::beast::ssl_stream<boost::beast::basic_stream<
-    boost::asio::ip::tcp, boost::asio::io_context::executor_type, boost::beast::unlimited_rate_policy>>;
+using tls_stream =
+    boost::beast::ssl_stream<boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type,
+                                                        boost::beast::unlimited_rate_policy>>;
 
 /// Takes over `stream` and answers the upgrade `req`.
 void start_stream_session(boost::beast::tcp_stream&& stream,

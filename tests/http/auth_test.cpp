@@ -29,8 +29,8 @@ std::string entry(const std::string& name, const std::string& token, const std::
 
 // One caller per grant of SPEC §11, named by its token.
 const std::vector<std::pair<std::string, std::vector<std::string>>> k_callers = {
-    {"t-orders", {"commands:order"}},  {"t-commands", {"commands:*"}}, {"t-summary", {"views:order_summary"}},
-    {"t-views", {"views:*"}},          {"t-events", {"events"}},       {"t-metrics", {"metrics"}},
+    {"t-orders", {"commands:order"}}, {"t-commands", {"commands:*"}}, {"t-summary", {"views:order_summary"}},
+    {"t-views", {"views:*"}},         {"t-events", {"events"}},       {"t-metrics", {"metrics"}},
     {"t-admin", {"admin"}},
 };
 
@@ -110,8 +110,7 @@ TEST_CASE("SHA-256, new tokens and the Authorization header", "[http][auth]") {
   for (int i = 0; i < 100; ++i) {
     auto t = auth::new_token();
     CHECK(t.size() == 43); // 256 bits in base64url
-    CHECK(t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-          std::string::npos);
+    CHECK(t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos);
     seen.insert(t);
   }
   CHECK(seen.size() == 100);

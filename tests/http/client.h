@@ -22,7 +22,7 @@ struct http_response {
   std::string allow;
   std::string retry_after;
   bool keep_alive = true;
-  std::string history_truncated; // Sluice-History-Truncated
+  std::string history_truncated;                           // Sluice-History-Truncated
   std::vector<std::pair<std::string, std::string>> fields; // every header, as sent
 
   /// The first header named `name` (case-insensitive), "" if none.

@@ -363,15 +363,15 @@ TEST_CASE("SIGKILL in the middle of a build: the older version serves and the bu
       batch += fmt::format(R"({{"type":"order.create","aggregate_id":"O-{}","payload":{{"customer_id":"C"}}}})", i);
       batch += "\n";
       batch += fmt::format(
-          R"({{"type":"order.add_item","aggregate_id":"O-{}","payload":{{"product":"P","qty":1,"price":2.5}}}})",
-          i);
+          R"({{"type":"order.add_item","aggregate_id":"O-{}","payload":{{"product":"P","qty":1,"price":2.5}}}})", i);
       batch += "\n";
       batch += fmt::format(R"({{"type":"order.confirm","aggregate_id":"O-{}","payload":{{}}}})", i);
       batch += "\n";
     }
     REQUIRE(c.request("POST", "/v1/commands/batch", batch, "application/x-ndjson").status == 200);
-    REQUIRE(c.request("GET", fmt::format("/v1/views/order_summary/O-{}?min_position={}", orders - 1, 3 * orders))
-                .status == 200);
+    REQUIRE(
+        c.request("GET", fmt::format("/v1/views/order_summary/O-{}?min_position={}", orders - 1, 3 * orders)).status ==
+        200);
     CHECK(WIFEXITED(s.stop(SIGTERM)));
   }
   // As if the data directory came from a build whose customer_orders was
@@ -396,7 +396,8 @@ TEST_CASE("SIGKILL in the middle of a build: the older version serves and the bu
     auto deadline = std::chrono::steady_clock::now() + 20s;
     for (;;) {
       auto r = row(c, 2);
-      if (r.find(R"("state":"building")") != std::string::npos && r.find(R"("build":{"position":0,)") == std::string::npos)
+      if (r.find(R"("state":"building")") != std::string::npos &&
+          r.find(R"("build":{"position":0,)") == std::string::npos)
         return r;
       REQUIRE(std::chrono::steady_clock::now() < deadline);
       std::this_thread::sleep_for(2ms);
@@ -469,8 +470,9 @@ TEST_CASE("sluice token new prints a token and its entry; the server takes it an
 
   std::vector<std::string> tokens, entries;
   for (auto* who : {"ingest", "reader"}) {
-    auto [rc, out] = run_binary({"token", "new", who, "--grant", who == std::string("ingest") ? "commands:*" : "views:*"},
-                                dir.path() / "token.out");
+    auto [rc, out] =
+        run_binary({"token", "new", who, "--grant", who == std::string("ingest") ? "commands:*" : "views:*"},
+                   dir.path() / "token.out");
     REQUIRE(rc == 0);
     auto nl = out.find('\n');
     REQUIRE(nl != std::string::npos);
@@ -523,9 +525,9 @@ TEST_CASE("serve refuses a non-loopback address without --auth, unless --insecur
   CHECK(rc == 2);
   CHECK(out.find("refusing to listen on 0.0.0.0") != std::string::npos);
   CHECK(out.find("--insecure") != std::string::npos);
-  auto [bad_rc, bad_out] = run_binary({"serve", "--data", (dir.path() / "d").string(), "--auth",
-                                       (dir.path() / "o").string()},
-                                      dir.path() / "o2"); // not JSON
+  auto [bad_rc, bad_out] =
+      run_binary({"serve", "--data", (dir.path() / "d").string(), "--auth", (dir.path() / "o").string()},
+                 dir.path() / "o2"); // not JSON
   CHECK(bad_rc == 2);
   CHECK(bad_out.find("not valid JSON") != std::string::npos);
 
@@ -558,10 +560,10 @@ TEST_CASE("sluice views talks to a server with TLS and auth: --server https://, 
   std::ofstream(dir.path() / "auth.json") << fmt::format(R"({{"tokens":[{}]}})", entry);
 
   uint16_t port = free_port();
-  server_process s(dir.path() / "data", port,
-                   {"--auth", (dir.path() / "auth.json").string(), "--tls-cert", cert.string(), "--tls-key",
-                    key.string()},
-                   "localhost");
+  server_process s(
+      dir.path() / "data", port,
+      {"--auth", (dir.path() / "auth.json").string(), "--tls-cert", cert.string(), "--tls-key", key.string()},
+      "localhost");
   auto url = fmt::format("https://localhost:{}", port);
   std::vector<std::string> base{"views", "list", "--server", url, "--ca-file", cert.string()};
   auto with = [&](std::vector<std::string> extra) {

@@ -33,9 +33,10 @@ struct tls_files {
                         other_key = dir.path() / "other.pem";
   tls_files() {
     auto make = [&](const std::filesystem::path& k, const std::filesystem::path& c) {
-      auto cmd = fmt::format("openssl req -x509 -newkey rsa:2048 -nodes -keyout '{}' -out '{}' -days 2 -subj "
-                             "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null",
-                             k.string(), c.string());
+      auto cmd = fmt::format(
+          "openssl req -x509 -newkey rsa:2048 -nodes -keyout '{}' -out '{}' -days 2 -subj "
+          "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null",
+          k.string(), c.string());
       REQUIRE(std::system(cmd.c_str()) == 0);
     };
     make(key, cert);

@@ -364,9 +364,9 @@ TEST_CASE("sluice-load over https:// with a token: batches verified, subscribers
                                   "/CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
                                   key.string(), cert.string())
                           .c_str()) == 0);
-  auto table = sluice::http::auth::table::parse(fmt::format(
-      R"({{"tokens":[{{"name":"load","sha256":"{}","grants":["commands:*","views:*","events"]}}]}})",
-      sluice::http::auth::to_hex(sluice::http::auth::sha256("secret-token"))));
+  auto table = sluice::http::auth::table::parse(
+      fmt::format(R"({{"tokens":[{{"name":"load","sha256":"{}","grants":["commands:*","views:*","events"]}}]}})",
+                  sluice::http::auth::to_hex(sluice::http::auth::sha256("secret-token"))));
   REQUIRE(table);
   sluice::testing::server_fixture fx({}, {}, sluice::builtin::model(), [&](sluice::http::server_options& so) {
     so.tls_cert = cert.string();
