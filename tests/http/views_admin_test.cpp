@@ -4,6 +4,7 @@
 #include "engine_fixture.h"
 #include "server_fixture.h"
 #include "tally_domain.h"
+#include "ws_client.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -142,4 +143,67 @@ TEST_CASE("the error log over HTTP: reads, errors, replay, skip", "[views][error
   CHECK(metrics.find(R"(sluice_view_parked_events{view="tallies"} 1)") != std::string::npos);
   auto views = c.request("GET", "/v1/admin/views").body;
   CHECK(views.find(R"("parked":1)") != std::string::npos);
+}
+
+TEST_CASE("the stream across a swap: version, view_building, a rebuilt snapshot, then changes", "[views][versions][http][stream]") {
+  server_fixture f([](engine::options& o) {
+    o.model = &tally::model();
+    {
+      auto first = start_engine(o);
+      send_json(*first, R"({"type":"tally.open","aggregate_id":"T-1","payload":{"limit":99}})");
+    }
+    o.model = &v1_v2_model();
+    tally::hold_v2() = true;
+  });
+  release_on_exit release;
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"subscribe","id":"b","view":"tallies","key":"T-1","version":2})");
+  auto building = ws.receive();
+  CHECK(json_field(building, "code") == "view_building");
+  CHECK(json_field(building, "id") == "b");
+  ws.send(R"({"op":"subscribe","id":"s","view":"tallies","key":"T-1","version":3})");
+  CHECK(json_field(ws.receive(), "code") == "not_found");
+  ws.send(R"({"op":"subscribe","id":"a","view":"tallies","key":"T-1"})");
+  CHECK(json_field(ws.receive(), "type") == "subscribed");
+  auto first = ws.receive();
+  CHECK(json_field(first, "type") == "snapshot");
+  CHECK(json_field(first, "value").find("mean") == std::string::npos); // version 1
+  CHECK(json_field(first, "rebuilt").empty());
+
+  tally::hold_v2() = false; // version 2 catches up and takes over
+  auto rebuilt = ws.receive();
+  CHECK(json_field(rebuilt, "type") == "snapshot");
+  CHECK(json_field(rebuilt, "rebuilt") == "true");
+  CHECK(json_field(rebuilt, "value").find(R"("mean")") != std::string::npos);
+  auto at = std::stoull(json_field(rebuilt, "position"));
+
+  http_client c(f.server->port());
+  auto add = c.request("POST", "/v1/commands", R"({"type":"tally.add","aggregate_id":"T-1","payload":{"n":4}})");
+  REQUIRE(add.status == 200);
+  auto change = ws.receive();
+  CHECK(json_field(change, "type") == "change");
+  CHECK(std::stoull(json_field(change, "position")) > at);
+  CHECK(json_field(change, "value").find(R"("total":4)") != std::string::npos);
+  CHECK(json_field(change, "value").find(R"("mean")") != std::string::npos);
+}
+
+TEST_CASE("the stream tells a subscriber its key is parked, and serves its last good value", "[views][errors][http][stream]") {
+  server_fixture f([](engine::options& o) {
+    o.model = &tally::model();
+    o.drill_fail_views = {{"tallies", "BAD"}};
+  });
+  ws_client ws(f.server->port());
+  ws.send(R"({"op":"subscribe","id":"p","view":"tallies","key":"BAD-1"})");
+  CHECK(json_field(ws.receive(), "type") == "subscribed");
+  CHECK(json_field(ws.receive(), "type") == "snapshot"); // nothing yet: value null
+  http_client c(f.server->port());
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"tally.open","aggregate_id":"BAD-1","payload":{"limit":9}})")
+              .status == 200);
+  auto parked = ws.receive();
+  CHECK(json_field(parked, "type") == "parked");
+  CHECK(json_field(parked, "id") == "p");
+  CHECK(json_field(parked, "view") == "tallies");
+  CHECK(json_field(parked, "key") == "BAD-1");
+  CHECK(json_field(parked, "position") == "1");
+  CHECK_FALSE(json_field(parked, "error").empty());
 }
