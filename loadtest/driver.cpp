@@ -342,7 +342,7 @@ class driver_run {
     for (unsigned i = 0; i < n_subs_; ++i) {
       auto& ctx = *ctxs_[i % n_threads_];
       if (sh_.tls)
-        subs_.push_back(std::make_unique<ws_sub_over<beast::ssl_stream<beast::tcp_stream>>>(sh_, ctx, *sh_.tls));
+        subs_.push_back(std::make_unique<ws_sub_over<asio::ssl::stream<beast::tcp_stream>>>(sh_, ctx, *sh_.tls));
       else
         subs_.push_back(std::make_unique<ws_sub_over<beast::tcp_stream>>(sh_, ctx));
       asio::post(ctx.ioc, [s = subs_.back().get()] { s->start(); });

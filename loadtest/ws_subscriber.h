@@ -3,7 +3,7 @@
 
 #include "run_state.h"
 
-#include <boost/beast/ssl.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <type_traits>

@@ -11,7 +11,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -178,7 +178,7 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
         stream_limits_(o.stream),
         budget_(home.budget) {}
 
-  ~session() {
+  ~session() override {
     budget_.give(reserved_);
     for (auto& s : queue_)
       budget_.give(s.reserved);
@@ -473,7 +473,7 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
     return denied_reply(auth::denial::forbidden, fmt::format("this token has no {} grant", missing));
   }
 
-  void fill(slot& s, reply r) {
+  void fill(slot& s, reply&& r) {
     s.r = std::move(r);
     s.ready = true;
   }

@@ -8,7 +8,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 

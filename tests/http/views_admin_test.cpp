@@ -145,7 +145,8 @@ TEST_CASE("the error log over HTTP: reads, errors, replay, skip", "[views][error
   CHECK(views.find(R"("parked":1)") != std::string::npos);
 }
 
-TEST_CASE("the stream across a swap: version, view_building, a rebuilt snapshot, then changes", "[views][versions][http][stream]") {
+TEST_CASE("the stream across a swap: version, view_building, a rebuilt snapshot, then changes",
+          "[views][versions][http][stream]") {
   server_fixture f([](engine::options& o) {
     o.model = &tally::model();
     {
@@ -187,7 +188,8 @@ TEST_CASE("the stream across a swap: version, view_building, a rebuilt snapshot,
   CHECK(json_field(change, "value").find(R"("mean")") != std::string::npos);
 }
 
-TEST_CASE("the stream tells a subscriber its key is parked, and serves its last good value", "[views][errors][http][stream]") {
+TEST_CASE("the stream tells a subscriber its key is parked, and serves its last good value",
+          "[views][errors][http][stream]") {
   server_fixture f([](engine::options& o) {
     o.model = &tally::model();
     o.drill_fail_views = {{"tallies", "BAD"}};
