@@ -1,5 +1,7 @@
 #include "http/auth.h"
 
+#include "base/hex.h"
+
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -27,16 +29,7 @@ std::optional<digest> from_hex(std::string_view hex) {
     return std::nullopt;
   digest d{};
   for (size_t i = 0; i < 32; ++i) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9')
-        return c - '0';
-      if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-      return -1;
-    };
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return std::nullopt;
     d[i] = static_cast<unsigned char>(hi << 4 | lo);

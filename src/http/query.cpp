@@ -1,22 +1,10 @@
 #include "http/query.h"
 
+#include "base/hex.h"
+
 #include <charconv>
 
 namespace sluice::http {
-
-namespace {
-
-int hex(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-} // namespace
 
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
@@ -33,7 +21,7 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
     }
     if (i + 2 >= s.size())
       return std::nullopt; // '%' needs two hex digits after it
-    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
     if (hi < 0 || lo < 0)
       return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));
