@@ -441,7 +441,7 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--auth", sf.auth_file,
-                   "JSON file of bearer tokens and their grants (SPEC §11; `sluice token new` makes entries); "
+                   "JSON file of bearer tokens and their grants (docs/security.md; `sluice token new` makes entries); "
                    "SIGHUP reloads it")
       ->check(CLI::ExistingFile)
       ->group("Access");
