@@ -146,6 +146,12 @@ bool runtime::retain() {
       return held_back(
           fmt::format("view {} takes no checkpoints{}", def->name, checkpoints_ ? "" : " (checkpoints are off)"));
 
+  // A process reads the log again from its checkpoint at start.
+  for (auto& p : processes_)
+    if (p->checkpoint() < cut)
+      return held_back(fmt::format("process {} has unfinished instances from position {} on", p->name(),
+                                   p->checkpoint()));
+
   // A build reads the log from its start.
   {
     std::lock_guard lk(views_mu_);

@@ -85,6 +85,15 @@ std::expected<void, sluice::engine::error> runtime::start() {
     }
   });
 
+  for (auto& def : opts_.model->processes()) {
+    auto delay = std::chrono::milliseconds(0);
+    for (auto& [name, ms] : opts_.drill_delay_processes)
+      if (name == def.name)
+        delay = ms;
+    processes_.push_back(
+        std::make_unique<sluice::engine::process_runner>(*this, def, opts_.data_dir / "processes", delay));
+  }
+
   plan_views();
   journal_actor_ = system_->spawn(journal_actor, journal_.get());
   journal_->bind(journal_actor_, serving_shards());
@@ -209,6 +218,8 @@ sluice::engine::metrics runtime::snapshot() const {
     m.views.push_back(std::move(vm));
   }
   m.log_position = log_->last_position();
+  for (auto& p : processes_)
+    m.processes.push_back(p->stats());
   return m;
 }
 
@@ -220,6 +231,8 @@ void runtime::stop() {
   stopping_.store(true);
   if (recovery_.joinable())
     recovery_.join();
+  for (auto& p : processes_)
+    p->stop(); // the steps it had in flight are answered below, and taken again at the next start
   {
     std::lock_guard lk(builders_mu_); // no build starts after this
   }
@@ -324,6 +337,8 @@ void runtime::recover() {
   for (auto& [group, inst] : planned_builds_)
     start_build(views_[group], inst);
   planned_builds_.clear();
+  for (auto& p : processes_)
+    p->start();
 }
 
 // While the disk is full: once nothing decided on the failed appends is in

@@ -14,6 +14,7 @@
 #include "actors/journal.h"
 #include "actors/messages.h"
 #include "engine/engine.h"
+#include "engine/process_runner.h"
 #include "log/checkpoint_file.h"
 #include "views/error_log.h"
 
@@ -180,6 +181,9 @@ class runtime final : public sluice::engine::engine {
   std::atomic<uint64_t> checkpoints_rejected_{0}, retention_deleted_{0};
   std::atomic<uint64_t> recovery_from_{0}, recovery_events_{0};
   bool retention_blocked_told_ = false;
+
+  /// The model's process managers, started once recovery is done.
+  std::vector<std::unique_ptr<sluice::engine::process_runner>> processes_;
 
   std::mutex stop_mu_;
   mutable std::mutex views_mu_; ///< snapshot() against stop() clearing views_

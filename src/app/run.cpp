@@ -25,6 +25,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <atomic>
 #include <cerrno>
@@ -181,6 +182,7 @@ struct serve_flags {
   uint64_t drill_fail_sync_after = 0;
   std::vector<std::string> drill_fail_views;
   bool drill_slow_build = false;
+  std::vector<std::string> drill_delay_processes;
   bool keep_parked = false;
   std::string auth_file;
   bool insecure = false;
@@ -282,6 +284,21 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
     k_log.warn("drill: view {} fails every event of a key starting with '{}' (its error log parks them)", view,
                d.substr(eq + 1));
     o.drill_fail_views.emplace_back(view, d.substr(eq + 1));
+  }
+  for (auto& d : s.drill_delay_processes) {
+    auto eq = d.find('=');
+    auto name = d.substr(0, eq);
+    uint64_t ms = 0;
+    const char* end = d.data() + d.size();
+    bool number = eq != std::string::npos && eq + 1 < d.size() &&
+                  std::from_chars(d.data() + eq + 1, end, ms).ptr == end && ms <= 3'600'000;
+    if (!number || std::ranges::none_of(m.processes(), [&](auto& p) { return p.name == name; })) {
+      k_log.error("--drill-delay-process {}: expected PROCESS=MS with a process this server runs and 0 to 3600000 ms",
+                  d);
+      return 2;
+    }
+    k_log.warn("drill: process {} waits {} ms before each step", name, ms);
+    o.drill_delay_processes.emplace_back(name, std::chrono::milliseconds(ms));
   }
   o.keep_parked = s.keep_parked;
   o.drill_slow_build = s.drill_slow_build;
@@ -430,6 +447,11 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->add_flag("--drill-slow-build", sf.drill_slow_build,
                  "drill: view builds read 16 events at a time and pause 20 ms after each (800 events/s), to act "
                  "in the middle of one")
+      ->group("Drills");
+  serve_cmd
+      ->add_option("--drill-delay-process", sf.drill_delay_processes,
+                   "drill: PROCESS=MS makes the process manager wait MS milliseconds before each step it takes "
+                   "(transfers=200); repeatable")
       ->group("Drills");
   serve_cmd
       ->add_flag("--keep-parked", sf.keep_parked,

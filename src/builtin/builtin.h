@@ -7,8 +7,9 @@
 
 namespace sluice::builtin {
 
-/// order and account, with order_summary, customer_orders, order_stats and
-/// account_balance.
+/// order, account and transfer, with order_summary, customer_orders,
+/// order_stats, account_balance and transfer_status, and the transfers
+/// process.
 const domain::model& model();
 
 } // namespace sluice::builtin

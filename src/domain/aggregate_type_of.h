@@ -28,6 +28,14 @@
 //   };
 //   item_added upcast(const item_added_v1&);
 //
+// A command may have checks across its fields, found by argument-dependent
+// lookup and run on the JSON path only (a failure is 400 invalid_command):
+//
+//   std::optional<std::string> validate(const request&);
+//
+// and a command with `static constexpr bool internal = true` is refused from
+// clients: only a process manager, which builds commands itself, sends it.
+//
 // A state with an inspect() of its own (codec/state_fields.h: the field
 // types plus enums, unsigned integers and vectors of such structs) gets
 // snapshots (SPEC §9); one without is rebuilt from the log alone.
@@ -38,7 +46,10 @@
 #include "codec/state_fields.h"
 #include "domain/aggregate_type.h"
 
+#include <fmt/format.h>
+
 #include <array>
+#include <optional>
 
 namespace sluice::domain {
 
@@ -106,6 +117,18 @@ decision call_decide(const State& s, const Command& c, event_sink& out) {
 template <class State, class Event>
 void call_evolve(State& s, const Event& e) {
   evolve(s, e);
+}
+template <class Command>
+auto call_validate(const Command& c) -> decltype(validate(c)) {
+  return validate(c);
+}
+
+template <class C>
+constexpr bool is_internal() {
+  if constexpr (requires { C::internal; })
+    return C::internal;
+  else
+    return false;
 }
 
 template <class Module, class Commands, class Events>
@@ -202,10 +225,15 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
 
   template <class C>
   static std::expected<void, std::string> decode_one(const simdjson::dom::object& payload, std::string& out) {
+    if constexpr (is_internal<C>())
+      return std::unexpected(fmt::format("{} is sent only by a process manager", C::name));
     C c;
     codec::json_decoder f(payload, "payload.");
     if (!inspect(f, c))
       return std::unexpected(f.error());
+    if constexpr (requires { call_validate(c); })
+      if (auto why = call_validate(c))
+        return std::unexpected(std::move(*why));
     codec::encode_binary(c, out);
     return {};
   }

@@ -12,7 +12,8 @@ bool valid_name(std::string_view name) {
 }
 
 std::expected<model, model_error> model::make(const std::vector<const aggregate_type*>& types,
-                                              std::vector<view_definition> views) {
+                                              std::vector<view_definition> views,
+                                              std::vector<process_definition> processes) {
   if (types.empty())
     return std::unexpected(model_error{model_errc::no_type, "a domain needs at least one aggregate type"});
   auto reg = registry::make(types);
@@ -34,7 +35,20 @@ std::expected<model, model_error> model::make(const std::vector<const aggregate_
         return std::unexpected(model_error{
             model_errc::duplicate_view, fmt::format("view \"{}\" version {} is registered twice", v.name, v.version)});
   }
-  return model(std::move(*reg), std::move(views));
+  for (size_t i = 0; i < processes.size(); ++i) {
+    auto& p = processes[i];
+    auto bad = [&](std::string why) { return std::unexpected(model_error{model_errc::bad_process, std::move(why)}); };
+    if (!valid_name(p.name))
+      return bad(fmt::format("process name \"{}\": use 1 to 64 of a-z, 0-9 and _", p.name));
+    if (!p.make)
+      return bad(fmt::format("process \"{}\" has no make function", p.name));
+    if (!reg->find_type(p.reads))
+      return bad(fmt::format("process \"{}\" reads \"{}\", which is no registered aggregate type", p.name, p.reads));
+    for (size_t j = 0; j < i; ++j)
+      if (processes[j].name == p.name)
+        return bad(fmt::format("process \"{}\" is registered twice", p.name));
+  }
+  return model(std::move(*reg), std::move(views), std::move(processes));
 }
 
 std::vector<const view_definition*> model::served_views() const {

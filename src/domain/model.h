@@ -4,6 +4,7 @@
 // own. Registration checks the names once, at start, and says what is wrong.
 #pragma once
 
+#include "domain/process.h"
 #include "domain/registry.h"
 
 #include <cstdint>
@@ -39,6 +40,7 @@ enum class model_errc {
   duplicate_view,    ///< one view name and version twice
   no_projector,      ///< a view without a `make` function
   no_type,           ///< a model with no aggregate type
+  bad_process,       ///< a process without a `make` function, reading no registered type, or twice
 };
 
 constexpr std::string_view to_string(model_errc e) {
@@ -53,6 +55,7 @@ constexpr std::string_view to_string(model_errc e) {
     case model_errc::duplicate_view: return "duplicate_view";
     case model_errc::no_projector: return "no_projector";
     case model_errc::no_type: return "no_type";
+    case model_errc::bad_process: return "bad_process";
   }
   return "?";
 }
@@ -68,7 +71,8 @@ struct model_error {
 class model {
  public:
   static std::expected<model, model_error> make(const std::vector<const aggregate_type*>& types,
-                                                std::vector<view_definition> views);
+                                                std::vector<view_definition> views,
+                                                std::vector<process_definition> processes = {});
 
   const registry& types() const { return types_; }
 
@@ -78,11 +82,16 @@ class model {
   /// The definitions the engine serves: per view name, its highest version.
   std::vector<const view_definition*> served_views() const;
 
+  /// The process managers the engine runs (SPEC §13).
+  std::span<const process_definition> processes() const { return processes_; }
+
  private:
-  model(registry types, std::vector<view_definition> views) : types_(std::move(types)), views_(std::move(views)) {}
+  model(registry types, std::vector<view_definition> views, std::vector<process_definition> processes)
+      : types_(std::move(types)), views_(std::move(views)), processes_(std::move(processes)) {}
 
   registry types_;
   std::vector<view_definition> views_;
+  std::vector<process_definition> processes_;
 };
 
 /// True if `name` is a valid type or view name: 1–64 of a-z, 0-9 and '_'.

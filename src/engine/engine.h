@@ -7,6 +7,7 @@
 #include "domain/command.h"
 #include "domain/model.h"
 #include "engine/errc.h"
+#include "engine/process_stats.h"
 #include "engine/view_feed.h"
 #include "log/event_log.h"
 
@@ -68,6 +69,8 @@ struct options {
   /// Drill: view builds read 16 events at a time and pause 20 ms after
   /// each, so that a test or an operator can act in the middle of one.
   bool drill_slow_build = false;
+  /// Drill (SPEC §13): the process of each name waits this long before each step.
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> drill_delay_processes;
 };
 
 enum class command_status {
@@ -184,6 +187,7 @@ struct metrics {
     std::vector<std::pair<uint32_t, uint64_t>> builds; ///< version → position of a build running
   };
   std::vector<view_metrics> views;
+  std::vector<process_stats> processes;
 };
 
 /// Thread-safe: every method may be called from any thread at once.

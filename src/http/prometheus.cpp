@@ -80,6 +80,19 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.header("sluice_view_rebuilds_total", "counter", "Builds of the view that caught up and took over.");
   for (auto& v : m.views)
     fmt::format_to(std::back_inserter(out), "sluice_view_rebuilds_total{{view=\"{}\"}} {}\n", v.view, v.rebuilds);
+  x.header("sluice_process_unfinished", "gauge", "Instances of the process manager not yet ended.");
+  for (auto& p : m.processes)
+    fmt::format_to(std::back_inserter(out), "sluice_process_unfinished{{process=\"{}\"}} {}\n", p.name, p.unfinished);
+  x.header("sluice_process_commands_total", "counter",
+           "Commands the process manager sent, by answer (retried: no decision, sent again).");
+  for (auto& p : m.processes)
+    for (auto [result, n] : {std::pair<std::string_view, uint64_t>{"accepted", p.accepted},
+                             {"duplicate", p.duplicate},
+                             {"rejected", p.rejected},
+                             {"conflict", p.conflict},
+                             {"retried", p.retried}})
+      fmt::format_to(std::back_inserter(out), "sluice_process_commands_total{{process=\"{}\",result=\"{}\"}} {}\n",
+                     p.name, result, n);
   x.gauge("sluice_aggregates_live", "Aggregates with a live actor.", m.aggregates_live);
   x.gauge("sluice_aggregates_known", "Aggregates with events in the log, live or passivated.", m.aggregates_known);
   x.counter("sluice_aggregate_activations_total", "Aggregates with history brought back into memory.", m.activations);

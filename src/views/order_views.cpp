@@ -7,6 +7,7 @@
 #include "codec/state_fields.h"
 #include "domain/account.h"
 #include "domain/order.h"
+#include "domain/transfer.h"
 
 #include <string>
 #include <unordered_map>
@@ -16,6 +17,7 @@ namespace sluice::views {
 
 namespace order = domain::order;
 namespace account = domain::account;
+namespace transfer = domain::transfer;
 
 namespace {
 
@@ -331,7 +333,60 @@ class account_balance final : public projector {
   string_map<row_type> rows_;
 };
 
+// SPEC §13: a transfer's recorded steps, shown as four states (a refund
+// under way is still `debited`).
+class transfer_status final : public projector {
+ public:
+  transfer_status(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
+
+  std::string_view route(const log::record& r) override {
+    return of_type(r, "transfer") && shard_of(r.aggregate_id, shards_) == shard_ ? r.aggregate_id : std::string_view{};
+  }
+
+  apply_result apply(const log::record& r, std::string_view key) override {
+    auto& entry = row(rows_, key);
+    if (!transfer::apply_event(entry.state, r.type, r.data))
+      return false;
+    entry.version = r.version;
+    return true;
+  }
+
+  void render(std::string_view key, codec::json_writer& w) const override {
+    auto& s = rows_.find(key)->second.state;
+    w.begin_object().key("transfer_id").string(key).key("from").string(s.from).key("to").string(s.to);
+    w.key("amount").money(s.amount_cents).key("status").string(shown(s.status)).key("reason");
+    if (s.status == transfer::status::failed)
+      w.string(s.reason);
+    else
+      w.null();
+    w.end_object();
+  }
+
+  uint64_t checkpoint_fingerprint() const override { return layout<transfer::state>("transfer_status.rows.1"); }
+  void save(std::string& out) const override { save_rows(rows_, out); }
+  bool load(std::string_view in) override { return load_rows(in, rows_); }
+
+ private:
+  static std::string_view shown(transfer::status s) {
+    switch (s) {
+      case transfer::status::credit_rejected: return "debited";
+      default: return transfer::to_string(s);
+    }
+  }
+
+  struct row_type {
+    transfer::state state;
+    uint64_t version = 0;
+  };
+  uint32_t shard_, shards_;
+  string_map<row_type> rows_;
+};
+
 } // namespace
+
+std::unique_ptr<projector> make_transfer_status(uint32_t shard, uint32_t shards) {
+  return std::make_unique<transfer_status>(shard, shards);
+}
 
 std::unique_ptr<projector> make_order_summary(uint32_t shard, uint32_t shards) {
   return std::make_unique<order_summary>(shard, shards);

@@ -1,4 +1,4 @@
-// Projectors of the order domain's views (SPEC §3).
+// Projectors of the built-in domain's views (SPEC §3, §13).
 #pragma once
 
 #include "views/projector.h"
@@ -18,5 +18,8 @@ std::unique_ptr<projector> make_order_stats(uint32_t shard, uint32_t shards);
 
 /// account_balance: account id → account_id, owner, status, balance, version.
 std::unique_ptr<projector> make_account_balance(uint32_t shard, uint32_t shards);
+
+/// transfer_status: transfer id → transfer_id, from, to, amount, status, reason (SPEC §13).
+std::unique_ptr<projector> make_transfer_status(uint32_t shard, uint32_t shards);
 
 } // namespace sluice::views
