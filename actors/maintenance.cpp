@@ -100,6 +100,10 @@ void runtime::maintain() {
     if (!ready_.load())
       continue;
     bool closed = std::exchange(segment_closed_, false);
+    if (retention_retry_at_ && std::chrono::steady_clock::now() >= *retention_retry_at_) {
+      retention_retry_at_.reset();
+      closed = true;
+    }
     lk.unlock();
     if (checkpoints_ && opts_.checkpoint_every > 0 &&
         journal_->indexed_to() >=
@@ -146,11 +150,13 @@ bool runtime::retain() {
       return held_back(
           fmt::format("view {} takes no checkpoints{}", def->name, checkpoints_ ? "" : " (checkpoints are off)"));
 
-  // A process reads the log again from its checkpoint at start.
+  // A process recovers its unfinished instances from their first events.
   for (auto& p : processes_)
-    if (p->checkpoint() < cut)
-      return held_back(fmt::format("process {} has unfinished instances from position {} on", p->name(),
-                                   p->checkpoint()));
+    if (p->keeps_from() < cut) {
+      retention_retry_at_ = std::chrono::steady_clock::now() + std::max<std::chrono::milliseconds>(
+                                                                    opts_.maintenance_tick, std::chrono::milliseconds(100));
+      return held_back(fmt::format("process {} needs the log from position {} on", p->name(), p->keeps_from()));
+    }
 
   // A build reads the log from its start.
   {

@@ -23,9 +23,11 @@
 #include <caf/actor_system_config.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -181,6 +183,8 @@ class runtime final : public sluice::engine::engine {
   std::atomic<uint64_t> checkpoints_rejected_{0}, retention_deleted_{0};
   std::atomic<uint64_t> recovery_from_{0}, recovery_events_{0};
   bool retention_blocked_told_ = false;
+  // A process behind the cut catches up by itself: retention tries again then.
+  std::optional<std::chrono::steady_clock::time_point> retention_retry_at_;
 
   /// The model's process managers, started once recovery is done.
   std::vector<std::unique_ptr<sluice::engine::process_runner>> processes_;

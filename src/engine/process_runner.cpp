@@ -65,6 +65,7 @@ process_runner::process_runner(engine& e, const domain::process_definition& def,
   else if (found)
     k_log.warn("{}: checkpoint not used ({}); the log is read from its start", def_->name,
                c ? std::string("another layout") : c.error());
+  keeps_from_.store(written_.load());
 }
 
 process_runner::~process_runner() { stop(); }
@@ -73,9 +74,9 @@ void process_runner::start() {
   auto from = written_.load();
   auto first = engine_->log().first_position();
   if (from < first) {
-    k_log.error("{}: retention deleted the log before position {}, which the checkpoint at {} needs: instances "
-                "started there are not resumed",
-                def_->name, first, from);
+    k_log.info("{}: the log starts at position {}, after the checkpoint at {}: retention cut it once every "
+               "instance before had ended",
+               def_->name, first, from);
     from = first;
   }
   st_->feed = std::make_unique<event_feed>(engine_->log(), from, std::string(def_->reads));
@@ -149,11 +150,13 @@ void process_runner::send_due() {
   }
 }
 
-void process_runner::save_checkpoint() {
-  auto& st = *st_;
+uint64_t process_runner::resume_from() const {
   uint64_t at = manager_->oldest_unfinished();
-  if (at == 0)
-    at = st.feed->next_position();
+  return at != 0 ? at : st_->feed->next_position();
+}
+
+void process_runner::save_checkpoint() {
+  uint64_t at = resume_from();
   if (at == written_.load())
     return;
   log::checkpoint c;
@@ -245,6 +248,7 @@ void process_runner::run() {
     }
     unfinished_.store(manager_->unfinished_count(), std::memory_order_relaxed);
     if (st.live) {
+      keeps_from_.store(resume_from(), std::memory_order_relaxed);
       send_due();
       if (clock::now() - st.last_checkpoint >= k_checkpoint_every) {
         save_checkpoint();

@@ -37,9 +37,11 @@ class process_runner {
   std::string_view name() const { return def_->name; }
   process_stats stats() const;
 
-  /// The position the next start reads the log from (its checkpoint on
-  /// disk): retention must keep the log from there on.
-  uint64_t checkpoint() const { return written_.load(std::memory_order_relaxed); }
+  /// Retention must keep the log from this position on: the first event of
+  /// the oldest unfinished instance, or where the runner reads next. A start
+  /// from an older checkpoint on a log cut there since loses nothing: every
+  /// instance before the cut had ended.
+  uint64_t keeps_from() const { return keeps_from_.load(std::memory_order_relaxed); }
 
  private:
   struct answer;
@@ -49,6 +51,7 @@ class process_runner {
   void run();
   void consider(std::string_view instance);
   void send_due();
+  uint64_t resume_from() const;
   void save_checkpoint();
 
   engine* engine_;
@@ -59,6 +62,7 @@ class process_runner {
   std::shared_ptr<inbox> inbox_;
   uint64_t listener_ = 0;
   std::thread thread_;
+  std::atomic<uint64_t> keeps_from_{1};
   std::atomic<uint64_t> written_{1};
   std::atomic<uint64_t> unfinished_{0};
   std::atomic<uint64_t> accepted_{0}, duplicate_{0}, rejected_{0}, conflict_{0}, retried_{0};

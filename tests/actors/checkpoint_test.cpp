@@ -105,8 +105,8 @@ TEST_CASE("after a graceful stop, start-up replays nothing and serves what the l
     work(*e, "a", 60);
     end = e->log().last_position();
   } // the stop writes the checkpoints
-  // One file per view shard (2 shards, 4 views) and one for the history index.
-  CHECK(checkpoint_files(dir.path()).size() == 9);
+  // One file per view shard (2 shards, 5 views) and one for the history index.
+  CHECK(checkpoint_files(dir.path()).size() == 11);
   auto e = sluice::testing::start_engine(options(dir.path()));
   auto m = e->snapshot();
   CHECK(m.recovery_events == 0);
@@ -167,7 +167,7 @@ TEST_CASE("damaged checkpoints are refused and counted; the log rebuilds what th
     work(*e, "a", 40);
   }
   auto files = checkpoint_files(dir.path());
-  REQUIRE(files.size() == 9);
+  REQUIRE(files.size() == 11);
   size_t damaged = 0;
   for (auto& f : files) {
     auto bytes = slurp(f);

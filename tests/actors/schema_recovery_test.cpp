@@ -47,7 +47,9 @@ std::string upgraded_event(const std::string& old) {
   std::string type{std::string_view(e["type"])};
   std::string out = old;
   bool item_added = type == "order.item_added";
-  insert_after(out, "\"type\":\"" + type + "\"", item_added ? R"(,"schema":2)" : R"(,"schema":1)");
+  // account.deposited and withdrawn gained an optional transfer_id (schema 2).
+  bool v2 = item_added || type == "account.deposited" || type == "account.withdrawn";
+  insert_after(out, "\"type\":\"" + type + "\"", v2 ? R"(,"schema":2)" : R"(,"schema":1)");
   if (item_added) {
     std::string sku;
     codec::json_writer w(sku);

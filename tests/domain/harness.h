@@ -4,6 +4,7 @@
 #include "builtin/builtin.h"
 #include "domain/command_decoder.h"
 #include "domain/errc.h"
+#include "domain/process.h"
 
 #include <catch2/catch.hpp>
 
@@ -25,9 +26,26 @@ class aggregate_harness {
       last_message_ = cmd.error().message;
       return std::string(to_string(cmd.error().code));
     }
-    REQUIRE(cmd->type == &type_);
+    return decide(*cmd);
+  }
+
+  /// A command as a process manager sends it: typed, past the JSON checks.
+  template <class C>
+  std::string send(const C& c) {
+    auto ref = builtin::model().types().find_command(C::name);
+    REQUIRE(ref);
+    return decide(make_command(*ref, "X-1", {}, c));
+  }
+
+  const aggregate_state& state() const { return *state_; }
+  const event_list& events() const { return events_; }
+  const std::string& last_message() const { return last_message_; }
+
+ private:
+  std::string decide(const command& cmd) {
+    REQUIRE(cmd.type == &type_);
     events_.clear();
-    auto d = type_.decide(*state_, cmd->kind, cmd->payload, events_);
+    auto d = type_.decide(*state_, cmd.kind, cmd.payload, events_);
     if (!d) {
       last_message_ = d.error();
       CHECK(events_.empty());
@@ -39,11 +57,6 @@ class aggregate_harness {
     return "ok";
   }
 
-  const aggregate_state& state() const { return *state_; }
-  const event_list& events() const { return events_; }
-  const std::string& last_message() const { return last_message_; }
-
- private:
   const aggregate_type& type_;
   std::unique_ptr<aggregate_state> state_;
   command_decoder decoder_{builtin::model().types()};

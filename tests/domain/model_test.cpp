@@ -102,8 +102,8 @@ TEST_CASE("a model registers well-formed types and views", "[model]") {
   REQUIRE(served.size() == 2);
   CHECK(served[0]->name == "v");
   CHECK(served[0]->version == 2);
-  CHECK(builtin::model().types().types().size() == 2);
-  CHECK(builtin::model().views().size() == 5); // customer_orders has two versions
+  CHECK(builtin::model().types().types().size() == 3);
+  CHECK(builtin::model().views().size() == 6); // customer_orders has two versions
 }
 
 TEST_CASE("each registration error is named at start", "[model]") {
