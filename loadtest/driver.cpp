@@ -1,10 +1,11 @@
 #include "driver.h"
 
 #include "blocking_client.h"
-#include "base/host_port.h"
 #include "commands.h"
+#include "connect.h"
 #include "http_conn.h"
 #include "response_reader.h"
+#include "transfers.h"
 #include "verify.h"
 #include "ws_subscriber.h"
 #include "zipf.h"
@@ -41,57 +42,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using boost::system::error_code;
-
-struct endpoint_spec {
-  std::string host;
-  std::string port;
-  bool tls = false;
-};
-
-// http:// or https:// (wss:// is taken as https://: streams go over the same TLS).
-endpoint_spec parse_url(const std::string& url) {
-  std::string_view u = url;
-  bool tls = false;
-  if (u.starts_with("http://"))
-    u.remove_prefix(7);
-  else if (u.starts_with("https://") || u.starts_with("wss://")) {
-    u.remove_prefix(u.find("://") + 3);
-    tls = true;
-  } else if (u.find("://") != std::string_view::npos)
-    throw std::runtime_error(fmt::format("--url {}: expected http:// or https://", url));
-  auto hp = parse_host_port(u.substr(0, u.find('/')), tls ? 443 : 80);
-  if (!hp)
-    throw std::runtime_error(fmt::format("--url {}", hp.error()));
-  return {hp->host, std::to_string(hp->port), tls};
-}
-
-std::string random_run_id() {
-  std::random_device rd;
-  return fmt::format("{:08x}",
-                     (uint64_t{rd()} ^ static_cast<uint64_t>(steady::now().time_since_epoch().count())) & 0xffffffffu);
-}
-
-/// A server replaying a large log answers 503 until it is done; one just
-/// started may not listen yet.
-void wait_ready(blocking_client& client) {
-  auto deadline = steady::now() + std::chrono::seconds(120);
-  for (;;) {
-    std::string why;
-    try {
-      auto res = client.get("/readyz");
-      if (res.status == 200)
-        return;
-      why = fmt::format("HTTP {}", res.status);
-    } catch (const boost::system::system_error& e) {
-      // Refused: give a server that is starting a few seconds, no more.
-      if (steady::now() > deadline - std::chrono::seconds(115))
-        throw std::runtime_error(fmt::format("cannot connect: {}", e.code().message()));
-    }
-    if (steady::now() > deadline)
-      throw std::runtime_error(fmt::format("server not ready after 120 s: {}", why));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
 
 // The number after the first (or the last) "position": in `body`; 0 if none.
 uint64_t position_in(std::string_view body, bool last) {
@@ -198,31 +148,15 @@ class driver_run {
       throw std::runtime_error("--template drives the ingest and batch workloads only");
     if (opt_.tmpl && opt_.verify && !opt_.tmpl->traceable())
       throw std::runtime_error("--verify with --template: every send line needs \"command_id\":\"{id}\"");
-    auto spec = parse_url(opt_.url);
-    asio::io_context resolver_ctx;
-    tcp::resolver resolver(resolver_ctx);
-    error_code ec;
-    auto found = resolver.resolve(spec.host, spec.port, ec);
-    if (ec || found.empty())
-      throw std::runtime_error(fmt::format("cannot resolve {}: {}", opt_.url, ec.message()));
+    auto t = resolve_target(opt_);
     sh_.run = opt_.run_id.empty() ? random_run_id() : opt_.run_id;
-    sh_.host =
-        spec.host.find(':') == std::string::npos ? spec.host + ":" + spec.port : "[" + spec.host + "]:" + spec.port;
-    sh_.ep = found.begin()->endpoint();
+    sh_.host = t.host;
+    sh_.ep = t.ep;
+    sh_.tls = t.tls;
     sh_.record_acks = opt_.verify;
     sh_.e2e = opt_.kind == workload::e2e;
     if (opt_.count)
       sh_.budget = static_cast<int64_t>(opt_.count);
-    if (spec.tls) {
-      sh_.tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-      SSL_CTX_set_min_proto_version(sh_.tls->native_handle(), TLS1_2_VERSION);
-      if (!opt_.ca_file.empty()) {
-        sh_.tls->load_verify_file(opt_.ca_file);
-        sh_.tls->set_verify_mode(asio::ssl::verify_peer);
-      } else {
-        sh_.tls->set_verify_mode(asio::ssl::verify_none); // it measures; --ca-file to authenticate the server
-      }
-    }
     client_.emplace(sh_.ep, sh_.host, opt_.token, sh_.tls);
     if (!opt_.token.empty())
       sh_.auth_header = "Authorization: Bearer " + opt_.token + "\r\n";
@@ -372,6 +306,7 @@ class driver_run {
         add(s_commands, opt_.connections);
         add(s_queries, opt_.query_connections);
         break;
+      case workload::transfers: break; // run_transfers()
     }
   }
 
@@ -448,6 +383,8 @@ class driver_run {
 } // namespace
 
 report run(const options& opt) {
+  if (opt.kind == workload::transfers)
+    return run_transfers(opt);
   driver_run r(opt);
   r.set_up();
   r.start();

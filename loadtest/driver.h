@@ -8,6 +8,8 @@
 //   mixed      commands, queries and subscribers at once
 //   e2e        commands, and the latency from each acknowledgement to the
 //              WebSocket change that carries its position
+//   transfers  random transfers among the run's accounts (SPEC §13), and
+//              the latency from each acknowledgement to the transfer's end
 //
 // Commands are account deposits and order line additions (--mix) on
 // aggregates created, under ids unique to the run, before the clock starts;
@@ -28,7 +30,7 @@
 
 namespace sluice::load {
 
-enum class workload { ingest, batch, create, query, subscribe, mixed, e2e };
+enum class workload { ingest, batch, create, query, subscribe, mixed, e2e, transfers };
 
 struct workload_info {
   workload kind;
@@ -44,6 +46,8 @@ inline constexpr workload_info k_workloads[] = {
     {workload::subscribe, "subscribe", "WebSocket subscribers to every key, fed by single commands"},
     {workload::mixed, "mixed", "commands, queries and subscribers at once"},
     {workload::e2e, "e2e", "latency from a command's acknowledgement to its WebSocket change"},
+    {workload::transfers, "transfers",
+     "NDJSON batches of --batch-size transfers among --aggregates accounts; latency from acknowledgement to end"},
 };
 
 std::optional<workload> parse_workload(std::string_view name);

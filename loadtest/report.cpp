@@ -94,9 +94,17 @@ std::string render_text(const report& r) {
     for (auto& [k, n] : r.ws_errors)
       fmt::format_to(o, "  error {}: {}\n", k, n);
   }
+  if (!r.outcomes.empty()) {
+    uint64_t ended = 0;
+    for (auto& [k, n] : r.outcomes)
+      ended += n;
+    fmt::format_to(o, "ended: {} transfers, {:.0f}/s end to end\n", ended, per_second(ended, r.outcome_seconds));
+    for (auto& [k, n] : r.outcomes)
+      fmt::format_to(o, "  {}: {}\n", k, n);
+  }
   if (r.e2e) {
-    fmt::format_to(o, "ack -> change: {} matched, {} unmatched (conflated or lost)\n", r.e2e_latency.count(),
-                   r.e2e_unmatched);
+    fmt::format_to(o, "{}: {} matched, {} unmatched ({})\n", r.e2e_label, r.e2e_latency.count(), r.e2e_unmatched,
+                   r.outcomes.empty() ? "conflated or lost" : "not ended");
     latency_line(out, "e2e", r.e2e_latency);
   }
   if (r.verify.ran) {
@@ -150,6 +158,13 @@ std::string render_json(const report& r) {
   if (r.e2e) {
     json_latency(w, "e2e", r.e2e_latency);
     w.key("e2e_unmatched").uinteger(r.e2e_unmatched);
+  }
+  if (!r.outcomes.empty()) {
+    uint64_t ended = 0;
+    for (auto& [k, n] : r.outcomes)
+      ended += n;
+    json_number(w, "ended_per_second", per_second(ended, r.outcome_seconds));
+    json_counts(w, "outcomes", r.outcomes);
   }
   if (r.verify.ran) {
     w.key("verify").begin_object();

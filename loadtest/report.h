@@ -50,8 +50,13 @@ struct report {
   std::map<std::string, uint64_t> ws_errors;
 
   bool e2e = false;
+  std::string e2e_label = "ack -> change";
   histogram e2e_latency;    // nanoseconds, acknowledgement → change received
   uint64_t e2e_unmatched = 0;
+
+  /// transfers: how the acknowledged ones ended ("completed", "failed <reason>").
+  std::map<std::string, uint64_t> outcomes;
+  double outcome_seconds = 0; // from the first request to the last end
 
   verify_result verify;
 
