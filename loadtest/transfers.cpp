@@ -109,12 +109,26 @@ class transfers_run {
         throw std::runtime_error(fmt::format("transfer_status subscription: {}",
                                              sub_error_.empty() ? "no answer in 10 s" : sub_error_));
     }
+    // A subscription to "*" first sends a snapshot of every key the view
+    // holds (earlier runs' transfers too): let it pass before the clock
+    // starts, or the first changes queue behind it.
+    auto settle_deadline = steady::now() + std::chrono::seconds(120);
+    for (uint64_t seen = UINT64_MAX; steady::now() < settle_deadline;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      auto now_seen = ws_messages_.load();
+      if (now_seen == seen)
+        break;
+      seen = now_seen;
+    }
     start_ = steady::now();
     if (opt_.count)
       budget_ = static_cast<int64_t>(opt_.count);
     unsigned n = std::max(1u, opt_.connections);
     for (unsigned i = 0; i < n; ++i)
-      senders_.emplace_back([this, i] { send(i); });
+      senders_.emplace_back([this, i] {
+        send(i);
+        ++senders_done_;
+      });
   }
 
   void measure() {
@@ -124,9 +138,13 @@ class transfers_run {
     while (!stop_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       auto now = steady::now();
-      if ((!opt_.count && now >= until) || (opt_.count && budget_.load() <= 0) ||
-          (opt_.interrupt && opt_.interrupt->load()))
+      // With --count the senders stop by themselves once it is spent.
+      if ((!opt_.count && now >= until) || (opt_.count && senders_done_.load() == senders_.size()) ||
+          (opt_.interrupt && opt_.interrupt->load())) {
+        std::lock_guard lk(mu_);
         stop_ = true;
+        cv_.notify_all();
+      }
       if (opt_.progress && now >= next_tick) {
         next_tick += std::chrono::seconds(1);
         std::lock_guard lk(mu_);
@@ -179,7 +197,11 @@ class transfers_run {
   }
 
   ~transfers_run() {
-    stop_ = true;
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+      cv_.notify_all();
+    }
     for (auto& t : senders_)
       if (t.joinable())
         t.join();
@@ -220,6 +242,15 @@ class transfers_run {
     std::string body;
     std::vector<std::string> ids;
     section mine;
+    // Open loop: this connection's share of --rate, in batches.
+    unsigned conns = std::max(1u, opt_.connections);
+    auto interval = opt_.rate > 0 ? std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
+                                        static_cast<double>(opt_.batch_size) * conns / opt_.rate))
+                                  : steady::duration::zero();
+    auto next_send = steady::now();
+    // Closed loop: at most --pipeline batches per connection unfinished, so
+    // that the process sets the pace rather than a queue in front of it.
+    auto cap = static_cast<uint64_t>(opt_.pipeline) * conns * opt_.batch_size;
     while (!stop_.load()) {
       int64_t n = opt_.batch_size;
       if (opt_.count) {
@@ -227,6 +258,15 @@ class transfers_run {
         if (left <= 0)
           break;
         n = std::min(n, left);
+      }
+      if (opt_.rate > 0) {
+        std::this_thread::sleep_until(next_send);
+        next_send += interval;
+      } else {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return stop_.load() || acked_ - ended_acked_ + static_cast<uint64_t>(n) <= cap; });
+        if (stop_.load())
+          break;
       }
       body.clear();
       ids.clear();
@@ -256,9 +296,11 @@ class transfers_run {
       if (res.status != 200) {
         ++mine.errors[fmt::format("{}", res.status)];
       } else {
+        // parse_many reads past the end of its input: it needs the padding.
+        simdjson::padded_string padded(res.body);
         simdjson::dom::document_stream lines;
         size_t i = 0;
-        if (!parser.parse_many(res.body).get(lines))
+        if (!parser.parse_many(padded).get(lines))
           for (auto line : lines) {
             int64_t status = 0;
             std::string_view code;
@@ -293,8 +335,7 @@ class transfers_run {
   void record_end(tracked& t, steady::time_point ended_at) {
     ended_latency_.record(static_cast<uint64_t>(std::max<int64_t>(0, (ended_at - t.acked).count())));
     ++ended_acked_;
-    if (ended_acked_ == acked_)
-      cv_.notify_all();
+    cv_.notify_all(); // a sender waiting for room, or the end of the run
   }
 
   void on_message(std::string_view text, simdjson::dom::parser& parser) {
@@ -437,8 +478,9 @@ class transfers_run {
         problem(fmt::format("GET /v1/events?from={} answered {}", from, page.status));
         break;
       }
+      simdjson::padded_string padded(page.body); // parse_many reads past the end of its input
       simdjson::dom::document_stream docs;
-      if (parser.parse_many(page.body).get(docs)) {
+      if (parser.parse_many(padded).get(docs)) {
         problem(fmt::format("GET /v1/events?from={}: not NDJSON", from));
         break;
       }
@@ -567,6 +609,7 @@ class transfers_run {
 
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> budget_{INT64_MAX};
+  std::atomic<size_t> senders_done_{0};
   std::vector<std::thread> senders_;
   std::thread subscriber_;
   steady::time_point start_{}, sent_until_{};
