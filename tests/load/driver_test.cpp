@@ -217,6 +217,39 @@ TEST_CASE("sluice-load e2e: acknowledgements matched with their WebSocket change
   CHECK(r.e2e_latency.max() < 5'000'000'000);
 }
 
+TEST_CASE("sluice-load transfers --verify: every transfer ends once and the balances add up", "[transfers]") {
+  sluice::testing::server_fixture fx;
+  auto o = base_options(fx.server->port());
+  o.kind = workload::transfers;
+  o.count = 2000;
+  o.batch_size = 100;
+  o.pipeline = 2;
+  o.aggregates = 40; // few accounts: some run dry, so insufficient funds happen too
+  o.verify = true;
+  auto r = run(o);
+  INFO(render_text(r));
+  auto& s = only_section(r);
+  CHECK(s.items == 2000);
+  CHECK(s.items_ok == 2000);
+  uint64_t ended = 0;
+  for (auto& [k, n] : r.outcomes)
+    ended += n;
+  CHECK(ended == 2000);
+  CHECK(r.outcomes["completed"] > 0);
+  CHECK(r.outcomes["failed destination_unavailable"] > 0);
+  CHECK(r.e2e_latency.count() == 2000);
+  CHECK(r.e2e_unmatched == 0);
+  REQUIRE(r.verify.ran);
+  CHECK(r.verify.ok);
+  CHECK(r.verify.acks_checked == 2000);
+  CHECK(r.verify.views_checked == 40);
+  CHECK(r.clean());
+  // The process is idle again.
+  auto m = fx.engine->snapshot();
+  REQUIRE(m.processes.size() == 1);
+  CHECK(m.processes[0].unfinished == 0);
+}
+
 TEST_CASE("sluice-load --verify catches a log that lost an acknowledged event, and views that disagree") {
   lying_server liar;
   auto o = base_options(liar.port());
