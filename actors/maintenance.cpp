@@ -153,8 +153,8 @@ bool runtime::retain() {
   // A process recovers its unfinished instances from their first events.
   for (auto& p : processes_)
     if (p->keeps_from() < cut) {
-      retention_retry_at_ = std::chrono::steady_clock::now() + std::max<std::chrono::milliseconds>(
-                                                                    opts_.maintenance_tick, std::chrono::milliseconds(100));
+      retention_retry_at_ = std::chrono::steady_clock::now() +
+                            std::max<std::chrono::milliseconds>(opts_.maintenance_tick, std::chrono::milliseconds(100));
       return held_back(fmt::format("process {} needs the log from position {} on", p->name(), p->keeps_from()));
     }
 

@@ -12,13 +12,13 @@ namespace sluice::load {
 
 /// One kind of HTTP request: its answers, their latency and their errors.
 struct section {
-  std::string name;         // "commands", "batches" or "queries"
-  uint64_t requests = 0;    // answered requests
-  uint64_t ok = 0;          // answered with 200
-  uint64_t items = 0;       // commands carried (batch lines; 1 per command POST)
-  uint64_t items_ok = 0;    // commands answered with status 200
-  histogram latency;        // nanoseconds, from the intended send time
-  std::map<std::string, uint64_t> errors;  // "503 overloaded" → count
+  std::string name;                       // "commands", "batches" or "queries"
+  uint64_t requests = 0;                  // answered requests
+  uint64_t ok = 0;                        // answered with 200
+  uint64_t items = 0;                     // commands carried (batch lines; 1 per command POST)
+  uint64_t items_ok = 0;                  // commands answered with status 200
+  histogram latency;                      // nanoseconds, from the intended send time
+  std::map<std::string, uint64_t> errors; // "503 overloaded" → count
 
   void merge(const section& other);
 };
@@ -26,11 +26,11 @@ struct section {
 struct verify_result {
   bool ran = false;
   bool ok = false;
-  uint64_t acks_checked = 0;     // acknowledged commands looked up in the log
-  uint64_t events_scanned = 0;   // events of the log read back
-  uint64_t views_checked = 0;    // view rows compared with what was sent
-  uint64_t views_skipped = 0;    // rows with a command of unknown outcome
-  std::vector<std::string> problems;  // the first few, for the report
+  uint64_t acks_checked = 0;         // acknowledged commands looked up in the log
+  uint64_t events_scanned = 0;       // events of the log read back
+  uint64_t views_checked = 0;        // view rows compared with what was sent
+  uint64_t views_skipped = 0;        // rows with a command of unknown outcome
+  std::vector<std::string> problems; // the first few, for the report
   uint64_t problem_count = 0;
 };
 
@@ -40,10 +40,10 @@ struct report {
   std::string run_id;
   unsigned connections = 0;
   unsigned pipeline = 0;
-  double target_rate = 0;   // 0: closed loop
-  double seconds = 0;       // the measured window
+  double target_rate = 0; // 0: closed loop
+  double seconds = 0;     // the measured window
   std::vector<section> sections;
-  uint64_t unanswered = 0;  // requests in flight when a connection failed or the run ended
+  uint64_t unanswered = 0; // requests in flight when a connection failed or the run ended
 
   unsigned subscribers = 0;
   uint64_t ws_messages = 0;
@@ -51,7 +51,7 @@ struct report {
 
   bool e2e = false;
   std::string e2e_label = "ack -> change";
-  histogram e2e_latency;    // nanoseconds, acknowledgement → change received
+  histogram e2e_latency; // nanoseconds, acknowledgement → change received
   uint64_t e2e_unmatched = 0;
 
   /// transfers: how the acknowledged ones ended ("completed", "failed <reason>").

@@ -81,12 +81,13 @@ class transfers_run {
       std::string body;
       uint64_t last = std::min(opt_.aggregates, first + k_setup_batch);
       for (uint64_t k = first; k < last; ++k)
-        fmt::format_to(std::back_inserter(body),
-                       R"({{"command_id":"{0}-s-a{1}","type":"account.open","aggregate_id":"{2}","payload":{{"owner":"load"}}}})"
-                       "\n"
-                       R"({{"command_id":"{0}-s-d{1}","type":"account.deposit","aggregate_id":"{2}","payload":{{"amount":{3}.{4:02}}}}})"
-                       "\n",
-                       run_, k, account_id(run_, k), k_opening_cents / 100, k_opening_cents % 100);
+        fmt::format_to(
+            std::back_inserter(body),
+            R"({{"command_id":"{0}-s-a{1}","type":"account.open","aggregate_id":"{2}","payload":{{"owner":"load"}}}})"
+            "\n"
+            R"({{"command_id":"{0}-s-d{1}","type":"account.deposit","aggregate_id":"{2}","payload":{{"amount":{3}.{4:02}}}}})"
+            "\n",
+            run_, k, account_id(run_, k), k_opening_cents / 100, k_opening_cents % 100);
       post_all(*client_, body, 2 * (last - first), "opening accounts");
     }
     std::string body;
@@ -106,8 +107,8 @@ class transfers_run {
       std::unique_lock lk(mu_);
       cv_.wait_for(lk, std::chrono::seconds(10), [&] { return subscribed_ || !sub_error_.empty(); });
       if (!subscribed_)
-        throw std::runtime_error(fmt::format("transfer_status subscription: {}",
-                                             sub_error_.empty() ? "no answer in 10 s" : sub_error_));
+        throw std::runtime_error(
+            fmt::format("transfer_status subscription: {}", sub_error_.empty() ? "no answer in 10 s" : sub_error_));
     }
     // A subscription to "*" first sends a snapshot of every key the view
     // holds (earlier runs' transfers too): let it pass before the clock
@@ -391,7 +392,8 @@ class transfers_run {
       }));
     ws.handshake(target_.host, "/v1/stream");
     ws.text(true);
-    ws.write(boost::asio::buffer(std::string_view(R"({"op":"subscribe","id":"t","view":"transfer_status","key":"*"})")));
+    ws.write(
+        boost::asio::buffer(std::string_view(R"({"op":"subscribe","id":"t","view":"transfer_status","key":"*"})")));
     simdjson::dom::parser parser;
     beast::flat_buffer buf;
     for (;;) {
@@ -543,11 +545,10 @@ class transfers_run {
       int credits = s.counts[fmt::format("{} account.deposited", s.to)];
       int refunds = s.counts[fmt::format("{} account.deposited", s.from)];
       if (s.completed && (debits != 1 || credits != 1 || refunds != 0))
-        problem(fmt::format("transfer {} completed with {} debits, {} credits, {} refunds", id, debits, credits,
-                            refunds));
+        problem(
+            fmt::format("transfer {} completed with {} debits, {} credits, {} refunds", id, debits, credits, refunds));
       if (!s.completed && (credits != 0 || refunds != debits))
-        problem(fmt::format("transfer {} failed with {} debits, {} credits, {} refunds", id, debits, credits,
-                            refunds));
+        problem(fmt::format("transfer {} failed with {} debits, {} credits, {} refunds", id, debits, credits, refunds));
       if (t.ended && (t.outcome == "completed") != s.completed)
         problem(fmt::format("transfer {}: the subscriber saw {}, the log says otherwise", id, t.outcome));
     }

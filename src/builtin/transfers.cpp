@@ -55,12 +55,15 @@ bool starts_with(const outcome& o, std::string_view prefix) {
 class transfers final : public domain::process_manager {
  public:
   explicit transfers(const domain::registry& types)
-      : withdraw_(command(types, account::withdraw::name)), deposit_(command(types, account::deposit::name)),
-        refund_(command(types, account::refund::name)), settle_(command(types, account::settle::name)),
+      : withdraw_(command(types, account::withdraw::name)),
+        deposit_(command(types, account::deposit::name)),
+        refund_(command(types, account::refund::name)),
+        settle_(command(types, account::settle::name)),
         record_debit_(command(types, transfer::record_debit::name)),
         record_credit_(command(types, transfer::record_credit::name)),
         record_rejected_(command(types, transfer::record_credit_rejected::name)),
-        record_refund_(command(types, transfer::record_refund::name)), fail_(command(types, transfer::fail::name)) {}
+        record_refund_(command(types, transfer::record_refund::name)),
+        fail_(command(types, transfer::fail::name)) {}
 
   std::string_view on_event(const log::record& r) override {
     auto it = open_.find(r.aggregate_id);
@@ -96,9 +99,9 @@ class transfers final : public domain::process_manager {
         return step_of(withdraw, domain::make_command(withdraw_, s.from, cid(withdraw),
                                                       account::withdraw{{s.amount_cents}, std::string(id)}));
       case record_debit:
-        return step_of(record_debit, domain::make_command(record_debit_, id, cid(record_debit), transfer::record_debit{}));
-      case fail:
-        return step_of(fail, domain::make_command(fail_, id, cid(fail), transfer::fail{in.reason}));
+        return step_of(record_debit,
+                       domain::make_command(record_debit_, id, cid(record_debit), transfer::record_debit{}));
+      case fail: return step_of(fail, domain::make_command(fail_, id, cid(fail), transfer::fail{in.reason}));
       case deposit:
         return step_of(deposit, domain::make_command(deposit_, s.to, cid(deposit),
                                                      account::deposit{{s.amount_cents}, std::string(id)}));
@@ -148,7 +151,9 @@ class transfers final : public domain::process_manager {
         }
         break;
       case settle: in.progress = settled; break; // rejected: settled before (a crash in between)
-      case refund: in.progress = step_done; break; // rejected: refunded before
+      case refund:
+        in.progress = step_done;
+        break; // rejected: refunded before
       // A record refused is on record already: its event is on its way.
       case record_debit:
       case fail:
@@ -226,8 +231,8 @@ class transfers final : public domain::process_manager {
     }
   }
 
-  domain::registry::command_ref withdraw_, deposit_, refund_, settle_, record_debit_, record_credit_,
-      record_rejected_, record_refund_, fail_;
+  domain::registry::command_ref withdraw_, deposit_, refund_, settle_, record_debit_, record_credit_, record_rejected_,
+      record_refund_, fail_;
   string_map<instance> open_;
   std::map<uint64_t, std::string> by_position_; ///< unfinished, by the position of their request
 };

@@ -84,8 +84,7 @@ inline std::string step_id(std::string_view process, std::string_view instance, 
   constexpr size_t k_room = 120;
   if (process.size() + instance.size() + step.size() + 2 <= k_room)
     return fmt::format("{}/{}/{}", process, instance, step);
-  return fmt::format("{}/#{:016x}.{}/{}", process, checksum64(instance.data(), instance.size()), instance.size(),
-                     step);
+  return fmt::format("{}/#{:016x}.{}/{}", process, checksum64(instance.data(), instance.size()), instance.size(), step);
 }
 
 /// A command of type `C` to `aggregate_id`, as the decoder would have made

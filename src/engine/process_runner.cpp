@@ -46,7 +46,7 @@ struct process_runner::outgoing {
 
 struct process_runner::state {
   std::unique_ptr<event_feed> feed;
-  bool live = false; ///< read to the log's end once: steps may be taken
+  bool live = false;                    ///< read to the log's end once: steps may be taken
   std::unordered_set<std::string> busy; ///< instances with a step queued or outstanding
   std::deque<outgoing> queue;           ///< first steps and steps after an answer, by due time
   std::deque<outgoing> retries;         ///< steps to send again, by due time
@@ -56,8 +56,13 @@ struct process_runner::state {
 
 process_runner::process_runner(engine& e, const domain::process_definition& def, std::filesystem::path dir,
                                std::chrono::milliseconds delay)
-    : engine_(&e), def_(&def), dir_(std::move(dir)), delay_(delay), manager_(def.make(e.model().types())),
-      inbox_(std::make_shared<inbox>()), st_(std::make_unique<state>()) {
+    : engine_(&e),
+      def_(&def),
+      dir_(std::move(dir)),
+      delay_(delay),
+      manager_(def.make(e.model().types())),
+      inbox_(std::make_shared<inbox>()),
+      st_(std::make_unique<state>()) {
   bool found = false;
   auto c = log::read_checkpoint(dir_, def_->name, 1, 0, 1, found);
   if (c && c->fingerprint == k_checkpoint_fingerprint)
@@ -74,18 +79,24 @@ void process_runner::start() {
   auto from = written_.load();
   auto first = engine_->log().first_position();
   if (from < first) {
-    k_log.info("{}: the log starts at position {}, after the checkpoint at {}: retention cut it once every "
-               "instance before had ended",
-               def_->name, first, from);
+    k_log.info(
+        "{}: the log starts at position {}, after the checkpoint at {}: retention cut it once every "
+        "instance before had ended",
+        def_->name, first, from);
     from = first;
   }
   st_->feed = std::make_unique<event_feed>(engine_->log(), from, std::string(def_->reads));
+  // Wakes only a runner that may sleep: one that has the flag or answers
+  // to take will look at everything again before it waits.
   listener_ = engine_->add_durable_listener([in = inbox_] {
+    bool wake = false;
     {
       std::lock_guard lk(in->mu);
+      wake = !in->log_grew && in->answers.empty();
       in->log_grew = true;
     }
-    in->cv.notify_one();
+    if (wake)
+      in->cv.notify_one();
   });
   thread_ = std::thread([this] { run(); });
 }
@@ -133,11 +144,14 @@ void process_runner::send_due() {
     ++st.outstanding;
     auto cmd = o.step.cmd; // kept for a retry
     engine_->submit(std::move(cmd), [in = inbox_, o = std::move(o)](command_result r) mutable {
+      bool wake = false;
       {
         std::lock_guard lk(in->mu);
+        wake = !in->log_grew && in->answers.empty();
         in->answers.push_back({std::move(o.instance), std::move(o.step), std::move(r)});
       }
-      in->cv.notify_one();
+      if (wake)
+        in->cv.notify_one();
     });
   };
   while (st.outstanding < k_max_outstanding && !st.retries.empty() && st.retries.front().due <= now) {
@@ -187,9 +201,8 @@ void process_runner::run() {
         if (!st.retries.empty() && st.outstanding < k_max_outstanding)
           wake = std::min(wake, st.retries.front().due);
       }
-      inbox_->cv.wait_until(lk, wake, [&] {
-        return inbox_->stop || inbox_->log_grew || !inbox_->answers.empty() || st.feed->behind();
-      });
+      inbox_->cv.wait_until(
+          lk, wake, [&] { return inbox_->stop || inbox_->log_grew || !inbox_->answers.empty() || st.feed->behind(); });
       if (inbox_->stop)
         break;
       read = std::exchange(inbox_->log_grew, false) || st.feed->behind();
@@ -241,8 +254,8 @@ void process_runner::run() {
     if (!st.live && !st.feed->behind()) {
       st.live = true;
       auto open = manager_->unfinished();
-      k_log.info("{}: read the log to position {}; resuming {} unfinished", def_->name,
-                 st.feed->next_position() - 1, open.size());
+      k_log.info("{}: read the log to position {}; resuming {} unfinished", def_->name, st.feed->next_position() - 1,
+                 open.size());
       for (auto& key : open)
         consider(key);
     }

@@ -27,17 +27,20 @@ std::vector<std::string_view> event_types(const aggregate_harness& h) {
 } // namespace
 
 TEST_CASE("transfer.request takes two different accounts and an amount", "[domain][transfer]") {
-  run_table(transfer::type(),
-            {
-                {"request a new transfer", {}, request_a_b, "ok"},
-                {"request an existing transfer", {request_a_b}, request_a_b, "rejected"},
-                {"from equals to", {}, cmd("transfer.request", R"({"from":"A","to":"A","amount":1})"), "invalid_command"},
-                {"no from", {}, cmd("transfer.request", R"({"to":"A","amount":1})"), "invalid_command"},
-                {"empty to", {}, cmd("transfer.request", R"({"from":"A","to":"","amount":1})"), "invalid_command"},
-                {"zero amount", {}, cmd("transfer.request", R"({"from":"A","to":"B","amount":0})"), "invalid_command"},
-                {"amount as a string", {}, cmd("transfer.request", R"({"from":"A","to":"B","amount":"1"})"),
-                 "invalid_command"},
-            });
+  run_table(
+      transfer::type(),
+      {
+          {"request a new transfer", {}, request_a_b, "ok"},
+          {"request an existing transfer", {request_a_b}, request_a_b, "rejected"},
+          {"from equals to", {}, cmd("transfer.request", R"({"from":"A","to":"A","amount":1})"), "invalid_command"},
+          {"no from", {}, cmd("transfer.request", R"({"to":"A","amount":1})"), "invalid_command"},
+          {"empty to", {}, cmd("transfer.request", R"({"from":"A","to":"","amount":1})"), "invalid_command"},
+          {"zero amount", {}, cmd("transfer.request", R"({"from":"A","to":"B","amount":0})"), "invalid_command"},
+          {"amount as a string",
+           {},
+           cmd("transfer.request", R"({"from":"A","to":"B","amount":"1"})"),
+           "invalid_command"},
+      });
   aggregate_harness h(transfer::type());
   CHECK(h.run(cmd("transfer.request", R"({"from":"A","to":"A","amount":1})")) == "invalid_command");
   CHECK(h.last_message() == "payload.to must differ from payload.from");

@@ -647,9 +647,10 @@ TEST_CASE("SIGKILL while 1,000 transfers run: each ends once, no money is made o
     server_process s(data, port);
     http_client c(port);
     for (int i = 0; i < k_accounts; ++i) {
-      REQUIRE(c.request("POST", "/v1/commands",
-                        fmt::format(R"({{"type":"account.open","aggregate_id":"ACC-{}","payload":{{"owner":"o"}}}})", i))
-                  .status == 200);
+      REQUIRE(
+          c.request("POST", "/v1/commands",
+                    fmt::format(R"({{"type":"account.open","aggregate_id":"ACC-{}","payload":{{"owner":"o"}}}})", i))
+              .status == 200);
       REQUIRE(c.request("POST", "/v1/commands",
                         fmt::format(R"({{"type":"account.deposit","aggregate_id":"ACC-{}","payload":{{"amount":{}}}}})",
                                     i, k_opening_cents / 100))
@@ -691,9 +692,7 @@ TEST_CASE("SIGKILL while 1,000 transfers run: each ends once, no money is made o
   std::vector<int> next(k_senders);
   for (int k = 0; k < k_senders; ++k)
     next[k] = k;
-  auto all_sent = [&] {
-    return std::all_of(next.begin(), next.end(), [&](int n) { return n >= k_transfers; });
-  };
+  auto all_sent = [&] { return std::all_of(next.begin(), next.end(), [&](int n) { return n >= k_transfers; }); };
   // Each run is killed after a random number of acknowledged requests, so
   // that the kill lands while the process works on the latest of them
   // (slowed down in most runs).
@@ -719,7 +718,8 @@ TEST_CASE("SIGKILL while 1,000 transfers run: each ends once, no money is made o
           while (!stop && next[k] < k_transfers) {
             auto r = c.request("POST", "/v1/commands", requests[static_cast<size_t>(next[k])]);
             // Sent again after a kill: the first one's answer, or its id taken.
-            bool ok = r.status == 200 || (r.status == 422 && r.body.find("transfer already exists") != std::string::npos);
+            bool ok =
+                r.status == 200 || (r.status == 422 && r.body.find("transfer already exists") != std::string::npos);
             if (!ok)
               break;
             next[k] += k_senders;
@@ -769,8 +769,9 @@ TEST_CASE("SIGKILL while 1,000 transfers run: each ends once, no money is made o
         break;
       after = std::string(n);
     }
-    if (status.size() == k_transfers &&
-        std::all_of(status.begin(), status.end(), [](auto& kv) { return kv.second == "completed" || kv.second == "failed"; }))
+    if (status.size() == k_transfers && std::all_of(status.begin(), status.end(), [](auto& kv) {
+          return kv.second == "completed" || kv.second == "failed";
+        }))
       break;
     std::this_thread::sleep_for(10ms);
   }
@@ -833,8 +834,8 @@ TEST_CASE("SIGKILL while 1,000 transfers run: each ends once, no money is made o
     auto id = fmt::format("ACC-{}", i);
     CHECK(balance[id] >= 0);
     sum += balance[id];
-    auto v = c.request("GET", fmt::format("/v1/views/account_balance/{}?min_position={}&timeout_ms=5000", id,
-                                          events.size()));
+    auto v = c.request("GET",
+                       fmt::format("/v1/views/account_balance/{}?min_position={}&timeout_ms=5000", id, events.size()));
     REQUIRE(v.status == 200);
     auto cents = balance[id];
     CHECK(v.body.find(fmt::format(R"("balance":{}.{:02})", cents / 100, cents % 100)) != std::string::npos);

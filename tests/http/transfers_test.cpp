@@ -28,9 +28,9 @@ void open_with(http_client& c, std::string_view id, std::string_view amount) {
 
 http_response request_transfer(http_client& c, std::string_view id, std::string_view from, std::string_view to,
                                std::string_view amount) {
-  return c.request("POST", "/v1/commands",
-                   command("transfer.request", id,
-                           fmt::format(R"({{"from":"{}","to":"{}","amount":{}}})", from, to, amount)));
+  return c.request(
+      "POST", "/v1/commands",
+      command("transfer.request", id, fmt::format(R"({{"from":"{}","to":"{}","amount":{}}})", from, to, amount)));
 }
 
 /// The transfer_status answer once the transfer has ended.
@@ -94,7 +94,8 @@ TEST_CASE("a transfer moves the money once and records every step", "[http][tran
   auto r = request_transfer(c, "T-1", "A", "B", "30.25");
   REQUIRE(r.status == 200);
   auto status = ended(c, "T-1");
-  CHECK(status.find(R"("value":{"transfer_id":"T-1","from":"A","to":"B","amount":30.25,"status":"completed","reason":null})") !=
+  CHECK(status.find(
+            R"("value":{"transfer_id":"T-1","from":"A","to":"B","amount":30.25,"status":"completed","reason":null})") !=
         std::string::npos);
   CHECK(balance(f, c, "A") == "69.75");
   CHECK(balance(f, c, "B") == "30.25");
@@ -120,10 +121,8 @@ TEST_CASE("a transfer moves the money once and records every step", "[http][tran
 
   auto metrics = c.request("GET", "/metrics").body;
   CHECK(metrics.find(R"(sluice_process_unfinished{process="transfers"} 0)") != std::string::npos);
-  CHECK(metrics.find(R"(sluice_process_commands_total{process="transfers",result="accepted"} 5)") !=
-        std::string::npos);
-  CHECK(metrics.find(R"(sluice_process_commands_total{process="transfers",result="rejected"} 0)") !=
-        std::string::npos);
+  CHECK(metrics.find(R"(sluice_process_commands_total{process="transfers",result="accepted"} 5)") != std::string::npos);
+  CHECK(metrics.find(R"(sluice_process_commands_total{process="transfers",result="rejected"} 0)") != std::string::npos);
 }
 
 TEST_CASE("insufficient funds: the transfer fails and nothing moves", "[http][transfers]") {
@@ -137,8 +136,7 @@ TEST_CASE("insufficient funds: the transfer fails and nothing moves", "[http][tr
   CHECK(balance(f, c, "B") == "5.00");
   CHECK(caused_by(c, "T-2") == std::vector<std::string>{"T-2 transfer.requested", "T-2 transfer.failed"});
   auto metrics = c.request("GET", "/metrics").body;
-  CHECK(metrics.find(R"(sluice_process_commands_total{process="transfers",result="rejected"} 1)") !=
-        std::string::npos);
+  CHECK(metrics.find(R"(sluice_process_commands_total{process="transfers",result="rejected"} 1)") != std::string::npos);
 }
 
 TEST_CASE("a missing or closed source fails the transfer with nothing moved", "[http][transfers]") {
@@ -165,10 +163,10 @@ TEST_CASE("a missing or closed destination: the money goes back to the source", 
   CHECK(ended(c, "T-5").find(R"("status":"failed","reason":"destination_unavailable")") != std::string::npos);
   CHECK(ended(c, "T-6").find(R"("status":"failed","reason":"destination_unavailable")") != std::string::npos);
   CHECK(balance(f, c, "A") == "50.00");
-  CHECK(caused_by(c, "T-5") ==
-        std::vector<std::string>{"T-5 transfer.requested", "A account.withdrawn", "T-5 transfer.debited",
-                                 "T-5 transfer.credit_rejected", "A account.deposited", "T-5 transfer.refunded",
-                                 "T-5 transfer.failed"});
+  CHECK(caused_by(c, "T-5") == std::vector<std::string>{"T-5 transfer.requested", "A account.withdrawn",
+                                                        "T-5 transfer.debited", "T-5 transfer.credit_rejected",
+                                                        "A account.deposited", "T-5 transfer.refunded",
+                                                        "T-5 transfer.failed"});
   auto events = c.request("GET", "/v1/events?from=1&limit=100").body;
   CHECK(events.find(R"("command_id":"transfers/T-6/refund","data":{"amount":30.00,"transfer_id":"T-6"})") !=
         std::string::npos);
