@@ -18,7 +18,11 @@ packages=(
   libbenchmark-dev      # micro-benchmarks
   clang-format          # scripts/format-check.sh
   clang-tidy-16         # scripts/tidy-check.sh (14 cannot parse C++23's library)
+  chromium              # tests/browser: the dashboard in a real browser
 )
+# Node.js for the browser test's driver (playwright-core): Debian's, unless
+# the machine has one already (npm comes with it then).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "${1:-}" = fuzz ]; then
   # clang 16, not 14: 14 cannot compile libstdc++ 12's std::expected.
   packages=(clang-16 libclang-rt-16-dev)  # libFuzzer, ASan, UBSan runtimes
@@ -28,10 +32,16 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
-echo "setup: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The browser test's npm packages, at the versions package-lock.json pins.
+if [ "${1:-}" != fuzz ] && [ ! -d "$(dirname "$0")/../tests/browser/node_modules/playwright-core" ]; then
+  echo "setup: npm ci in tests/browser"
+  (cd "$(dirname "$0")/../tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+fi

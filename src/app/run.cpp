@@ -25,6 +25,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <atomic>
@@ -386,9 +387,48 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
 
 namespace sluice::app {
 
+std::string_view version() { return SLUICE_VERSION; }
+
+namespace {
+
+// SLUICE_LISTEN for --listen and so on, for every long flag of every
+// subcommand that has no variable of its own; --help shows each.
+void add_env_names(CLI::App* a) {
+  for (auto* opt : a->get_options()) {
+    if (opt->get_lnames().empty() || !opt->get_envname().empty())
+      continue; // positional, or named already (SLUICE_TOKEN)
+    const auto& name = opt->get_lnames().front();
+    if (name == "help" || name == "help-all" || name == "version" || name == "config")
+      continue;
+    std::string env = "SLUICE_";
+    for (char c : name)
+      env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    opt->envname(env);
+  }
+  for (auto* sub : a->get_subcommands({})) {
+    sub->fallthrough(); // --config, --log-level … after the subcommand's name too
+    add_env_names(sub);
+  }
+}
+
+} // namespace
+
 int run(int argc, char** argv, const domain::model& m, const program& p) {
   CLI::App app{std::string(p.description), std::string(p.name)};
   app.require_subcommand(1);
+  app.set_version_flag("--version", p.version.empty() ? fmt::format("{} {}", p.name, version())
+                                                      : fmt::format("{} {} (sluice {})", p.name, p.version, version()));
+  app.set_config("--config", "",
+                 "TOML or INI file of flags, a [serve] section for serve's (key: the flag without --); the command "
+                 "line wins over the file, the file over SLUICE_* variables");
+  app.allow_config_extras(false); // a misspelt key is an error, not a default silently kept
+  std::string log_level_name = "info", log_format_name = "text";
+  app.add_option("--log-level", log_level_name, "log lines below this level are dropped")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--log-format", log_format_name, "text, or json: one object per line (time, level, logger, message)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   log_flags flags;
 
   serve_flags sf;
@@ -623,7 +663,13 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
   views_skip->add_option("--key", vo.key, "the key")->required();
   views_flags(views_skip);
 
+  add_env_names(&app);
   CLI11_PARSE(app, argc, argv);
+  logger::set_level(log_level_name == "debug"  ? log_level::debug
+                    : log_level_name == "warn" ? log_level::warn
+                    : log_level_name == "error" ? log_level::error
+                                                : log_level::info);
+  logger::set_format(log_format_name == "json" ? log_format::json : log_format::text);
   try {
     if (*serve_cmd)
       return serve(flags, m, sf);

@@ -16,7 +16,12 @@ struct program {
   /// NDJSON commands `demo` applies; empty: the program has no `demo`.
   std::string_view demo_script = {};
   std::string_view demo_help = "apply a sample session of commands and print the results";
+  /// What --version prints after the name; empty: sluice's own version.
+  std::string_view version = {};
 };
+
+/// sluice's version (the project version of its CMake build).
+std::string_view version();
 
 /// Parses the command line (serve, exec, events, demo, check, repair) and
 /// runs it over `model`. Returns the process exit status: 0, 1 for a failed

@@ -90,7 +90,7 @@ inline std::string step_id(std::string_view process, std::string_view instance, 
 /// A command of type `C` to `aggregate_id`, as the decoder would have made
 /// it from JSON; `type` is find_command(C::name) of the domain's registry.
 template <class C>
-command make_command(const registry::command_ref& type, std::string_view aggregate_id, std::string command_id,
+command make_command(const registry::command_ref& type, std::string_view aggregate_id, std::string_view command_id,
                      const C& c) {
   command cmd;
   cmd.type = type.type;

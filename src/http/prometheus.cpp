@@ -2,9 +2,66 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <filesystem>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+
 namespace sluice::http {
 
 namespace {
+
+std::array<std::atomic<uint64_t>, 600> g_responses{}; // by status code
+
+// What Prometheus' client libraries call the process metrics, from /proc.
+struct process_figures {
+  uint64_t resident_bytes = 0;
+  double cpu_seconds = 0;
+  uint64_t open_fds = 0;
+  double start_time_seconds = 0;
+};
+
+process_figures read_process() {
+  process_figures p;
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (statm >> size >> resident)
+    p.resident_bytes = resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  rusage ru{};
+  if (::getrusage(RUSAGE_SELF, &ru) == 0)
+    p.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                    static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec))
+    ++p.open_fds;
+  if (p.open_fds > 0)
+    --p.open_fds; // the iterator's own descriptor
+  // Field 22 of /proc/self/stat: start time in clock ticks after boot.
+  std::ifstream stat("/proc/self/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  std::ifstream uptime_file("/proc/uptime");
+  double uptime = 0;
+  if (close != std::string::npos && uptime_file >> uptime) {
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && rest >> field; ++i)
+      if (i == 22) {
+        double since_boot = std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+        auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        p.start_time_seconds = now - uptime + since_boot;
+      }
+  }
+  return p;
+}
 
 class exposition {
  public:
@@ -119,7 +176,34 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.counter("sluice_ws_messages_sent_total", "WebSocket messages written to clients.", f.ws_messages_sent);
   x.counter("sluice_ws_changes_conflated_total",
             "View changes replaced by a newer change of the same key before they were sent.", f.ws_changes_conflated);
+  x.header("sluice_http_requests_total", "counter", "HTTP responses written, by status code (101: stream upgrades).");
+  for (auto [code, n] : http_responses())
+    fmt::format_to(std::back_inserter(out), "sluice_http_requests_total{{code=\"{}\"}} {}\n", code, n);
+  x.header("sluice_build_info", "gauge", "The running build: always 1, its version as a label.");
+  fmt::format_to(std::back_inserter(out), "sluice_build_info{{version=\"{}\"}} 1\n", SLUICE_VERSION);
+  auto p = read_process();
+  x.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", p.resident_bytes);
+  x.header("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+  fmt::format_to(std::back_inserter(out), "process_cpu_seconds_total {:.3f}\n", p.cpu_seconds);
+  x.gauge("process_open_fds", "Open file descriptors.", p.open_fds);
+  x.header("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+  fmt::format_to(std::back_inserter(out), "process_start_time_seconds {:.2f}\n", p.start_time_seconds);
   return out;
+}
+
+std::vector<std::pair<unsigned, uint64_t>> http_responses() {
+  std::vector<std::pair<unsigned, uint64_t>> out;
+  for (unsigned code = 100; code < g_responses.size(); ++code)
+    if (auto n = g_responses[code].load(std::memory_order_relaxed); n > 0)
+      out.emplace_back(code, n);
+  return out;
+}
+
+std::string_view build_version() { return SLUICE_VERSION; }
+
+void count_http_response(unsigned status) {
+  if (status < g_responses.size())
+    g_responses[status].fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace sluice::http

@@ -4,6 +4,9 @@
 #include "engine/engine.h"
 
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sluice::http {
 
@@ -17,6 +20,16 @@ struct front_metrics {
 
 /// The process's WebSocket counters (kept by the stream sessions).
 front_metrics read_front_metrics();
+
+/// Counts one HTTP response by its status code (100–599), for
+/// sluice_http_requests_total{code}. Thread-safe, lock-free.
+void count_http_response(unsigned status);
+
+/// The counts so far, by status code (codes never written left out).
+std::vector<std::pair<unsigned, uint64_t>> http_responses();
+
+/// The build's version (CMake's project version).
+std::string_view build_version();
 
 std::string render_metrics(const engine::metrics& m, const front_metrics& f);
 

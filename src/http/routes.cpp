@@ -10,11 +10,14 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <memory>
 #include <mutex>
 
 namespace sluice::http {
+
+extern const std::string_view k_dashboard_page; // generated: cmake/embed.cmake
 
 namespace {
 
@@ -322,6 +325,82 @@ void get_admin_views(request& rq) {
   rq.respond(json_reply(200, std::move(body)));
 }
 
+void write_histogram(codec::json_writer& w, const duration_histogram::counts& c) {
+  w.begin_object().key("bounds_ns").begin_array();
+  for (auto b : duration_histogram::k_bounds_ns)
+    w.uinteger(b);
+  w.end_array().key("buckets").begin_array(); // per bucket, not cumulative; the last is +Inf
+  for (auto n : c.buckets)
+    w.uinteger(n);
+  w.end_array().key("count").uinteger(c.count).key("sum_ns").uinteger(c.sum_ns).end_object();
+}
+
+// The dashboard page (src/http/dashboard/index.html, embedded at build time).
+// It may talk to this server only.
+void get_dashboard(request& rq) {
+  reply r{200, "text/html; charset=utf-8", std::string(k_dashboard_page), {}};
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                         "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'");
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  rq.respond(std::move(r));
+}
+
+// GET /v1/admin/status: what /metrics says, as one JSON object, for the
+// dashboard (SPEC §15): counters are totals, the page takes differences.
+void get_status(request& rq) {
+  auto m = rq.engine.snapshot();
+  auto front = read_front_metrics();
+  std::string body;
+  codec::json_writer w(body);
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  w.begin_object().key("version").string(build_version()).key("time_ms").uinteger(static_cast<uint64_t>(now.count()));
+  w.key("ready").boolean(rq.engine.ready());
+  w.key("auth").boolean(rq.by.auth != nullptr);
+  w.key("commands").begin_object();
+  w.key("ok").uinteger(m.commands_ok).key("rejected").uinteger(m.commands_rejected);
+  w.key("conflict").uinteger(m.commands_conflict).key("invalid").uinteger(m.commands_invalid);
+  w.key("duplicate").uinteger(m.commands_duplicate).key("overloaded").uinteger(m.commands_overloaded);
+  w.end_object();
+  w.key("command_duration");
+  write_histogram(w, m.command_duration);
+  w.key("in_flight").uinteger(m.in_flight).key("command_bus_depth").uinteger(m.command_bus_depth);
+  w.key("log").begin_object().key("position").uinteger(m.log_position);
+  w.key("first_position").uinteger(m.log_first_position).key("syncs").uinteger(m.log_syncs);
+  w.key("events_appended").uinteger(m.events_appended).end_object();
+  w.key("aggregates").begin_object().key("live").uinteger(m.aggregates_live).key("known").uinteger(m.aggregates_known);
+  w.key("activations").uinteger(m.activations).key("passivations").uinteger(m.passivations).end_object();
+  w.key("ws").begin_object().key("sessions").uinteger(front.ws_sessions);
+  w.key("messages_sent").uinteger(front.ws_messages_sent).end_object();
+  w.key("views").begin_array();
+  for (auto& s : rq.engine.view_statuses()) {
+    w.begin_object().key("view").string(s.view).key("version").uinteger(s.version).key("state").string(s.state);
+    w.key("position").uinteger(s.position).key("lag").uinteger(s.lag).key("parked").uinteger(s.parked);
+    w.key("build");
+    if (s.build) {
+      w.begin_object().key("position").uinteger(s.build->position).key("target").uinteger(s.build->target);
+      w.key("events_per_second").uinteger(static_cast<uint64_t>(s.build->events_per_second)).end_object();
+    } else {
+      w.null();
+    }
+    w.end_object();
+  }
+  w.end_array();
+  w.key("processes").begin_array();
+  for (auto& p : m.processes) {
+    w.begin_object().key("process").string(p.name).key("unfinished").uinteger(p.unfinished);
+    w.key("accepted").uinteger(p.accepted).key("duplicate").uinteger(p.duplicate);
+    w.key("rejected").uinteger(p.rejected).key("conflict").uinteger(p.conflict).key("retried").uinteger(p.retried);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("http_responses").begin_object();
+  for (auto [code, n] : http_responses())
+    w.key(std::to_string(code)).uinteger(n);
+  w.end_object().end_object();
+  rq.respond(json_reply(200, std::move(body)));
+}
+
 // GET /v1/admin/views/{view}/errors?after=K&limit=L
 void get_admin_errors(request& rq) {
   auto view = path_param(rq, 0);
@@ -569,9 +648,11 @@ void get_key(request& rq) {
 // The whole HTTP API; the first pattern that matches a path decides
 // whether it exists, every pattern that matches it, which methods it allows.
 const std::vector<endpoint> k_routes = {
+    {"GET", "/", body_kind::none, get_dashboard, access::open},
     {"GET", "/healthz", body_kind::none, get_healthz, access::open},
     {"GET", "/readyz", body_kind::none, get_readyz, access::open},
     {"GET", "/metrics", body_kind::none, get_metrics, access::metrics},
+    {"GET", "/v1/admin/status", body_kind::none, get_status, access::metrics},
     {"POST", "/v1/commands", body_kind::command, post_command, access::commands},
     {"POST", "/v1/commands/batch", body_kind::batch, post_batch, access::token},
     {"GET", "/v1/stream", body_kind::none, get_stream, access::token},

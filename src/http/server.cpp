@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "base/thread_name.h"
+#include "http/prometheus.h"
 #include "http/stream_session.h"
 
 #include <boost/asio/dispatch.hpp>
@@ -221,6 +222,7 @@ class session : public answer_sink, public std::enable_shared_from_this<session<
   // The answer as HTTP/1.x text: the few headers sluice sends, no
   // serializer and no header map per answer.
   static void append_response(std::string& out, const slot& s) {
+    count_http_response(s.r.status);
     auto status = static_cast<bhttp::status>(s.r.status);
     fmt::format_to(std::back_inserter(out), "HTTP/1.{} {} {}\r\nServer: sluice\r\n", s.version == 10 ? 0 : 1,
                    s.r.status, std::string_view(bhttp::obsolete_reason(status)));

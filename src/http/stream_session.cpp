@@ -78,6 +78,7 @@ class stream_session : public std::enable_shared_from_this<stream_session<Next>>
   void on_accept(beast::error_code ec) {
     if (ec)
       return;
+    count_http_response(101);
     if (by_.auth) {
       std::weak_ptr<stream_session> weak = this->shared_from_this();
       auth_listener_ = by_.auth->listen([weak] {

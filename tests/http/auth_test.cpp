@@ -142,6 +142,7 @@ TEST_CASE("every endpoint answers each caller as SPEC §11 says", "[http][auth]"
   const std::vector<row> rows = {
       {"GET", "/healthz", "", {}, 200},
       {"GET", "/readyz", "", {}, 200},
+      {"GET", "/", "", {}, 200}, // the dashboard page holds no data: it asks for a token
       {"POST", "/v1/commands", k_order, {{"t-orders", 0}, {"t-commands", 0}}}, // 422 once O-1 exists
       {"POST", "/v1/commands", k_account, {{"t-commands", 0}}},
       {"GET", "/v1/events", "", {{"t-events", 200}}},
@@ -151,6 +152,7 @@ TEST_CASE("every endpoint answers each caller as SPEC §11 says", "[http][auth]"
       {"GET", "/v1/views/customer_orders/C", "", {{"t-views", 200}}},
       {"GET", "/v1/views/no_such_view/k", "", {{"t-views", 404}}}, // 403 whether or not it exists
       {"GET", "/metrics", "", {{"t-metrics", 200}}},
+      {"GET", "/v1/admin/status", "", {{"t-metrics", 200}}},
       {"GET", "/v1/admin/views", "", {{"t-admin", 200}}},
       {"GET", "/v1/admin/views/order_summary/errors", "", {{"t-admin", 200}}},
       {"POST", "/v1/admin/views/order_summary/errors/replay", "{}", {{"t-admin", 200}}},
@@ -159,7 +161,7 @@ TEST_CASE("every endpoint answers each caller as SPEC §11 says", "[http][auth]"
   };
   int checked = 0;
   for (auto& r : rows) {
-    bool open = r.target == "/healthz" || r.target == "/readyz";
+    bool open = r.target == "/healthz" || r.target == "/readyz" || r.target == "/";
     for (const std::string& token : {std::string(), std::string("t-unknown")}) {
       INFO(r.method << " " << r.target << " as " << (token.empty() ? "nobody" : token));
       auto got = as(s.port(), token, r.method, r.target, r.body);
@@ -186,9 +188,9 @@ TEST_CASE("every endpoint answers each caller as SPEC §11 says", "[http][auth]"
       ++checked;
     }
   }
-  CHECK(checked == 14 * 2 + 16 * 7);
+  CHECK(checked == 15 * 2 + 18 * 7);
   auto metrics = as(s.port(), "t-metrics", "GET", "/metrics").body;
-  CHECK(metrics.find("sluice_auth_denied_total{reason=\"unauthorized\"} 28") != std::string::npos);
+  CHECK(metrics.find("sluice_auth_denied_total{reason=\"unauthorized\"} 30") != std::string::npos);
   CHECK(metrics.find("sluice_auth_denied_total{reason=\"forbidden\"}") != std::string::npos);
 }
 

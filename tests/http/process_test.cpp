@@ -845,3 +845,161 @@ TEST_CASE("SIGKILL while 1,000 transfers run: each ends once, no money is made o
   CHECK(balance["CL-1"] == 0);
   s.stop(SIGTERM);
 }
+
+namespace {
+
+// The binary with `args` and `env` added to the environment, its stderr
+// into `err`. Its pid.
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+            const std::filesystem::path& err) {
+  std::fflush(stdout);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (auto& [k, v] : env)
+      ::setenv(k.c_str(), v.c_str(), 1);
+    FILE* f = std::freopen(err.c_str(), "w", stderr);
+    (void)f;
+    std::vector<std::string> all{SLUICE_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(SLUICE_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+bool answers_on(uint16_t port) {
+  for (int i = 0; i < 250; ++i) {
+    try {
+      http_client c(port);
+      if (c.request("GET", "/readyz").status == 200)
+        return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+int stop_and_wait(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+std::string slurp_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+} // namespace
+
+TEST_CASE("a flag given three ways: the command line wins over --config, the file over SLUICE_*",
+          "[http][process][config]") {
+  temp_dir dir;
+  uint16_t from_env = free_port(), from_file = free_port(), from_flag = free_port();
+  auto config = dir.path() / "sluice.toml";
+  {
+    std::ofstream out(config);
+    out << "# sluice serve's flags\n[serve]\nlisten = \"127.0.0.1:" << from_file << "\"\ndurability = \"none\"\n";
+  }
+  std::vector<std::pair<std::string, std::string>> env{{"SLUICE_LISTEN", fmt::format("127.0.0.1:{}", from_env)},
+                                                       {"SLUICE_DATA", (dir.path() / "data").string()}};
+  auto err = dir.path() / "stderr";
+
+  SECTION("SLUICE_LISTEN alone") {
+    auto pid = spawn({"serve"}, env, err);
+    CHECK(answers_on(from_env));
+    CHECK(WIFEXITED(stop_and_wait(pid)));
+    CHECK(std::filesystem::exists(dir.path() / "data" / "log")); // SLUICE_DATA too
+  }
+  SECTION("the file over the variable") {
+    auto pid = spawn({"serve", "--config", config.string()}, env, err);
+    CHECK(answers_on(from_file));
+    stop_and_wait(pid);
+    CHECK(slurp_file(err).find("durability none") != std::string::npos); // the file's other key applied
+  }
+  SECTION("the command line over both") {
+    auto pid = spawn({"serve", "--config", config.string(), "--listen", fmt::format("127.0.0.1:{}", from_flag)}, env,
+                     err);
+    CHECK(answers_on(from_flag));
+    stop_and_wait(pid);
+  }
+  SECTION("a key the file should not have is an error that names it") {
+    {
+      std::ofstream out(config, std::ios::app);
+      out << "listne = \"127.0.0.1:1\"\n";
+    }
+    auto pid = spawn({"serve", "--config", config.string()}, env, err);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) != 0);
+    CHECK(slurp_file(err).find("listne") != std::string::npos);
+  }
+  SECTION("a missing file is an error") {
+    auto pid = spawn({"serve", "--config", (dir.path() / "nope.toml").string()}, env, err);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WEXITSTATUS(status) != 0);
+    CHECK(slurp_file(err).find("nope.toml") != std::string::npos);
+  }
+}
+
+TEST_CASE("--log-format json: every line is one JSON object with an RFC 3339 time; --log-level drops lines",
+          "[http][process][config]") {
+  temp_dir dir;
+  uint16_t port = free_port();
+  auto err = dir.path() / "stderr";
+  auto level = GENERATE(as<std::string>{}, "info", "warn");
+  INFO("--log-level " << level);
+  auto pid = spawn({"serve", "--data", (dir.path() / "data").string(), "--listen", fmt::format("127.0.0.1:{}", port),
+                    "--durability", "none", "--log-format", "json", "--log-level", level},
+                   {}, err);
+  REQUIRE(answers_on(port));
+  stop_and_wait(pid);
+  auto text = slurp_file(err);
+  simdjson::dom::parser p;
+  std::set<std::string> levels;
+  size_t lines = 0;
+  for (size_t at = 0; at < text.size();) {
+    auto end = text.find('\n', at);
+    REQUIRE(end != std::string::npos); // every line ends
+    auto line = text.substr(at, end - at);
+    at = end + 1;
+    INFO(line);
+    simdjson::dom::element e;
+    REQUIRE(p.parse(line).get(e) == simdjson::SUCCESS);
+    std::string_view time, lvl, name, message;
+    REQUIRE(e["time"].get(time) == simdjson::SUCCESS);
+    REQUIRE(e["level"].get(lvl) == simdjson::SUCCESS);
+    REQUIRE(e["logger"].get(name) == simdjson::SUCCESS);
+    REQUIRE(e["message"].get(message) == simdjson::SUCCESS);
+    // 2026-12-03T13:14:35.123Z
+    REQUIRE(time.size() == 24);
+    CHECK(time[4] == '-');
+    CHECK(time[10] == 'T');
+    CHECK(time[19] == '.');
+    CHECK(time[23] == 'Z');
+    levels.insert(std::string(lvl));
+    ++lines;
+  }
+  CHECK(levels.contains("warn")); // durability none
+  CHECK(levels.contains("info") == (level == "info"));
+  CHECK(lines >= 1);
+}
+
+TEST_CASE("--version prints the build's version", "[http][process][config]") {
+  std::fflush(stdout);
+  FILE* f = ::popen(SLUICE_BINARY " --version", "r");
+  REQUIRE(f != nullptr);
+  char buf[256] = {};
+  auto n = std::fread(buf, 1, sizeof buf - 1, f);
+  CHECK(::pclose(f) == 0);
+  CHECK(std::string(buf, n) == fmt::format("sluice {}\n", SLUICE_TEST_VERSION));
+}

@@ -10,6 +10,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <set>
+#include <chrono>
 #include <fstream>
 #include <thread>
 
@@ -422,4 +424,123 @@ TEST_CASE("an aggregate's history is its events in version order", "[http]") {
   CHECK(events.at(0)["aggregate_type"].get_string().value() == "order");
   REQUIRE_FALSE(p.parse(c.request("GET", "/v1/aggregates/ORD-1/events?limit=2").body).get(events));
   CHECK(events.size() == 2);
+}
+
+namespace {
+
+// The value of one sample line of /metrics ("name{labels}"), 0 if absent.
+double sample(const std::string& metrics, const std::string& series) {
+  auto at = metrics.find("\n" + series + " ");
+  if (at == std::string::npos)
+    return 0;
+  return std::stod(metrics.substr(at + series.size() + 2));
+}
+
+} // namespace
+
+TEST_CASE("/metrics has the build, the process, and HTTP responses by code", "[http][metrics]") {
+  sluice::testing::server_fixture f;
+  http_client c(f.server->port());
+  auto before = c.request("GET", "/metrics").body;
+  for (int i = 0; i < 3; ++i)
+    CHECK(c.request("GET", "/no/such/path").status == 404);
+  CHECK(c.request("POST", "/v1/commands", "{").status == 400);
+  auto after = c.request("GET", "/metrics").body;
+  // Counters are per process (several servers of this test binary share them): compare.
+  CHECK(sample(after, R"(sluice_http_requests_total{code="404"})") -
+            sample(before, R"(sluice_http_requests_total{code="404"})") ==
+        3);
+  CHECK(sample(after, R"(sluice_http_requests_total{code="400"})") -
+            sample(before, R"(sluice_http_requests_total{code="400"})") ==
+        1);
+  CHECK(sample(after, R"(sluice_http_requests_total{code="200"})") >
+        sample(before, R"(sluice_http_requests_total{code="200"})"));
+  CHECK(after.find("# TYPE sluice_http_requests_total counter") != std::string::npos);
+  CHECK(after.find(fmt::format("\nsluice_build_info{{version=\"{}\"}} 1\n", SLUICE_TEST_VERSION)) != std::string::npos);
+  // This test process's own figures, as /proc has them.
+  CHECK(sample(after, "process_resident_memory_bytes") > 1 << 20);
+  CHECK(sample(after, "process_cpu_seconds_total") > 0);
+  auto fds = sample(after, "process_open_fds");
+  CHECK(fds >= 4); // stdin, stdout, stderr, the listening socket
+  rlimit rl{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+  CHECK(fds < static_cast<double>(rl.rlim_cur));
+  auto started = sample(after, "process_start_time_seconds");
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(started > now - 3600);
+  CHECK(started <= now + 1);
+}
+
+TEST_CASE("GET / is the dashboard page, served from the binary, talking to this server only", "[http][dashboard]") {
+  sluice::testing::server_fixture f;
+  http_client c(f.server->port());
+  auto page = c.request("GET", "/");
+  REQUIRE(page.status == 200);
+  CHECK(page.header("Content-Type") == "text/html; charset=utf-8");
+  CHECK(page.header("Content-Security-Policy").find("connect-src 'self'") != std::string::npos);
+  CHECK(page.header("Content-Security-Policy").find("default-src 'none'") != std::string::npos);
+  for (auto* part : {R"(<canvas id="c-rates">)", R"(<canvas id="c-latency">)", R"(id="views")", R"(id="tail")",
+                     R"(id="send")", "/v1/admin/status", "/v1/stream"})
+    CHECK(page.body.find(part) != std::string::npos);
+  // Nothing from elsewhere: no absolute URL in the page.
+  CHECK(page.body.find("http://") == std::string::npos);
+  CHECK(page.body.find("https://") == std::string::npos);
+  CHECK(page.body.find("src=\"//") == std::string::npos);
+  CHECK(c.request("POST", "/", "{}").status == 405);
+}
+
+TEST_CASE("GET /v1/admin/status: the dashboard's figures in one JSON object", "[http][dashboard]") {
+  sluice::testing::server_fixture f;
+  http_client c(f.server->port());
+  auto read = [&] {
+    auto r = c.request("GET", "/v1/admin/status");
+    REQUIRE(r.status == 200);
+    return r.body;
+  };
+  auto before = read();
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"A","payload":{"owner":"o"}})")
+              .status == 200);
+  REQUIRE(c.request("POST", "/v1/commands", R"({"type":"account.deposit","aggregate_id":"A","payload":{"amount":1}})")
+              .status == 200);
+  CHECK(c.request("POST", "/v1/commands", R"({"type":"account.open","aggregate_id":"A","payload":{"owner":"o"}})")
+            .status == 422);
+  auto after = read();
+  simdjson::dom::parser p1, p2;
+  simdjson::dom::element b, a;
+  REQUIRE(p1.parse(before).get(b) == simdjson::SUCCESS);
+  REQUIRE(p2.parse(after).get(a) == simdjson::SUCCESS);
+  CHECK(std::string_view(a["version"].get_string().value()) == SLUICE_TEST_VERSION);
+  CHECK(a["ready"].get_bool().value());
+  CHECK_FALSE(a["auth"].get_bool().value());
+  CHECK(a["commands"]["ok"].get_uint64().value() - b["commands"]["ok"].get_uint64().value() == 2);
+  CHECK(a["commands"]["rejected"].get_uint64().value() - b["commands"]["rejected"].get_uint64().value() == 1);
+  CHECK(a["log"]["position"].get_uint64().value() == 2);
+  CHECK(a["log"]["events_appended"].get_uint64().value() == 2);
+  CHECK(a["aggregates"]["known"].get_uint64().value() == 1);
+  CHECK(a["time_ms"].get_uint64().value() >= b["time_ms"].get_uint64().value());
+  // The latency histogram: bounds and one count per bucket (+Inf last), adding up to the count.
+  simdjson::dom::array bounds, buckets, views_list, procs;
+  REQUIRE(a["command_duration"]["bounds_ns"].get(bounds) == simdjson::SUCCESS);
+  REQUIRE(a["command_duration"]["buckets"].get(buckets) == simdjson::SUCCESS);
+  CHECK(buckets.size() == bounds.size() + 1);
+  uint64_t sum = 0;
+  for (simdjson::dom::element n : buckets)
+    sum += n.get_uint64().value();
+  CHECK(sum == a["command_duration"]["count"].get_uint64().value());
+  CHECK(sum >= 3);
+  std::set<std::string> views;
+  REQUIRE(a["views"].get(views_list) == simdjson::SUCCESS);
+  for (simdjson::dom::element v : views_list) {
+    std::string_view name;
+    REQUIRE(v["view"].get(name) == simdjson::SUCCESS);
+    views.insert(std::string(name));
+  }
+  CHECK(views.contains("account_balance"));
+  CHECK(views.contains("transfer_status"));
+  REQUIRE(a["processes"].get(procs) == simdjson::SUCCESS);
+  REQUIRE(procs.size() == 1);
+  std::string_view process;
+  REQUIRE(procs.at(0)["process"].get(process) == simdjson::SUCCESS);
+  CHECK(process == "transfers");
+  CHECK(a["http_responses"]["422"].get_uint64().value() >= 1);
 }

@@ -1,0 +1,125 @@
+// The dashboard in a real browser (SPEC §15): Debian's Chromium, headless,
+// driven by playwright-core, against a real `sluice serve` this test starts.
+// Checks: the page loads without console errors; its charts move while a
+// load runs; a command sent from the form shows in the events tail; a view's
+// rebuild shows its progress. Saves a screenshot.
+//
+//   node tests/browser/dashboard.mjs SLUICE SLUICE_LOAD SCREENSHOT.png
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [sluice, sluiceLoad, screenshot] = process.argv.slice(2);
+if (!sluice || !sluiceLoad || !screenshot) {
+  console.error("usage: dashboard.mjs SLUICE SLUICE_LOAD SCREENSHOT.png");
+  process.exit(2);
+}
+const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures++;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+async function waitFor(what, fn, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
+    p.on("exit", (code) => resolve(code));
+  });
+}
+
+const data = mkdtempSync(join(tmpdir(), "sluice-browser-"));
+const port = await freePort();
+const url = `http://127.0.0.1:${port}`;
+// --drill-slow-build: a rebuild reads the log slowly enough to be seen.
+const server = spawn(sluice, ["serve", "--data", join(data, "d"), "--listen", `127.0.0.1:${port}`,
+                              "--durability", "none", "--drill-slow-build"], { stdio: ["ignore", "ignore", "inherit"] });
+let browser;
+try {
+  await waitFor("the server", async () => (await fetch(`${url}/readyz`)).status === 200);
+  browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ["--no-sandbox"] });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const problems = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  const external = [];
+  page.on("request", (r) => { if (!r.url().startsWith(url) && !r.url().startsWith(`ws://127.0.0.1:${port}`)) external.push(r.url()); });
+
+  await page.goto(url);
+  await waitFor("two samples", async () => Number(await page.evaluate(() => document.body.dataset.samples || 0)) >= 2);
+  check((await page.textContent("#version")).startsWith("v"), "the header shows the version");
+
+  // A load: the commands chart and the log chart move.
+  // 3,000 commands: enough to see, few enough that the slowed rebuild below takes seconds.
+  const load = run(sluiceLoad, ["batch", "--url", url, "-c", "2", "-b", "100", "-n", "30", "-a", "100", "--quiet"]);
+  const moved = await waitFor("the charts to move", () => page.evaluate(() =>
+      rates.series[0].data.some((v) => v > 0) && logChart.series[0].data.some((v) => v > 0)), 20000).catch(() => false);
+  check(moved, "commands/s and events/s rise while a load runs");
+  const latencyDrawn = await page.evaluate(() => latency.series[1].data.some((v) => Number.isFinite(v) && v > 0));
+  check(latencyDrawn, "the latency chart has a p99");
+  await load;
+  const views = await page.$$eval("#views tbody tr", (rows) => rows.map((r) => r.dataset.view));
+  check(views.includes("order_summary") && views.includes("transfer_status"), "the views table lists the views");
+  const liveKnown = await page.textContent("#t-aggregates");
+  check(/^\d+ \/ [1-9]\d*$/.test(liveKnown.trim()), `aggregates live / known shown (${liveKnown.trim()})`);
+
+  // A command from the form: its answer, then its event in the tail.
+  const id = `BROWSER-${Date.now()}`;
+  await page.fill("#command", JSON.stringify({ type: "account.open", aggregate_id: id, payload: { owner: "Ada" } }));
+  await page.click("#send button");
+  await waitFor("the answer", async () => (await page.textContent("#answer")).startsWith("200"));
+  check((await page.textContent("#answer")).includes(`"aggregate_id":"${id}"`), "the form shows the command's answer");
+  const tailed = await waitFor("the tail", async () => (await page.textContent("#tail")).includes(id)).catch(() => false);
+  check(tailed, "the command's event appears in the events tail");
+
+  // A rebuild: the progress bar shows, then the view serves again.
+  await page.click('#views tr[data-view="order_summary"] button');
+  const progress = await waitFor("build progress", () =>
+      page.$eval('#views tr[data-view="order_summary"] td.build', (td) => td.dataset.progress), 20000).catch(() => null);
+  check(progress !== null, `a rebuild shows its progress (${progress}%)`);
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`screenshot: ${screenshot}`);
+  const done = await waitFor("the rebuild to end", () => page.evaluate(() =>
+      document.querySelector('#views tr[data-view="order_summary"] td.build') === null), 60000).catch(() => false);
+  check(done, "the rebuild ends and the view serves");
+
+  check(problems.length === 0, `no console errors${problems.length ? ": " + problems.join(" | ") : ""}`);
+  check(external.length === 0, `no request beyond the server${external.length ? ": " + external.join(" ") : ""}`);
+} catch (e) {
+  console.log(`FAIL ${e.message}`);
+  failures++;
+} finally {
+  if (browser) await browser.close();
+  server.kill("SIGTERM");
+  await new Promise((r) => server.on("exit", r));
+  rmSync(data, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} failed` : "all passed");
+process.exit(failures ? 1 : 0);
