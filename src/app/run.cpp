@@ -665,8 +665,8 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
 
   add_env_names(&app);
   CLI11_PARSE(app, argc, argv);
-  logger::set_level(log_level_name == "debug"  ? log_level::debug
-                    : log_level_name == "warn" ? log_level::warn
+  logger::set_level(log_level_name == "debug"   ? log_level::debug
+                    : log_level_name == "warn"  ? log_level::warn
                     : log_level_name == "error" ? log_level::error
                                                 : log_level::info);
   logger::set_format(log_format_name == "json" ? log_format::json : log_format::text);

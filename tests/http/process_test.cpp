@@ -925,8 +925,8 @@ TEST_CASE("a flag given three ways: the command line wins over --config, the fil
     CHECK(slurp_file(err).find("durability none") != std::string::npos); // the file's other key applied
   }
   SECTION("the command line over both") {
-    auto pid = spawn({"serve", "--config", config.string(), "--listen", fmt::format("127.0.0.1:{}", from_flag)}, env,
-                     err);
+    auto pid =
+        spawn({"serve", "--config", config.string(), "--listen", fmt::format("127.0.0.1:{}", from_flag)}, env, err);
     CHECK(answers_on(from_flag));
     stop_and_wait(pid);
   }
