@@ -17,7 +17,8 @@
 
 namespace sluice::http {
 
-extern const std::string_view k_dashboard_page; // generated: cmake/embed.cmake
+extern const std::string_view k_dashboard_page;   // generated: cmake/embed.cmake
+extern const std::string_view k_openapi_document; // docs/openapi.json, the same way
 
 namespace {
 
@@ -346,6 +347,8 @@ void get_dashboard(request& rq) {
   rq.respond(std::move(r));
 }
 
+void get_openapi(request& rq) { rq.respond(json_reply(200, std::string(k_openapi_document))); }
+
 // GET /v1/admin/status: what /metrics says, as one JSON object, for the
 // dashboard (SPEC §15): counters are totals, the page takes differences.
 void get_status(request& rq) {
@@ -653,6 +656,7 @@ const std::vector<endpoint> k_routes = {
     {"GET", "/readyz", body_kind::none, get_readyz, access::open},
     {"GET", "/metrics", body_kind::none, get_metrics, access::metrics},
     {"GET", "/v1/admin/status", body_kind::none, get_status, access::metrics},
+    {"GET", "/v1/openapi.json", body_kind::none, get_openapi, access::open},
     {"POST", "/v1/commands", body_kind::command, post_command, access::commands},
     {"POST", "/v1/commands/batch", body_kind::batch, post_batch, access::token},
     {"GET", "/v1/stream", body_kind::none, get_stream, access::token},

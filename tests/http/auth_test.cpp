@@ -143,6 +143,7 @@ TEST_CASE("every endpoint answers each caller as SPEC §11 says", "[http][auth]"
       {"GET", "/healthz", "", {}, 200},
       {"GET", "/readyz", "", {}, 200},
       {"GET", "/", "", {}, 200}, // the dashboard page holds no data: it asks for a token
+      {"GET", "/v1/openapi.json", "", {}, 200},
       {"POST", "/v1/commands", k_order, {{"t-orders", 0}, {"t-commands", 0}}}, // 422 once O-1 exists
       {"POST", "/v1/commands", k_account, {{"t-commands", 0}}},
       {"GET", "/v1/events", "", {{"t-events", 200}}},
@@ -161,7 +162,7 @@ TEST_CASE("every endpoint answers each caller as SPEC §11 says", "[http][auth]"
   };
   int checked = 0;
   for (auto& r : rows) {
-    bool open = r.target == "/healthz" || r.target == "/readyz" || r.target == "/";
+    bool open = r.target == "/healthz" || r.target == "/readyz" || r.target == "/" || r.target == "/v1/openapi.json";
     for (const std::string& token : {std::string(), std::string("t-unknown")}) {
       INFO(r.method << " " << r.target << " as " << (token.empty() ? "nobody" : token));
       auto got = as(s.port(), token, r.method, r.target, r.body);
@@ -188,7 +189,7 @@ TEST_CASE("every endpoint answers each caller as SPEC §11 says", "[http][auth]"
       ++checked;
     }
   }
-  CHECK(checked == 15 * 2 + 18 * 7);
+  CHECK(checked == 15 * 2 + 19 * 7);
   auto metrics = as(s.port(), "t-metrics", "GET", "/metrics").body;
   CHECK(metrics.find("sluice_auth_denied_total{reason=\"unauthorized\"} 30") != std::string::npos);
   CHECK(metrics.find("sluice_auth_denied_total{reason=\"forbidden\"}") != std::string::npos);

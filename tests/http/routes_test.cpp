@@ -6,8 +6,13 @@
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
 
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <set>
 
 using namespace sluice;
 
@@ -88,4 +93,61 @@ TEST_CASE("handlers answer through the table", "[http][routes]") {
   CHECK(s.call("GET", "/v1/events?from=x").status == 400);
   CHECK(s.call("GET", "/v1/events?from=%").status == 400);
   CHECK(s.call("GET", "/v1/aggregates/A/events").status == 404); // the stub keeps no index
+}
+
+namespace {
+
+std::string read_whole(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  REQUIRE(in);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("docs/openapi.json describes exactly the routes, and /v1/openapi.json serves it", "[http][routes][openapi]") {
+  auto text = read_whole(std::filesystem::path(SLUICE_SOURCE_DIR) / "docs" / "openapi.json");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  REQUIRE(parser.parse(text).get(doc) == simdjson::SUCCESS);
+  simdjson::dom::object paths;
+  REQUIRE(doc["paths"].get(paths) == simdjson::SUCCESS);
+
+  // Every route is in the document …
+  std::set<std::pair<std::string, std::string>> routes, documented;
+  for (auto& e : http::endpoints())
+    routes.emplace(lower(e.method), std::string(e.pattern));
+  // … and every operation of the document is a route.
+  for (auto [path, item] : paths) {
+    simdjson::dom::object ops;
+    REQUIRE(item.get(ops) == simdjson::SUCCESS);
+    for (auto [method, op] : ops) {
+      documented.emplace(std::string(method), std::string(path));
+      simdjson::dom::object responses;
+      INFO(method << " " << path);
+      REQUIRE(op["responses"].get(responses) == simdjson::SUCCESS);
+      CHECK(responses.size() > 0);
+    }
+  }
+  for (auto& r : routes) {
+    INFO("route " << r.first << " " << r.second);
+    CHECK(documented.contains(r));
+  }
+  for (auto& d : documented) {
+    INFO("documented " << d.first << " " << d.second);
+    CHECK(routes.contains(d));
+  }
+
+  stub s;
+  auto served = s.call("GET", "/v1/openapi.json");
+  CHECK(served.status == 200);
+  CHECK(served.content_type == "application/json");
+  CHECK(served.body == text);
 }
