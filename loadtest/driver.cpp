@@ -259,6 +259,7 @@ class driver_run {
       r.e2e = true;
       sh_.matcher.finish(r.e2e_latency, r.e2e_unmatched);
     }
+    r.series = std::move(series_);
     if (opt_.verify)
       r.verify = verify_run(*client_, std::move(vin));
     return r;
@@ -314,11 +315,12 @@ class driver_run {
   void collect() {
     std::mutex mu;
     std::latch done(static_cast<ptrdiff_t>(ctxs_.size()));
+    std::array<section, s_count> second;
     for (auto& c : ctxs_)
       asio::post(c->ioc, [&, ctx = c.get()] {
         std::lock_guard lock(mu);
         for (size_t i = 0; i < s_count; ++i) {
-          total_[i].merge(ctx->interval[i]);
+          second[i].merge(ctx->interval[i]);
           ctx->interval[i] = section{};
         }
         ws_total_ += ctx->ws_messages;
@@ -326,6 +328,13 @@ class driver_run {
         done.count_down();
       });
     done.wait();
+    double t = std::chrono::duration<double>(steady::now() - sh_.start).count();
+    for (size_t i = 0; i < s_count; ++i) {
+      if (second[i].requests > 0)
+        series_.push_back({t, k_section_names[i], second[i].requests, second[i].items, second[i].latency.percentile(50),
+                           second[i].latency.percentile(99)});
+      total_[i].merge(second[i]);
+    }
   }
 
   void print_progress(steady::time_point now) {
@@ -375,6 +384,7 @@ class driver_run {
   bool subscribers_ready_ = true;
   steady::time_point measure_from_, measure_until_;
   std::array<section, s_count> total_;
+  std::vector<point> series_;
   uint64_t ws_total_ = 0;
   std::array<uint64_t, s_count> last_requests_{};
   uint64_t last_ws_ = 0;

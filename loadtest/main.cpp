@@ -1,6 +1,7 @@
 // sluice-load: the load driver. See driver.h for the workloads and
 // loadtest/README.md for how the numbers in bench/RESULTS.md were made.
 #include "driver.h"
+#include "html_report.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -8,17 +9,61 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+// sluice-load report A.json [B.json …] -o report.html
+int report_command(int argc, char** argv) {
+  std::vector<std::string> files;
+  std::string out_path = "report.html";
+  CLI::App app{"sluice-load report: one HTML page of the --json reports of several runs, side by side",
+               "sluice-load report"};
+  app.add_option("reports", files, "JSON reports written by sluice-load --json")->required()->check(CLI::ExistingFile);
+  app.add_option("-o,--output", out_path, "the HTML file to write")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  std::vector<std::pair<std::string, std::string>> runs;
+  for (auto& f : files) {
+    std::ifstream in(f);
+    std::string text{std::istreambuf_iterator<char>(in), {}};
+    if (!in && !in.eof()) {
+      fmt::print(stderr, "cannot read {}\n", f);
+      return 2;
+    }
+    runs.emplace_back(std::filesystem::path(f).stem().string(), std::move(text));
+  }
+  auto page = sluice::load::html_report(runs);
+  if (!page) {
+    fmt::print(stderr, "sluice-load report: {}\n", page.error());
+    return 2;
+  }
+  std::ofstream out(out_path);
+  out << *page;
+  if (!out) {
+    fmt::print(stderr, "cannot write {}\n", out_path);
+    return 2;
+  }
+  fmt::print("wrote {} ({} runs)\n", out_path, runs.size());
+  return 0;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   using namespace sluice::load;
+  if (argc >= 2 && std::string_view(argv[1]) == "report")
+    return report_command(argc - 1, argv + 1);
   options opt;
   std::string workload_name = "ingest";
   std::string mix = "0:1";
   std::string json_path;
   std::string template_path;
 
-  std::string workloads_help = "workload:";
+  std::string workloads_help = "workload (or `report A.json [B.json …] -o report.html`: an HTML page of runs):";
   for (auto& w : k_workloads)
     workloads_help += fmt::format("\n  {:<10} {}", w.name, w.what);
 

@@ -144,6 +144,16 @@ std::string render_json(const report& r) {
     json_number(w, "requests_per_second", per_second(s.requests, r.seconds));
     json_number(w, "commands_per_second", per_second(s.items, r.seconds));
     json_latency(w, "latency", s.latency);
+    // The whole distribution, for plots: [percentile, ms] pairs.
+    w.key("latency_distribution").begin_array();
+    for (double p : {0.0,  1.0,  5.0,  10.0, 20.0, 30.0, 40.0, 50.0, 60.0,  70.0,  75.0,
+                     80.0, 85.0, 90.0, 95.0, 97.5, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0}) {
+      w.begin_array();
+      w.raw(fmt::format("{}", p));
+      w.raw(fmt::format("{:.4f}", static_cast<double>(p == 100.0 ? s.latency.max() : s.latency.percentile(p)) / 1e6));
+      w.end_array();
+    }
+    w.end_array();
     json_counts(w, "errors", s.errors);
     w.end_object();
   }
@@ -166,6 +176,16 @@ std::string render_json(const report& r) {
     json_number(w, "ended_per_second", per_second(ended, r.outcome_seconds));
     json_counts(w, "outcomes", r.outcomes);
   }
+  w.key("series").begin_array();
+  for (auto& p : r.series) {
+    w.begin_object();
+    json_number(w, "t", p.t);
+    w.key("section").string(p.section).key("requests").uinteger(p.requests).key("commands").uinteger(p.items);
+    json_number(w, "p50_ms", static_cast<double>(p.p50_ns) / 1e6);
+    json_number(w, "p99_ms", static_cast<double>(p.p99_ns) / 1e6);
+    w.end_object();
+  }
+  w.end_array();
   if (r.verify.ran) {
     w.key("verify").begin_object();
     w.key("ok").boolean(r.verify.ok);

@@ -34,6 +34,15 @@ struct verify_result {
   uint64_t problem_count = 0;
 };
 
+/// One second of a run, for the plots of `sluice-load report`.
+struct point {
+  double t = 0;          // seconds since the run's clock started
+  std::string section;   // a section's name ("commands", "batches", "queries", "ended")
+  uint64_t requests = 0; // answered in that second
+  uint64_t items = 0;    // commands carried
+  uint64_t p50_ns = 0, p99_ns = 0;
+};
+
 struct report {
   std::string workload;
   std::string url;
@@ -59,6 +68,8 @@ struct report {
   double outcome_seconds = 0; // from the first request to the last end
 
   verify_result verify;
+
+  std::vector<point> series; // per second, in order
 
   /// True when nothing went wrong that a user should look at.
   bool clean() const;

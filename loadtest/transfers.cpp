@@ -146,12 +146,14 @@ class transfers_run {
         stop_ = true;
         cv_.notify_all();
       }
-      if (opt_.progress && now >= next_tick) {
+      if (now >= next_tick) {
         next_tick += std::chrono::seconds(1);
         std::lock_guard lk(mu_);
-        fmt::print(stderr, "[{:>4.0f}s] transfers requested {} ended {}/s (total {}, unfinished {})\n",
-                   std::chrono::duration<double>(now - start_).count(), acked_, ended_ - last_ended, ended_,
-                   acked_ - ended_acked_);
+        double t = std::chrono::duration<double>(now - start_).count();
+        series_.push_back({t, "ended", ended_ - last_ended, ended_ - last_ended, 0, 0});
+        if (opt_.progress)
+          fmt::print(stderr, "[{:>4.0f}s] transfers requested {} ended {}/s (total {}, unfinished {})\n", t, acked_,
+                     ended_ - last_ended, ended_, acked_ - ended_acked_);
         last_ended = ended_;
       }
     }
@@ -192,6 +194,7 @@ class transfers_run {
     auto last = std::max(last_end_, start_ + std::chrono::milliseconds(1));
     r.seconds = std::chrono::duration<double>(last - start_).count();
     r.outcome_seconds = r.seconds;
+    r.series = series_;
     if (opt_.verify)
       r.verify = verify();
     return r;
@@ -626,6 +629,7 @@ class transfers_run {
   uint64_t acked_ = 0, ended_ = 0, ended_acked_ = 0, unanswered_ = 0;
   std::atomic<uint64_t> ws_messages_{0};
   steady::time_point last_end_{};
+  std::vector<point> series_;
 };
 
 } // namespace

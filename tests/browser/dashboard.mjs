@@ -2,7 +2,8 @@
 // driven by playwright-core, against a real `sluice serve` this test starts.
 // Checks: the page loads without console errors; its charts move while a
 // load runs; a command sent from the form shows in the events tail; a view's
-// rebuild shows its progress. Saves a screenshot.
+// rebuild shows its progress; `sluice-load report` makes a page of two runs
+// that plots both. Saves a screenshot of each page.
 //
 //   node tests/browser/dashboard.mjs SLUICE SLUICE_LOAD SCREENSHOT.png
 import { spawn } from "node:child_process";
@@ -112,6 +113,29 @@ try {
 
   check(problems.length === 0, `no console errors${problems.length ? ": " + problems.join(" | ") : ""}`);
   check(external.length === 0, `no request beyond the server${external.length ? ": " + external.join(" ") : ""}`);
+
+  // The load report: two runs side by side, one self-contained page.
+  const a = join(data, "batch.json"), b = join(data, "ingest.json"), html = join(data, "report.html");
+  await run(sluiceLoad, ["batch", "--url", url, "-c", "2", "-b", "100", "-d", "3", "-w", "0", "-a", "100", "--quiet", "--json", a]);
+  await run(sluiceLoad, ["ingest", "--url", url, "-c", "8", "-d", "3", "-w", "0", "-a", "100", "--quiet", "--json", b]);
+  check((await run(sluiceLoad, ["report", a, b, "-o", html])) === 0, "sluice-load report writes the page");
+  const report = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const reportProblems = [];
+  report.on("console", (m) => { if (m.type() === "error") reportProblems.push(m.text()); });
+  report.on("request", (r) => { if (!r.url().startsWith("file://")) reportProblems.push(`fetched ${r.url()}`); });
+  await report.goto(`file://${html}`);
+  const lines = await report.evaluate(() => ["throughput", "latency", "distribution"].map((id) =>
+      document.querySelectorAll(`#${id} polyline`).length));
+  check(lines[0] === 2 && lines[2] === 2, `throughput and distribution plot both runs (${lines})`);
+  check(lines[1] === 4, `latency over time has p50 and p99 of both runs (${lines[1]})`);
+  const rows = await report.$$eval("#runs tbody tr", (r) => r.length);
+  check(rows === 2, "the table has both runs");
+  const points = await report.evaluate(() => document.querySelector("#throughput polyline").getAttribute("points").trim().split(" ").length);
+  check(points >= 2, `throughput over time has a point per second (${points})`);
+  check(reportProblems.length === 0, `the report page loads nothing and logs no error${reportProblems.length ? ": " + reportProblems.join(" | ") : ""}`);
+  const reportShot = screenshot.replace(/\.png$/, "") + "-report.png";
+  await report.screenshot({ path: reportShot, fullPage: true });
+  console.log(`screenshot: ${reportShot}`);
 } catch (e) {
   console.log(`FAIL ${e.message}`);
   failures++;
