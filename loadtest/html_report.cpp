@@ -76,7 +76,8 @@ std::string svg_chart(std::string_view id, std::string_view title, std::string_v
   out += fmt::format(R"(<text x="{}" y="18" class="title">{}</text>)", left, escape(title));
   for (int i = 0; i <= 4; ++i) {
     double y = y1 * i / 4;
-    out += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid"/>)", left, w - right, py(y), py(y));
+    out +=
+        fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid"/>)", left, w - right, py(y), py(y));
     out += fmt::format(R"(<text x="{}" y="{:.1f}" class="tick" text-anchor="end">{}</text>)", left - 6, py(y) + 4,
                        fmt_num(y));
   }
@@ -94,14 +95,16 @@ std::string svg_chart(std::string_view id, std::string_view title, std::string_v
   }
   out += fmt::format(R"(<text x="{}" y="{}" class="axis" text-anchor="middle">{}</text>)", (left + w - right) / 2,
                      h - 6, escape(x_label));
-  out += fmt::format(R"~(<text x="12" y="{}" class="axis" transform="rotate(-90 12 {})" text-anchor="middle">{}</text>)~",
-                     (top + h - bottom) / 2, (top + h - bottom) / 2, escape(y_label));
+  out +=
+      fmt::format(R"~(<text x="12" y="{}" class="axis" transform="rotate(-90 12 {})" text-anchor="middle">{}</text>)~",
+                  (top + h - bottom) / 2, (top + h - bottom) / 2, escape(y_label));
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string pts;
     for (auto [x, y] : lines[i].xy)
       pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
-    out += fmt::format(R"(<polyline class="series" fill="none" stroke="{}" stroke-width="1.8" points="{}"><title>{}</title></polyline>)",
-                       k_colors[i % std::size(k_colors)], pts, escape(lines[i].name));
+    out += fmt::format(
+        R"(<polyline class="series" fill="none" stroke="{}" stroke-width="1.8" points="{}"><title>{}</title></polyline>)",
+        k_colors[i % std::size(k_colors)], pts, escape(lines[i].name));
   }
   out += "</svg><div class=\"legend\">";
   for (size_t i = 0; i < lines.size(); ++i)
@@ -145,8 +148,10 @@ std::expected<run_data, std::string> parse(const std::string& label, const std::
       r.rate = v;
     // A figure a report lacks stays 0.
     auto lat = main["latency"];
-    for (auto [name, to] : {std::pair<const char*, double*>{"p50_ms", &r.p50}, {"p99_ms", &r.p99},
-                            {"p99.9_ms", &r.p999}, {"max_ms", &r.max}})
+    for (auto [name, to] : {std::pair<const char*, double*>{"p50_ms", &r.p50},
+                            {"p99_ms", &r.p99},
+                            {"p99.9_ms", &r.p999},
+                            {"max_ms", &r.max}})
       if (lat[name].get(*to))
         *to = 0;
     simdjson::dom::object errors;
@@ -231,7 +236,9 @@ std::expected<std::string, std::string> html_report(const std::vector<std::pair<
   out += svg_chart("throughput", "Throughput over time", "seconds", "per second", throughput) + "\n";
   out += svg_chart("latency", "Latency percentiles over time (each second)", "seconds", "ms", latency) + "\n";
   out += svg_chart("distribution", "Latency distribution (whole run)", "percentile", "ms", distribution, true) + "\n";
-  out += "</div>\n<p>Made by <code>sluice-load report</code> from the JSON reports of <code>sluice-load --json</code>.</p>\n";
+  out +=
+      "</div>\n<p>Made by <code>sluice-load report</code> from the JSON reports of <code>sluice-load "
+      "--json</code>.</p>\n";
   out += "</body></html>\n";
   return out;
 }
