@@ -307,22 +307,28 @@ void get_view_list(request& rq, const std::string& view) {
 }
 
 // GET /v1/admin/views: every defined version of every view (SPEC §10).
-void get_admin_views(request& rq) {
-  std::string body;
-  codec::json_writer w(body);
+// GET /v1/admin/views's array, also in /v1/admin/status.
+void write_view_statuses(codec::json_writer& w, const std::vector<engine::view_status>& statuses) {
   w.begin_array();
-  for (auto& s : rq.engine.view_statuses()) {
+  for (auto& s : statuses) {
     w.begin_object().key("view").string(s.view).key("version").uinteger(s.version).key("state").string(s.state);
     w.key("position").uinteger(s.position).key("lag").uinteger(s.lag).key("parked").uinteger(s.parked);
     w.key("build");
     if (s.build) {
       w.begin_object().key("position").uinteger(s.build->position).key("target").uinteger(s.build->target);
       w.key("events_per_second").uinteger(static_cast<uint64_t>(s.build->events_per_second)).end_object();
-    } else
+    } else {
       w.null();
+    }
     w.end_object();
   }
   w.end_array();
+}
+
+void get_admin_views(request& rq) {
+  std::string body;
+  codec::json_writer w(body);
+  write_view_statuses(w, rq.engine.view_statuses());
   rq.respond(json_reply(200, std::move(body)));
 }
 
@@ -375,20 +381,8 @@ void get_status(request& rq) {
   w.key("activations").uinteger(m.activations).key("passivations").uinteger(m.passivations).end_object();
   w.key("ws").begin_object().key("sessions").uinteger(front.ws_sessions);
   w.key("messages_sent").uinteger(front.ws_messages_sent).end_object();
-  w.key("views").begin_array();
-  for (auto& s : rq.engine.view_statuses()) {
-    w.begin_object().key("view").string(s.view).key("version").uinteger(s.version).key("state").string(s.state);
-    w.key("position").uinteger(s.position).key("lag").uinteger(s.lag).key("parked").uinteger(s.parked);
-    w.key("build");
-    if (s.build) {
-      w.begin_object().key("position").uinteger(s.build->position).key("target").uinteger(s.build->target);
-      w.key("events_per_second").uinteger(static_cast<uint64_t>(s.build->events_per_second)).end_object();
-    } else {
-      w.null();
-    }
-    w.end_object();
-  }
-  w.end_array();
+  w.key("views");
+  write_view_statuses(w, rq.engine.view_statuses());
   w.key("processes").begin_array();
   for (auto& p : m.processes) {
     w.begin_object().key("process").string(p.name).key("unfinished").uinteger(p.unfinished);

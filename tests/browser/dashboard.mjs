@@ -3,11 +3,12 @@
 // Checks: the page loads without console errors; its charts move while a
 // load runs; a command sent from the form shows in the events tail; a view's
 // rebuild shows its progress; `sluice-load report` makes a page of two runs
-// that plots both. Saves a screenshot of each page.
+// that plots both; with --auth the page asks for a token and keeps it only
+// in memory. Saves a screenshot of each page.
 //
 //   node tests/browser/dashboard.mjs SLUICE SLUICE_LOAD SCREENSHOT.png
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,6 +55,44 @@ function run(cmd, args) {
     const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
     p.on("exit", (code) => resolve(code));
   });
+}
+
+function capture(cmd, args) {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (d) => { out += d; });
+    p.on("exit", () => resolve(out));
+  });
+}
+
+async function checkAuth(browser) {
+  const [token, entry] = (await capture(sluice, ["token", "new", "dash", "--grant", "metrics", "--grant", "events",
+                                                 "--grant", "commands:*"])).trim().split("\n");
+  const file = join(data, "tokens.json");
+  writeFileSync(file, `{"tokens":[${entry}]}`);
+  const authPort = await freePort();
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  const guarded = spawn(sluice, ["serve", "--data", join(data, "auth"), "--listen", `127.0.0.1:${authPort}`,
+                                 "--durability", "none", "--auth", file], { stdio: ["ignore", "ignore", "inherit"] });
+  try {
+    await waitFor("the server with --auth", async () => (await fetch(`${authUrl}/readyz`)).status === 200);
+    const page = await browser.newPage();
+    await page.goto(authUrl);
+    await page.waitForSelector("#login", { state: "visible", timeout: 10000 });
+    check(true, "with --auth the page asks for a token");
+    await page.fill("#token", token);
+    await page.click("#login-form button");
+    await waitFor("samples with the token", async () =>
+        Number(await page.evaluate(() => document.body.dataset.samples || 0)) >= 1, 15000);
+    check(await page.isHidden("#login"), "with the token it shows the server's figures");
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) +
+                                             document.cookie + location.href);
+    check(!stored.includes(token), "the token is in no storage, cookie or URL");
+  } finally {
+    guarded.kill("SIGTERM");
+    await new Promise((r) => guarded.on("exit", r));
+  }
 }
 
 const data = mkdtempSync(join(tmpdir(), "sluice-browser-"));
@@ -136,6 +175,10 @@ try {
   const reportShot = screenshot.replace(/\.png$/, "") + "-report.png";
   await report.screenshot({ path: reportShot, fullPage: true });
   console.log(`screenshot: ${reportShot}`);
+
+  // With --auth: the page asks for a token, then works with it, and keeps
+  // it nowhere but in the tab's memory.
+  await checkAuth(browser);
 } catch (e) {
   console.log(`FAIL ${e.message}`);
   failures++;
