@@ -79,8 +79,9 @@ async function checkAuth(browser) {
     await waitFor("the server with --auth", async () => (await fetch(`${authUrl}/readyz`)).status === 200);
     const page = await browser.newPage();
     await page.goto(authUrl);
-    await page.waitForSelector("#login", { state: "visible", timeout: 10000 });
-    check(true, "with --auth the page asks for a token");
+    const asked = await page.waitForSelector("#login", { state: "visible", timeout: 10000 }).then(() => true,
+                                                                                              () => false);
+    check(asked, "with --auth the page asks for a token");
     await page.fill("#token", token);
     await page.click("#login-form button");
     await waitFor("samples with the token", async () =>

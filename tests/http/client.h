@@ -45,6 +45,17 @@ inline std::string json_field(const std::string& json, const char* key) {
   return simdjson::minify(v.value());
 }
 
+/// The lines of an NDJSON body (a last line without its newline too).
+inline std::vector<std::string> ndjson_lines(const std::string& body) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start < body.size();) {
+    auto end = body.find('\n', start);
+    out.push_back(body.substr(start, end - start));
+    start = end == std::string::npos ? body.size() : end + 1;
+  }
+  return out;
+}
+
 class http_client {
  public:
   explicit http_client(uint16_t port) : stream_(ioc_) {

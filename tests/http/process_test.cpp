@@ -28,6 +28,7 @@
 #include <vector>
 
 using sluice::testing::http_client;
+using sluice::testing::ndjson_lines;
 using sluice::testing::temp_dir;
 using namespace std::chrono_literals;
 
@@ -40,6 +41,17 @@ uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+// In a forked child: becomes `sluice ARGS…`, or exits 127.
+[[noreturn]] void exec_binary(std::vector<std::string> args) {
+  args.insert(args.begin(), SLUICE_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(SLUICE_BINARY, argv.data());
+  _exit(127);
+}
+
 class server_process {
  public:
   server_process(const std::filesystem::path& data, uint16_t port, std::vector<std::string> extra = {},
@@ -47,8 +59,7 @@ class server_process {
       : port_(port) {
     auto listen =
         host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
-    std::vector<std::string> args{SLUICE_BINARY, "serve", "--data",       data.string(),
-                                  "--listen",    listen,  "--durability", "fsync"};
+    std::vector<std::string> args{"serve", "--data", data.string(), "--listen", listen, "--durability", "fsync"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::fflush(stdout); // or the child's freopen writes what the parent buffered
     pid_ = ::fork();
@@ -57,12 +68,7 @@ class server_process {
       auto out = data.string() + ".out";
       FILE* f = std::freopen(out.c_str(), "a", stdout);
       (void)f;
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(SLUICE_BINARY, argv.data());
-      _exit(127);
+      exec_binary(args);
     }
     if (host != "127.0.0.1")
       return; // the caller connects itself
@@ -449,14 +455,7 @@ std::pair<int, std::string> run_binary(const std::vector<std::string>& args, con
     FILE* f = std::freopen(out.c_str(), "w", stdout);
     (void)f;
     ::dup2(::fileno(stdout), 2);
-    std::vector<std::string> all{SLUICE_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(SLUICE_BINARY, argv.data());
-    _exit(127);
+    exec_binary(args);
   }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
@@ -610,11 +609,7 @@ std::vector<logged> read_log(http_client& c) {
   REQUIRE(r.status == 200);
   std::vector<logged> out;
   simdjson::dom::parser p;
-  size_t start = 0;
-  while (start < r.body.size()) {
-    auto end = r.body.find('\n', start);
-    auto line = r.body.substr(start, end - start);
-    start = end == std::string::npos ? r.body.size() : end + 1;
+  for (auto& line : ndjson_lines(r.body)) {
     auto doc = p.parse(line);
     REQUIRE_FALSE(doc.error());
     logged e;
@@ -860,14 +855,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<std::pair<st
       ::setenv(k.c_str(), v.c_str(), 1);
     FILE* f = std::freopen(err.c_str(), "w", stderr);
     (void)f;
-    std::vector<std::string> all{SLUICE_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(SLUICE_BINARY, argv.data());
-    _exit(127);
+    exec_binary(args);
   }
   return pid;
 }

@@ -66,11 +66,7 @@ std::vector<std::string> caused_by(http_client& c, std::string_view transfer_id)
   REQUIRE(r.status == 200);
   std::vector<std::string> out;
   simdjson::dom::parser p;
-  size_t start = 0;
-  while (start < r.body.size()) {
-    auto end = r.body.find('\n', start);
-    auto line = r.body.substr(start, end - start);
-    start = end == std::string::npos ? r.body.size() : end + 1;
+  for (auto& line : ndjson_lines(r.body)) {
     auto doc = p.parse(line);
     REQUIRE_FALSE(doc.error());
     std::string_view id = doc["aggregate_id"].get_string().value();
