@@ -166,9 +166,11 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
         uint64_t position = 0;
         if (quiet && a.version() > 0) {
           position = me.sink->durable_position(a.type(), a.id(), a.version());
-          quiet = position != 0;
+          // Retention deleted its last event: durable, and in a snapshot
+          // retention took before deleting.
+          quiet = position != 0 || me.sink->deleted(a.type(), a.id(), a.version());
         }
-        if (quiet && a.version() > me.snapshot_version && me.sink->snapshots_enabled(a.type())) {
+        if (quiet && position != 0 && a.version() > me.snapshot_version && me.sink->snapshots_enabled(a.type())) {
           std::string body;
           a.encode_snapshot(body);
           if (me.sink->save_snapshot(a, a.version(), position, std::move(body)))

@@ -194,14 +194,26 @@ void checkpoint_writer::write(checkpoint c) {
   {
     std::lock_guard lk(mu_);
     auto key = std::make_pair(c.name, c.shard);
-    queue_.insert_or_assign(std::move(key), std::move(c));
+    uint64_t seq = ++seq_;
+    if (auto it = queue_.find(key); it != queue_.end())
+      it->second.c = std::move(c); // keeps `since`: this write answers the older one too
+    else
+      queue_.emplace(std::move(key), queued{std::move(c), seq});
   }
   cv_.notify_all();
 }
 
+uint64_t checkpoint_writer::oldest_pending() const {
+  uint64_t oldest = active_ ? writing_since_ : seq_ + 1;
+  for (auto& [key, q] : queue_)
+    oldest = std::min(oldest, q.since);
+  return oldest;
+}
+
 void checkpoint_writer::flush() {
   std::unique_lock lk(mu_);
-  idle_cv_.wait(lk, [&] { return queue_.empty() && !active_; });
+  uint64_t upto = seq_;
+  idle_cv_.wait(lk, [&] { return oldest_pending() > upto; });
 }
 
 bool checkpoint_writer::busy(std::string_view name, uint32_t shard) const {
@@ -231,16 +243,16 @@ void checkpoint_writer::run() {
     }
     auto node = queue_.extract(queue_.begin());
     writing_ = node.key();
+    writing_since_ = node.mapped().since;
     active_ = true;
     lk.unlock();
-    auto r = write_checkpoint(dir_, node.mapped());
+    auto r = write_checkpoint(dir_, node.mapped().c);
     if (!r)
       k_log.warn("checkpoint not written: {}", r.error());
     lk.lock();
     active_ = false;
     ++(r ? written_ : failed_);
-    if (queue_.empty())
-      idle_cv_.notify_all();
+    idle_cv_.notify_all(); // a flush may wait for this one only
   }
 }
 

@@ -70,7 +70,8 @@ class checkpoint_writer {
 
   void write(checkpoint c);
 
-  /// Blocks until everything queued so far is written (or failed).
+  /// Blocks until everything queued so far is written (or failed); what is
+  /// queued meanwhile does not hold it up, so it returns under any load.
   void flush();
 
   /// Whether a checkpoint for this file is queued or being written.
@@ -86,9 +87,18 @@ class checkpoint_writer {
   std::filesystem::path dir_;
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
-  std::map<std::pair<std::string, uint32_t>, checkpoint> queue_;
+  struct queued {
+    checkpoint c;
+    uint64_t since = 0; ///< the oldest write() it answers (a newer one replaces an older)
+  };
+  /// The oldest write() not yet written: its sequence number, or `seq_ + 1`.
+  uint64_t oldest_pending() const;
+
+  std::map<std::pair<std::string, uint32_t>, queued> queue_;
   std::pair<std::string, uint32_t> writing_;
-  bool active_ = false; ///< `writing_` is being written
+  bool active_ = false;        ///< `writing_` is being written
+  uint64_t writing_since_ = 0; ///< of `writing_`
+  uint64_t seq_ = 0;           ///< write() calls so far
   bool stop_ = false;
   uint64_t written_ = 0, failed_ = 0;
   std::thread thread_;

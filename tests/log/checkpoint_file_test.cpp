@@ -7,7 +7,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <thread>
 
 using namespace sluice;
 using sluice::testing::temp_dir;
@@ -127,5 +131,39 @@ TEST_CASE("the checkpoint writer writes the newest of each file and flushes", "[
     auto r = log::read_checkpoint(dir.path(), "view.order_summary", 3, shard, 4, found);
     REQUIRE(r);
     CHECK(r->position == (shard == 0 ? 50u : 49u));
+  }
+}
+
+TEST_CASE("a flush returns while checkpoints keep coming, with what was queued before it written",
+          "[log][checkpoint]") {
+  temp_dir dir;
+  log::checkpoint_writer w(dir.path());
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> queued{0};
+  std::thread producer([&] { // like shards that checkpoint all the time under load
+    for (uint64_t p = 1; !stop.load(); ++p) {
+      for (uint32_t shard = 0; shard < 4; ++shard) {
+        auto c = sample(p);
+        c.shard = shard;
+        w.write(std::move(c));
+      }
+      queued.store(p);
+    }
+  });
+  while (queued.load() < 100)
+    std::this_thread::yield();
+  uint64_t before = queued.load();
+  auto flushed = std::async(std::launch::async, [&] { w.flush(); });
+  bool returned = flushed.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  stop.store(true); // also lets a flush that waits for an empty queue return
+  producer.join();
+  flushed.wait();
+  REQUIRE(returned);
+  bool found = false;
+  for (uint32_t shard = 0; shard < 4; ++shard) {
+    INFO("shard " << shard);
+    auto r = log::read_checkpoint(dir.path(), "view.order_summary", 3, shard, 4, found);
+    REQUIRE(r);
+    CHECK(r->position >= before);
   }
 }
