@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include <malloc.h>
+
 namespace sluice::actors {
 
 namespace {
@@ -110,10 +112,32 @@ void runtime::maintain() {
             index_checkpointed_ + std::max<uint64_t>(opts_.checkpoint_every, opts_.checkpoint_per_key * index_.size()))
       checkpoint_index();
     bool again = closed && retention_on() && retain();
+    trim_memory();
     lk.lock();
     if (again)
       segment_closed_ = true; // at the next tick
   }
+}
+
+// A passivated aggregate frees its actor, state and window on an actor
+// thread, into that thread's malloc arena, where glibc keeps the pages:
+// resident memory would stay at the peak of live aggregates for good. Once
+// many have gone, the free pages go back to the kernel (off the actor
+// threads; it locks each arena in turn for the time of its walk).
+void runtime::trim_memory() {
+  constexpr uint64_t k_passivations = 16384; // or fewer, after a while
+  constexpr auto k_interval = std::chrono::seconds(5), k_late = std::chrono::seconds(30);
+  uint64_t passivated = stats_.passivations.load(std::memory_order_relaxed);
+  uint64_t since = passivated - trimmed_at_passivations_;
+  auto now = std::chrono::steady_clock::now();
+  if (since == 0 || now - trimmed_at_ < (since >= k_passivations ? k_interval : k_late))
+    return;
+  trimmed_at_passivations_ = passivated;
+  trimmed_at_ = now;
+  ::malloc_trim(0);
+  memory_trims_.fetch_add(1, std::memory_order_relaxed);
+  k_log.debug("memory trimmed after {} passivations in {} us", passivated,
+              std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - now).count());
 }
 
 bool runtime::retain() {

@@ -112,6 +112,7 @@ std::expected<void, sluice::engine::error> runtime::start() {
     name_this_thread("sluice.watch");
     watch_log();
   });
+  trimmed_at_ = std::chrono::steady_clock::now();
   maint_ = std::thread([this] {
     name_this_thread("sluice.maint");
     maintain();
@@ -189,6 +190,7 @@ sluice::engine::metrics runtime::snapshot() const {
   m.aggregates_known = index_.size();
   m.activations = stats_.activations.load();
   m.passivations = stats_.passivations.load();
+  m.memory_trims = memory_trims_.load(std::memory_order_relaxed);
   m.snapshots_written = snapshots_ ? snapshots_->written() : 0;
   m.snapshots_rejected = stats_.snapshots_rejected.load();
   m.checkpoints_written = checkpoints_ ? checkpoints_->written() : 0;

@@ -175,6 +175,7 @@ struct metrics {
   duration_histogram::counts log_sync_duration;
   uint64_t aggregates_live = 0, in_flight = 0, command_bus_depth = 0;
   uint64_t aggregates_known = 0, activations = 0, passivations = 0;
+  uint64_t memory_trims = 0; ///< free memory handed back to the kernel after passivations
   uint64_t snapshots_written = 0, snapshots_rejected = 0;
   uint64_t checkpoints_written = 0, checkpoints_rejected = 0, log_first_position = 1;
   uint64_t retention_deleted_bytes = 0;

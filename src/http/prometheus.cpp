@@ -155,6 +155,9 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.counter("sluice_aggregate_activations_total", "Aggregates with history brought back into memory.", m.activations);
   x.counter("sluice_aggregate_passivations_total", "Aggregate actors stopped for idleness or the live cap.",
             m.passivations);
+  x.counter("sluice_memory_trims_total",
+            "Times the memory passivated aggregates freed was handed back to the kernel (malloc_trim).",
+            m.memory_trims);
   x.counter("sluice_snapshots_written_total", "Aggregate snapshots written.", m.snapshots_written);
   x.counter("sluice_checkpoints_written_total", "View shard and history index checkpoints written.",
             m.checkpoints_written);

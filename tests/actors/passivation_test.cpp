@@ -282,3 +282,33 @@ TEST_CASE("deleting the snapshots loses nothing", "[actors][passivation][snapsho
   CHECK(send(*e, deposit("ACC-D", "d-8", "1.00")).outcome.result == kind::duplicate);
   CHECK(send(*e, withdraw("ACC-D", "9.00")).outcome.version == 11);
 }
+
+TEST_CASE("the memory of many passivated aggregates is handed back, of a few not at once", "[actors][passivation]") {
+  temp_dir dir;
+  auto o = sluice::testing::churning(dir.path(), 20ms);
+  o.maintenance_tick = 5ms;
+  auto e = sluice::testing::start_engine(o);
+  auto open_many = [&](int from, int to) {
+    domain::command_decoder decoder{builtin::model().types()};
+    std::vector<std::future<engine::command_result>> answers;
+    for (int i = from; i < to; ++i) {
+      auto cmd = decoder.decode(open_account(fmt::format("ACC-{}", i)));
+      REQUIRE(cmd);
+      auto p = std::make_shared<std::promise<engine::command_result>>();
+      answers.push_back(p->get_future());
+      e->submit(std::move(*cmd), [p](engine::command_result r) { p->set_value(std::move(r)); });
+    }
+    for (auto& a : answers)
+      REQUIRE(a.get().outcome.result == kind::accepted);
+  };
+  open_many(0, 100);
+  wait_all_passivated(*e);
+  std::this_thread::sleep_for(100ms);
+  CHECK(e->snapshot().memory_trims == 0); // a hundred: not worth a walk of the heap yet
+  open_many(100, 20000);
+  wait_all_passivated(*e);
+  for (int i = 0; i < 500 && e->snapshot().memory_trims == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(e->snapshot().memory_trims >= 1);
+  CHECK(e->snapshot().passivations >= 20000);
+}
