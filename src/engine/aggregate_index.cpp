@@ -9,111 +9,116 @@
 
 namespace sluice::engine {
 
-aggregate_index::entry& aggregate_index::find_or_add(shard& s, std::string_view id) {
-  auto it = s.map.find(id);
-  if (it == s.map.end()) {
-    it = s.map.emplace(std::string(id), entry{}).first;
+aggregate_index::entry& aggregate_index::find_or_add(shard& s, std::string_view id, uint64_t h) {
+  auto [e, made] = s.map.try_emplace(id, h);
+  if (made)
     size_.fetch_add(1, std::memory_order_relaxed);
-  }
-  return it->second;
+  return e;
 }
 
-void aggregate_index::insert(shard& s, std::string_view id, uint64_t position, uint64_t version) {
-  auto& e = find_or_add(s, id);
+void aggregate_index::insert(shard& s, std::string_view id, uint64_t h, uint64_t position, uint64_t version) {
+  auto& e = find_or_add(s, id, h);
   if (e.positions.empty() && version > 0)
     e.dropped = version - 1;
   e.positions.push_back(position);
 }
 
 void aggregate_index::set_snapshot(std::string_view id, snapshot_entry snap) {
-  auto& s = shard_of(id);
+  uint64_t h = hash(id);
+  auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto& e = find_or_add(s, id);
+  auto& e = find_or_add(s, id, h);
   if (snap.version >= e.snapshot.version)
     e.snapshot = snap;
 }
 
 void aggregate_index::drop_snapshot(std::string_view id, uint64_t ref) {
-  auto& s = shard_of(id);
+  uint64_t h = hash(id);
+  auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(id);
-  if (it != s.map.end() && it->second.snapshot.ref == ref)
-    it->second.snapshot = {};
+  auto* it = s.map.find(id, h);
+  if (it != nullptr && it->snapshot.ref == ref)
+    it->snapshot = {};
 }
 
 aggregate_index::history aggregate_index::history_of(std::string_view id) const {
-  auto& s = shard_of(id);
+  uint64_t h = hash(id);
+  auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(id);
-  if (it == s.map.end())
+  auto* it = s.map.find(id, h);
+  if (it == nullptr)
     return {};
-  return {it->second.snapshot, it->second.positions, it->second.dropped};
+  return {it->snapshot, it->positions, it->dropped};
 }
 
 void aggregate_index::add(std::string_view id, uint64_t position, uint64_t version) {
-  auto& s = shard_of(id);
+  uint64_t h = hash(id);
+  auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  insert(s, id, position, version);
+  insert(s, id, h, position, version);
 }
 
 void aggregate_index::add(std::span<const indexed> entries) {
   // Counting sort by shard (stable, so each id keeps its ascending
   // positions), then each shard's lock once.
-  thread_local std::vector<uint8_t> shard_of_entry;
+  thread_local std::vector<uint64_t> hashes;
   thread_local std::vector<uint32_t> order;
   std::array<uint32_t, k_shards + 1> start{};
-  shard_of_entry.resize(entries.size());
+  hashes.resize(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
-    shard_of_entry[i] = static_cast<uint8_t>(string_hash{}(entries[i].id) % k_shards);
-    ++start[shard_of_entry[i] + 1];
+    hashes[i] = hash(entries[i].id);
+    ++start[hashes[i] % k_shards + 1];
   }
   for (size_t s = 0; s < k_shards; ++s)
     start[s + 1] += start[s];
   order.resize(entries.size());
   auto next = start;
   for (size_t i = 0; i < entries.size(); ++i)
-    order[next[shard_of_entry[i]]++] = static_cast<uint32_t>(i);
+    order[next[hashes[i] % k_shards]++] = static_cast<uint32_t>(i);
   for (size_t s = 0; s < k_shards; ++s) {
     if (start[s] == start[s + 1])
       continue;
     std::lock_guard lk(shards_[s].mu);
     for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
       auto& e = entries[order[k]];
-      insert(shards_[s], e.id, e.position, e.version);
+      insert(shards_[s], e.id, hashes[order[k]], e.position, e.version);
     }
   }
 }
 
 uint64_t aggregate_index::position(std::string_view id, uint64_t version) const {
-  auto& s = shard_of(id);
+  uint64_t h = hash(id);
+  auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(id);
-  if (it == s.map.end() || version <= it->second.dropped || version - it->second.dropped > it->second.positions.size())
+  auto* it = s.map.find(id, h);
+  if (it == nullptr || version <= it->dropped || version - it->dropped > it->positions.size())
     return 0;
-  return it->second.positions[version - it->second.dropped - 1];
+  return it->positions[version - it->dropped - 1];
 }
 
 bool aggregate_index::deleted(std::string_view id, uint64_t version) const {
-  auto& s = shard_of(id);
+  uint64_t h = hash(id);
+  auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(id);
-  return it != s.map.end() && version <= it->second.dropped;
+  auto* it = s.map.find(id, h);
+  return it != nullptr && version <= it->dropped;
 }
 
 std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit, size_t& total,
                                                  size_t* dropped) const {
-  auto& s = shard_of(id);
+  uint64_t h = hash(id);
+  auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(id);
+  auto* it = s.map.find(id, h);
   if (dropped)
-    *dropped = it == s.map.end() ? 0 : it->second.dropped;
-  if (it == s.map.end()) {
+    *dropped = it == nullptr ? 0 : it->dropped;
+  if (it == nullptr) {
     total = 0;
     return {};
   }
-  auto& all = it->second.positions;
-  total = it->second.dropped + all.size();
-  skip = skip > it->second.dropped ? skip - it->second.dropped : 0;
+  auto& all = it->positions;
+  total = it->dropped + all.size();
+  skip = skip > it->dropped ? skip - it->dropped : 0;
   skip = std::min(skip, all.size());
   size_t n = std::min(limit, all.size() - skip);
   return {all.begin() + static_cast<ptrdiff_t>(skip), all.begin() + static_cast<ptrdiff_t>(skip + n)};
@@ -127,9 +132,10 @@ void aggregate_index::save(std::string& out, uint64_t position) const {
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
     kept.clear();
-    for (auto& [id, e] : s.map)
+    s.map.for_each([&](std::string_view id, const entry& e) {
       if (e.dropped > 0 || (!e.positions.empty() && e.positions.front() <= position))
         kept.emplace_back(id, &e);
+    });
     w.uint(kept.size());
     for (auto& [id, e] : kept) {
       auto end = std::upper_bound(e->positions.begin(), e->positions.end(), position);
@@ -156,9 +162,10 @@ bool aggregate_index::load(std::string_view in) {
     for (uint64_t i = 0; i < n; ++i) {
       auto id = r.string();
       uint64_t dropped = r.uint(), count = r.uint();
-      if (!r.ok() || (count == 0 && dropped == 0) || count > in.size() || &shard_of(id) != &s)
+      uint64_t h = hash(id);
+      if (!r.ok() || (count == 0 && dropped == 0) || count > in.size() || &shard_of(h) != &s)
         return false;
-      auto& e = find_or_add(s, id);
+      auto& e = find_or_add(s, id, h);
       if (!e.positions.empty())
         return false;
       e.dropped = dropped;
@@ -180,25 +187,22 @@ bool aggregate_index::load(std::string_view in) {
 void aggregate_index::settle_dropped() {
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
-    for (auto& [id, e] : s.map)
+    s.map.for_each([](std::string_view, entry& e) {
       if (e.positions.empty() && e.dropped == 0 && e.snapshot.ref != 0)
         e.dropped = e.snapshot.version;
+    });
   }
 }
 
 void aggregate_index::clear_positions() {
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
-    for (auto it = s.map.begin(); it != s.map.end();) {
-      it->second.positions = {};
-      it->second.dropped = 0;
-      if (it->second.snapshot.ref != 0) {
-        ++it;
-        continue;
-      }
-      it = s.map.erase(it);
-      size_.fetch_sub(1, std::memory_order_relaxed);
-    }
+    size_t gone = s.map.remove_if([](std::string_view, entry& e) {
+      e.positions = {};
+      e.dropped = 0;
+      return e.snapshot.ref == 0;
+    });
+    size_.fetch_sub(gone, std::memory_order_relaxed);
   }
 }
 
@@ -206,18 +210,18 @@ uint64_t aggregate_index::forget_before(uint64_t first) {
   uint64_t forgotten = 0;
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
-    for (auto& [id, e] : s.map) {
+    s.map.for_each([&](std::string_view, entry& e) {
       auto cut = std::lower_bound(e.positions.begin(), e.positions.end(), first);
       auto n = static_cast<uint64_t>(cut - e.positions.begin());
       if (n == 0)
-        continue;
+        return;
       e.dropped += n;
       forgotten += n;
       if (cut == e.positions.end())
         e.positions = {}; // the memory goes too
       else
         e.positions.erase(e.positions.begin(), cut);
-    }
+    });
   }
   return forgotten;
 }

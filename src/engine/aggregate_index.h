@@ -5,6 +5,7 @@
 // rarely meet on a lock.
 #pragma once
 
+#include "base/flat_string_map.h"
 #include "base/string_hash.h"
 
 #include <array>
@@ -15,7 +16,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace sluice::domain {
@@ -98,8 +98,9 @@ class aggregate_index {
   void for_each(F&& visit) const {
     for (auto& s : shards_) {
       std::lock_guard lk(s.mu);
-      for (auto& [id, e] : s.map)
-        visit(std::string_view(id), e.snapshot, e.dropped, std::span<const uint64_t>(e.positions));
+      s.map.for_each([&](std::string_view id, const entry& e) {
+        visit(id, e.snapshot, e.dropped, std::span<const uint64_t>(e.positions));
+      });
     }
   }
 
@@ -111,13 +112,14 @@ class aggregate_index {
   };
   struct shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, entry, string_hash, std::equal_to<>> map;
+    flat_string_map<entry> map;
   };
   static constexpr size_t k_shards = 16;
 
-  shard& shard_of(std::string_view id) const { return shards_[string_hash{}(id) % k_shards]; }
-  void insert(shard& s, std::string_view id, uint64_t position, uint64_t version); // s.mu held
-  entry& find_or_add(shard& s, std::string_view id);                               // s.mu held
+  static uint64_t hash(std::string_view id) { return string_hash{}(id); }
+  shard& shard_of(uint64_t h) const { return shards_[h % k_shards]; }
+  void insert(shard& s, std::string_view id, uint64_t h, uint64_t position, uint64_t version); // s.mu held
+  entry& find_or_add(shard& s, std::string_view id, uint64_t h);                               // s.mu held
 
   mutable std::array<shard, k_shards> shards_;
   std::atomic<size_t> size_{0};
