@@ -48,7 +48,9 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
         bool deleted = o.position == 0 && sink->deleted(aggregate->type(), aggregate->id(), o.version);
         if (deleted)
           o.position = sink->deleted_position(*aggregate, t->cmd);
-        if (o.position == 0 && !deleted && !sink->failed() && !sink->unavailable()) {
+        // Read back from storage, so durable: nothing in flight to wait for.
+        bool loaded_durable = o.position == 0 && o.version <= loaded_version;
+        if (o.position == 0 && !deleted && !loaded_durable && !sink->failed() && !sink->unavailable()) {
           if (!parked)
             parked = std::make_unique<std::vector<ticket_ptr>>();
           parked->push_back(std::move(t));
@@ -56,8 +58,8 @@ void aggregate_actor_state::handle(ticket_ptr t, std::vector<journal::entry>& ac
         }
         if (o.position != 0)
           aggregate->durable(t->cmd.command_id, o.position);
-        else if (deleted)
-          break; // the snapshot cannot be read: answered without a position rather than never
+        else if (deleted || loaded_durable)
+          break; // where its event is is lost: answered without a position rather than never
         // A failed log never makes it durable: the repeat fails like it.
         // On a full disk it may not have been: the client retries later.
         else {
@@ -85,9 +87,14 @@ bool aggregate_actor_state::load() {
     return false;
   }
   loaded = true;
+  loaded_version = aggregate->version();
   if (aggregate->version() > 0)
     stats->activations.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+void aggregate_actor_state::settle_window(uint64_t up_to) {
+  aggregate->settle(up_to, [&](uint64_t v) { return sink->durable_position(aggregate->type(), aggregate->id(), v); });
 }
 
 void aggregate_actor_state::snapshot_if_due() {
@@ -98,6 +105,7 @@ void aggregate_actor_state::snapshot_if_due() {
     auto position = sink->durable_position(aggregate->type(), aggregate->id(), pending->version);
     if (position == 0)
       return;
+    settle_window(pending->version);
     if (sink->save_snapshot(*aggregate, pending->version, position, std::move(pending->body)))
       snapshot_version = pending->version;
     pending.reset();
@@ -171,6 +179,7 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
           quiet = position != 0 || me.sink->deleted(a.type(), a.id(), a.version());
         }
         if (quiet && position != 0 && a.version() > me.snapshot_version && me.sink->snapshots_enabled(a.type())) {
+          me.settle_window(a.version());
           std::string body;
           a.encode_snapshot(body);
           if (me.sink->save_snapshot(a, a.version(), position, std::move(body)))
@@ -189,6 +198,7 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, 
                       self->state.aggregate->id());
           std::abort();
         }
+        self->state.loaded_version = self->state.aggregate->version();
         r->finish_one();
       },
       [self, run](recheck_atom) {

@@ -31,6 +31,7 @@ struct aggregate_actor_state {
   std::unique_ptr<pending_snapshot> pending;
   uint64_t snapshot_version = 0; ///< of the newest snapshot written or loaded
   bool loaded = false;           ///< rebuilt from its snapshot and the log
+  uint64_t loaded_version = 0;   ///< its version then: every event up to it is durable
 
   /// Rebuilds the aggregate before its first command; false if the log
   /// cannot give its events (the commands are answered `failed`).
@@ -38,6 +39,9 @@ struct aggregate_actor_state {
 
   /// Takes a snapshot when due and writes one whose version is durable.
   void snapshot_if_due();
+  /// Gives the window entries up to version `up_to` their positions (see
+  /// domain::aggregate::settle) before a snapshot is written.
+  void settle_window(uint64_t up_to);
 
   /// Decides one command; answers it now unless it waits (then parked: the
   /// caller schedules a recheck) or is accepted (then appended to

@@ -227,6 +227,14 @@ bool aggregate::settle_positions(std::string& body, const std::function<uint64_t
   return true;
 }
 
+void aggregate::settle(uint64_t up_to, const std::function<uint64_t(uint64_t)>& position_of) {
+  if (!window_)
+    return;
+  for (auto& seen : window_->ring)
+    if (seen.last_position == 0 && seen.last_version != 0 && seen.last_version <= up_to)
+      seen.last_position = position_of(seen.last_version);
+}
+
 bool aggregate::restore(std::string_view body) {
   reset();
   codec::binary_reader r(body);

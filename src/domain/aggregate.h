@@ -79,6 +79,11 @@ class aggregate {
   /// were. False if the body does not decode.
   static bool settle_positions(std::string& body, const std::function<uint64_t(uint64_t)>& position_of);
 
+  /// The same for this aggregate's own window, for entries of versions up
+  /// to `up_to` (durable): a later snapshot then carries their positions
+  /// even after retention has taken them out of the history index.
+  void settle(uint64_t up_to, const std::function<uint64_t(uint64_t)>& position_of);
+
   /// Replaces state, version and window by those of a snapshot body.
   /// False, and reset(), if it does not decode.
   bool restore(std::string_view body);

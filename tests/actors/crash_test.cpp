@@ -4,6 +4,7 @@
 #include "builtin/builtin.h"
 #include "engine/engine.h"
 
+#include "domain/aggregate.h"
 #include "domain/command_decoder.h"
 #include "engine_fixture.h"
 #include "kill_child.h"
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <random>
@@ -274,7 +276,7 @@ TEST_CASE("SIGKILL during retention loses nothing acknowledged; start-up is clea
     uint64_t first = e->log().first_position();
     INFO("round " << round << ": the log starts at " << first << ", ends at " << e->log().last_position());
     CHECK(m.checkpoints_rejected == 0);
-    CHECK(m.snapshots_rejected == 0);
+    CHECK(m.snapshots_rejected <= 1); // the one record a kill may tear; it is counted
     std::map<uint64_t, std::string> command_at;
     REQUIRE(e->log().read(1, SIZE_MAX, [&](const log::record& r) {
       command_at[r.position] = std::string(r.command_id);
@@ -285,13 +287,27 @@ TEST_CASE("SIGKILL during retention loses nothing acknowledged; start-up is clea
     auto balances = served(*e, "account_balance");
     auto send = [&](const std::string& json) { return sluice::testing::send_json(*e, json); };
     std::map<std::string, int> items; // acknowledged add_item per order
+    // A client's account takes every third command: a long round pushes its
+    // first ones out of the window of 1,000 ids (one more may have been
+    // accepted and not acknowledged before the kill).
+    std::map<uint32_t, std::vector<uint32_t>> account_seqs; // ascending per client
+    for (auto& x : acked)
+      if (x.seq == 0 || x.seq % 3 == 1)
+        account_seqs[x.client].push_back(x.seq);
+    auto in_window = [&](const ack& x) {
+      if (x.seq != 0 && x.seq % 3 != 1)
+        return true; // an order has two commands
+      auto& seqs = account_seqs[x.client];
+      auto newer = static_cast<size_t>(seqs.end() - std::upper_bound(seqs.begin(), seqs.end(), x.seq));
+      return newer + 1 < domain::k_idempotency_window;
+    };
     for (auto& x : acked) {
       INFO("command " << x.client << "-" << x.seq << " at position " << x.position);
       if (x.position >= first) {
         auto it = command_at.find(x.position);
         REQUIRE(it != command_at.end());
         REQUIRE(it->second == fmt::format("{}-{}", x.client, x.seq));
-      } else {
+      } else if (in_window(x)) {
         // Its segment is gone; its aggregate's window (in the snapshot) still knows it.
         auto again = send(command_for(x.client, x.seq));
         REQUIRE(again.status == engine::command_status::done);
