@@ -28,7 +28,7 @@ for r in $(seq 1 "$rounds"); do
     # shellcheck disable=SC2086
     "$load" "$@" $load_flags --url "$scheme://127.0.0.1:18080" -d 5 --quiet --json "$json" >/dev/null 2>&1 || true
     echo "$r $which $(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['sections'][0]['commands_per_second']))" "$json")"
-    kill -INT "$pid"
+    kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
     rm -rf "$d"
   done
