@@ -30,9 +30,7 @@ class flat_string_map {
   size_t size() const { return size_; }
 
   /// The value of `key` (whose hash is `h`), or null.
-  T* find(std::string_view key, uint64_t h) {
-    return const_cast<T*>(std::as_const(*this).find(key, h));
-  }
+  T* find(std::string_view key, uint64_t h) { return const_cast<T*>(std::as_const(*this).find(key, h)); }
   const T* find(std::string_view key, uint64_t h) const {
     if (slots_.empty())
       return nullptr;
@@ -102,7 +100,8 @@ class flat_string_map {
       at(i) = node{};
     size_ = kept;
     chunks_.resize((size_ + k_chunk - 1) / k_chunk);
-    rehash(slots_.size());
+    if (!slots_.empty())
+      rehash(slots_.size());
     return gone;
   }
 

@@ -36,19 +36,19 @@ void aggregate_index::drop_snapshot(std::string_view id, uint64_t ref) {
   uint64_t h = hash(id);
   auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto* it = s.map.find(id, h);
-  if (it != nullptr && it->snapshot.ref == ref)
-    it->snapshot = {};
+  auto* e = s.map.find(id, h);
+  if (e != nullptr && e->snapshot.ref == ref)
+    e->snapshot = {};
 }
 
 aggregate_index::history aggregate_index::history_of(std::string_view id) const {
   uint64_t h = hash(id);
   auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto* it = s.map.find(id, h);
-  if (it == nullptr)
+  auto* e = s.map.find(id, h);
+  if (e == nullptr)
     return {};
-  return {it->snapshot, it->positions, it->dropped};
+  return {e->snapshot, e->positions, e->dropped};
 }
 
 void aggregate_index::add(std::string_view id, uint64_t position, uint64_t version) {
@@ -90,18 +90,18 @@ uint64_t aggregate_index::position(std::string_view id, uint64_t version) const 
   uint64_t h = hash(id);
   auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto* it = s.map.find(id, h);
-  if (it == nullptr || version <= it->dropped || version - it->dropped > it->positions.size())
+  auto* e = s.map.find(id, h);
+  if (e == nullptr || version <= e->dropped || version - e->dropped > e->positions.size())
     return 0;
-  return it->positions[version - it->dropped - 1];
+  return e->positions[version - e->dropped - 1];
 }
 
 bool aggregate_index::deleted(std::string_view id, uint64_t version) const {
   uint64_t h = hash(id);
   auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto* it = s.map.find(id, h);
-  return it != nullptr && version <= it->dropped;
+  auto* e = s.map.find(id, h);
+  return e != nullptr && version <= e->dropped;
 }
 
 std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t skip, size_t limit, size_t& total,
@@ -109,16 +109,16 @@ std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t ski
   uint64_t h = hash(id);
   auto& s = shard_of(h);
   std::lock_guard lk(s.mu);
-  auto* it = s.map.find(id, h);
+  auto* e = s.map.find(id, h);
   if (dropped)
-    *dropped = it == nullptr ? 0 : it->dropped;
-  if (it == nullptr) {
+    *dropped = e == nullptr ? 0 : e->dropped;
+  if (e == nullptr) {
     total = 0;
     return {};
   }
-  auto& all = it->positions;
-  total = it->dropped + all.size();
-  skip = skip > it->dropped ? skip - it->dropped : 0;
+  auto& all = e->positions;
+  total = e->dropped + all.size();
+  skip = skip > e->dropped ? skip - e->dropped : 0;
   skip = std::min(skip, all.size());
   size_t n = std::min(limit, all.size() - skip);
   return {all.begin() + static_cast<ptrdiff_t>(skip), all.begin() + static_cast<ptrdiff_t>(skip + n)};
