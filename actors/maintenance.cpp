@@ -124,20 +124,34 @@ void runtime::maintain() {
 // resident memory would stay at the peak of live aggregates for good. Once
 // many have gone, the free pages go back to the kernel (off the actor
 // threads; it locks each arena in turn for the time of its walk).
+//
+// Recovery's batches (tens of MB in flight) are freed by the projection
+// threads as they apply them: once every view holds the replayed events,
+// those pages go back too, once.
 void runtime::trim_memory() {
   constexpr uint64_t k_passivations = 16384; // or fewer, after a while
   constexpr auto k_interval = std::chrono::seconds(5), k_late = std::chrono::seconds(30);
   uint64_t passivated = stats_.passivations.load(std::memory_order_relaxed);
   uint64_t since = passivated - trimmed_at_passivations_;
   auto now = std::chrono::steady_clock::now();
-  if (since == 0 || now - trimmed_at_ < (since >= k_passivations ? k_interval : k_late))
+  bool after_recovery = !trimmed_after_recovery_ && views_hold(recovered_to_.load());
+  if (!after_recovery && (since == 0 || now - trimmed_at_ < (since >= k_passivations ? k_interval : k_late)))
     return;
+  trimmed_after_recovery_ = trimmed_after_recovery_ || after_recovery;
   trimmed_at_passivations_ = passivated;
   trimmed_at_ = now;
   ::malloc_trim(0);
   memory_trims_.fetch_add(1, std::memory_order_relaxed);
   k_log.debug("memory trimmed after {} passivations in {} us", passivated,
               std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - now).count());
+}
+
+bool runtime::views_hold(uint64_t position) const {
+  std::lock_guard lk(views_mu_);
+  for (auto& g : views_)
+    if (!g.serving || g.serving->least_applied() < position)
+      return false;
+  return true;
 }
 
 bool runtime::retain() {

@@ -321,6 +321,7 @@ void runtime::recover() {
   recovery_from_.store(sinks.from);
   recovery_events_.store(r->events);
   journal_->set_indexed_to(log_->last_position());
+  recovered_to_.store(log_->last_position());
   index_checkpointed_ = indexed;
   auto took = std::chrono::steady_clock::now() - started;
   k_log.info(

@@ -183,11 +183,15 @@ class runtime final : public sluice::engine::engine {
   std::atomic<uint64_t> checkpoints_rejected_{0}, retention_deleted_{0};
   std::atomic<uint64_t> recovery_from_{0}, recovery_events_{0};
   bool retention_blocked_told_ = false;
-  // Memory handed back after passivations (maintenance thread).
+  // Memory handed back after passivations and after recovery (maintenance thread).
   uint64_t trimmed_at_passivations_ = 0;
+  std::atomic<uint64_t> recovered_to_{0}; ///< the log's last position when recovery ended
+  bool trimmed_after_recovery_ = false;
   std::atomic<uint64_t> memory_trims_{0};
   std::chrono::steady_clock::time_point trimmed_at_{};
   void trim_memory();
+  /// Whether every view's serving version has applied `position`.
+  bool views_hold(uint64_t position) const;
   // A process behind the cut catches up by itself: retention tries again then.
   std::optional<std::chrono::steady_clock::time_point> retention_retry_at_;
 

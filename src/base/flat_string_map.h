@@ -4,8 +4,12 @@
 // entry's index). A lookup touches one slot and, when the tag matches, one
 // entry; growing rehashes from the hashes the entries keep, in entry order,
 // without reading a key. Callers give the hash, so that one computation
-// serves their sharding and the table. No erase but by remove_if().
+// serves their sharding and the table. Keys of up to 40 bytes are kept
+// inline (short_string), so an entry is one slot of a chunk and nothing else.
+// No erase but by remove_if().
 #pragma once
+
+#include "base/short_string.h"
 
 #include <algorithm>
 #include <bit>
@@ -22,9 +26,9 @@ template <class T>
 class flat_string_map {
  public:
   struct node {
-    uint64_t hash;
-    std::string key;
-    T value;
+    uint64_t hash = 0;
+    short_string key;
+    T value{};
   };
 
   size_t size() const { return size_; }
@@ -32,6 +36,15 @@ class flat_string_map {
   /// The value of `key` (whose hash is `h`), or null.
   T* find(std::string_view key, uint64_t h) { return const_cast<T*>(std::as_const(*this).find(key, h)); }
   const T* find(std::string_view key, uint64_t h) const {
+    auto* n = find_node(key, h);
+    return n ? &n->value : nullptr;
+  }
+
+  /// The entry of `key`, or null; its address is stable until remove_if().
+  node* find_node(std::string_view key, uint64_t h) {
+    return const_cast<node*>(std::as_const(*this).find_node(key, h));
+  }
+  const node* find_node(std::string_view key, uint64_t h) const {
     if (slots_.empty())
       return nullptr;
     auto tag = tag_of(h);
@@ -42,15 +55,21 @@ class flat_string_map {
       if (static_cast<uint32_t>(s) == tag) {
         auto& n = at(static_cast<uint32_t>(s >> 32) - 1);
         if (n.hash == h && n.key == key)
-          return &n.value;
+          return &n;
       }
     }
   }
 
   /// The value of `key`, made (value-initialised) if absent; true if made.
   std::pair<T&, bool> try_emplace(std::string_view key, uint64_t h) {
-    if (auto* v = find(key, h))
-      return {*v, false};
+    auto [n, made] = try_emplace_node(key, h);
+    return {n.value, made};
+  }
+
+  /// The entry of `key`, made (value-initialised) if absent; true if made.
+  std::pair<node&, bool> try_emplace_node(std::string_view key, uint64_t h) {
+    if (auto* n = find_node(key, h))
+      return {*n, false};
     if ((size_ + 1) * 4 > slots_.size() * 3)
       rehash(std::max<size_t>(64, slots_.size() * 2));
     auto index = size_;
@@ -61,7 +80,7 @@ class flat_string_map {
     n.key.assign(key);
     ++size_;
     place(h, index);
-    return {n.value, true};
+    return {n, true};
   }
 
   /// Room for `n` entries in all without a rehash.

@@ -89,6 +89,8 @@ class binary_reader {
   bool ok() const { return ok_; }
   bool at_end() const { return p_ == end_; }
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  /// The bytes not read yet.
+  std::string_view rest() const { return {p_, remaining()}; }
 
   /// Marks the input bad (a value out of range); returns 0 for the read.
   uint64_t fail() {

@@ -48,7 +48,7 @@ aggregate_index::history aggregate_index::history_of(std::string_view id) const 
   auto* e = s.map.find(id, h);
   if (e == nullptr)
     return {};
-  return {e->snapshot, e->positions, e->dropped};
+  return {e->snapshot, {e->positions.begin(), e->positions.end()}, e->dropped};
 }
 
 void aggregate_index::add(std::string_view id, uint64_t position, uint64_t version) {
@@ -119,9 +119,9 @@ std::vector<uint64_t> aggregate_index::positions(std::string_view id, size_t ski
   auto& all = e->positions;
   total = e->dropped + all.size();
   skip = skip > e->dropped ? skip - e->dropped : 0;
-  skip = std::min(skip, all.size());
-  size_t n = std::min(limit, all.size() - skip);
-  return {all.begin() + static_cast<ptrdiff_t>(skip), all.begin() + static_cast<ptrdiff_t>(skip + n)};
+  skip = std::min<size_t>(skip, all.size());
+  size_t n = std::min<size_t>(limit, all.size() - skip);
+  return {all.begin() + skip, all.begin() + skip + n};
 }
 
 // Per shard: the number of entries, then each entry's id, dropped count,
@@ -169,7 +169,7 @@ bool aggregate_index::load(std::string_view in) {
       if (!e.positions.empty())
         return false;
       e.dropped = dropped;
-      e.positions.resize(count);
+      e.positions.resize(static_cast<uint32_t>(count));
       uint64_t prev = 0;
       for (auto& p : e.positions) {
         uint64_t d = r.uint();
@@ -198,7 +198,7 @@ void aggregate_index::clear_positions() {
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
     size_t gone = s.map.remove_if([](std::string_view, entry& e) {
-      e.positions = {};
+      e.positions.clear();
       e.dropped = 0;
       return e.snapshot.ref == 0;
     });
@@ -218,9 +218,9 @@ uint64_t aggregate_index::forget_before(uint64_t first) {
       e.dropped += n;
       forgotten += n;
       if (cut == e.positions.end())
-        e.positions = {}; // the memory goes too
+        e.positions.clear(); // the memory goes too
       else
-        e.positions.erase(e.positions.begin(), cut);
+        e.positions.erase_front(static_cast<uint32_t>(n));
     });
   }
   return forgotten;

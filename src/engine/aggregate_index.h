@@ -6,6 +6,7 @@
 #pragma once
 
 #include "base/flat_string_map.h"
+#include "base/small_vector.h"
 #include "base/string_hash.h"
 
 #include <array>
@@ -106,7 +107,7 @@ class aggregate_index {
 
  private:
   struct entry {
-    std::vector<uint64_t> positions;
+    small_vector<uint64_t, 3> positions; ///< inline for an aggregate of three events (no heap block)
     snapshot_entry snapshot;
     uint64_t dropped = 0; ///< the aggregate's first events, in no retained segment
   };

@@ -1,13 +1,15 @@
 #include "views/order_views.h"
 
-#include "base/string_hash.h"
 #include "base/checksum.h"
+#include "base/flat_string_map.h"
+#include "base/string_hash.h"
 #include "codec/binary.h"
 #include "codec/fields.h"
 #include "codec/state_fields.h"
 #include "domain/account.h"
 #include "domain/order.h"
 #include "domain/transfer.h"
+#include "views/order_row.h"
 
 #include <string>
 #include <unordered_map>
@@ -79,7 +81,8 @@ bool of_type(const log::record& r, std::string_view aggregate_type) {
          r.type.starts_with(aggregate_type);
 }
 
-// Each order mirrors the aggregate's state, evolved by the same code.
+// Each order's row follows the aggregate's state (order_row); the row and
+// its key are one entry of a flat map, nothing allocated per order.
 class order_summary final : public projector {
  public:
   order_summary(uint32_t shard, uint32_t shards) : shard_(shard), shards_(shards) {}
@@ -89,36 +92,66 @@ class order_summary final : public projector {
   }
 
   apply_result apply(const log::record& r, std::string_view key) override {
-    auto& entry = row(rows_, key);
-    if (!order::apply_event(entry.state, r.type, r.data))
+    auto& entry = rows_.try_emplace(key, hash(key)).first;
+    if (!entry.order.apply(r.type, r.data))
       return false;
     entry.version = r.version;
     return true;
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
-    auto& entry = rows_.find(key)->second;
-    w.begin_object().key("order_id").string(key).key("customer_id").string(entry.state.customer_id);
-    w.key("status").string(order::to_string(entry.state.status));
-    w.key("item_count").integer(entry.state.item_count).key("total").money(entry.state.total_cents);
+    auto& entry = *rows_.find(key, hash(key));
+    auto& o = entry.order;
+    w.begin_object().key("order_id").string(key).key("customer_id").string(o.customer_id());
+    w.key("status").string(order::to_string(o.status()));
+    w.key("item_count").integer(o.item_count()).key("total").money(o.total_cents());
     w.key("skus").begin_array();
-    for (auto& l : entry.state.lines)
-      w.string(l.sku);
+    o.for_each_sku([&](std::string_view sku) { w.string(sku); });
     w.end_array();
     w.key("version").uinteger(entry.version).end_object();
   }
 
-  uint64_t checkpoint_fingerprint() const override { return layout<order::state>("order_summary.rows.1"); }
-  void save(std::string& out) const override { save_rows(rows_, out); }
-  bool load(std::string_view in) override { return load_rows(in, rows_); }
+  uint64_t checkpoint_fingerprint() const override { return layout<>("order_summary.rows.2"); }
+
+  // The number of rows, then each row's id, version and packed order.
+  void save(std::string& out) const override {
+    codec::binary_writer w(out);
+    w.uint(rows_.size());
+    rows_.for_each([&](std::string_view key, const row_type& r) {
+      w.string(key);
+      w.uint(r.version);
+      w.string(r.order.bytes());
+    });
+  }
+
+  bool load(std::string_view in) override {
+    codec::binary_reader r(in);
+    uint64_t n = r.uint();
+    if (!r.ok() || n > in.size())
+      return false;
+    rows_.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      auto key = r.string();
+      uint64_t version = r.uint();
+      auto bytes = r.string();
+      if (!r.ok())
+        return false;
+      auto [entry, fresh] = rows_.try_emplace(key, hash(key));
+      if (!fresh || !entry.order.assign(bytes))
+        return false;
+      entry.version = version;
+    }
+    return r.at_end();
+  }
 
  private:
   struct row_type {
-    order::state state;
+    order_row order;
     uint64_t version = 0;
   };
+  static uint64_t hash(std::string_view key) { return string_hash{}(key); }
   uint32_t shard_, shards_;
-  string_map<row_type> rows_;
+  flat_string_map<row_type> rows_;
 };
 
 // Sharded by customer: a shard follows only the orders its customers created.
@@ -133,66 +166,65 @@ class customer_orders final : public projector {
   std::string_view route(const log::record& r) override {
     if (!of_type(r, "order"))
       return {};
-    auto it = orders_.find(r.aggregate_id);
-    if (it == orders_.end()) {
+    auto* n = find(r.aggregate_id);
+    if (n == nullptr) {
       order::created e;
       if (r.type != order::created::name || !codec::decode_binary(r.data, e) ||
           shard_of(e.customer_id, shards_) != shard_)
         return {};
-      it = orders_.emplace(std::string(r.aggregate_id), order_row{}).first;
-      it->second.state.customer_id = std::move(e.customer_id); // not rendered: routing alone
+      auto customer = customers_.try_emplace(std::move(e.customer_id)).first;
+      n = &orders_.try_emplace_node(r.aggregate_id, hash(r.aggregate_id)).first;
+      n->value.customer = &customer->first;
+      last_ = n;
     }
-    return it->second.state.customer_id;
+    return *n->value.customer;
   }
 
   apply_result apply(const log::record& r, std::string_view key) override {
-    auto it = orders_.find(r.aggregate_id);
-    if (it == orders_.end())
+    auto* n = find(r.aggregate_id);
+    if (n == nullptr)
       return false;
-    bool first = it->second.state.status == order::status::none;
-    if (!order::apply_event(it->second.state, r.type, r.data))
+    bool first = n->value.order.status() == order::status::none;
+    if (!n->value.order.apply(r.type, r.data))
       return false;
     if (first)
-      row(customers_, key).push_back(&it->first);
+      customers_.find(key)->second.push_back(n);
     return true;
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
-    auto& ids = customers_.find(key)->second;
-    w.begin_object().key("customer_id").string(key).key("order_count").uinteger(ids.size());
+    auto& list = customers_.find(key)->second;
+    w.begin_object().key("customer_id").string(key).key("order_count").uinteger(list.size());
     if (version_ >= 2) {
       int64_t spent = 0;
-      for (auto* id : ids)
-        if (auto& s = orders_.find(*id)->second.state; s.status == order::status::confirmed)
-          spent += s.total_cents;
+      for (auto* n : list)
+        if (n->value.order.status() == order::status::confirmed)
+          spent += n->value.order.total_cents();
       w.key("total_spent").money(spent);
     }
     w.key("orders").begin_array();
-    for (auto* id : ids) {
-      auto& s = orders_.find(*id)->second.state;
-      w.begin_object().key("order_id").string(*id).key("status").string(order::to_string(s.status));
-      w.key("item_count").integer(s.item_count).key("total").money(s.total_cents).end_object();
+    for (auto* n : list) {
+      auto& o = n->value.order;
+      w.begin_object().key("order_id").string(n->key).key("status").string(order::to_string(o.status()));
+      w.key("item_count").integer(o.item_count()).key("total").money(o.total_cents()).end_object();
     }
     w.end_array().end_object();
   }
 
-  uint64_t checkpoint_fingerprint() const override { return layout<order::state>("customer_orders.2"); }
+  uint64_t checkpoint_fingerprint() const override { return layout<>("customer_orders.3"); }
 
   // The number of orders (to size the map once), then customers with their
-  // order ids in creation order, each order's state with its id.
+  // order ids in creation order, each with its packed order.
   void save(std::string& out) const override {
     codec::binary_writer w(out);
     w.uint(orders_.size());
     w.uint(customers_.size());
-    std::string scratch;
-    for (auto& [customer, ids] : customers_) {
+    for (auto& [customer, list] : customers_) {
       w.string(customer);
-      w.uint(ids.size());
-      for (auto* id : ids) {
-        w.string(*id);
-        scratch.clear();
-        codec::encode_state(orders_.find(*id)->second.state, scratch);
-        w.string(scratch);
+      w.uint(list.size());
+      for (auto* n : list) {
+        w.string(n->key);
+        w.string(n->value.order.bytes());
       }
     }
   }
@@ -209,31 +241,49 @@ class customer_orders final : public projector {
       uint64_t count = r.uint();
       if (!r.ok() || count > in.size())
         return false;
-      auto [list, added] = customers_.emplace(std::string(customer), std::vector<const std::string*>{});
+      auto [list, added] = customers_.try_emplace(std::string(customer));
       if (!added)
         return false;
       list->second.reserve(count);
       for (uint64_t i = 0; i < count; ++i) {
         auto id = r.string();
-        order_row row;
-        if (!r.ok() || !codec::decode_state(r.string(), row.state) || !r.ok())
+        auto bytes = r.string();
+        if (!r.ok())
           return false;
-        auto [it, fresh] = orders_.emplace(std::string(id), std::move(row));
-        if (!fresh)
+        auto [order, fresh] = orders_.try_emplace_node(id, hash(id));
+        if (!fresh || !order.value.order.assign(bytes) || order.value.order.status() == order::status::none)
           return false;
-        list->second.push_back(&it->first);
+        order.value.customer = &list->first;
+        list->second.push_back(&order);
       }
     }
     return r.at_end();
   }
 
  private:
-  struct order_row {
-    order::state state; ///< customer_id set by route() at the order's first event, applied or parked
+  struct order_entry {
+    order_row order;
+    const std::string* customer = nullptr; ///< the key of customers_ it is routed to, set by route()
   };
+  using order_map = flat_string_map<order_entry>;
+
+  static uint64_t hash(std::string_view key) { return string_hash{}(key); }
+
+  // route() and apply() of one event ask for the same order: the second
+  // finds it without hashing.
+  order_map::node* find(std::string_view id) {
+    if (last_ != nullptr && last_->key == id)
+      return last_;
+    auto* n = orders_.find_node(id, hash(id));
+    if (n != nullptr)
+      last_ = n;
+    return n;
+  }
+
   uint32_t shard_, shards_, version_;
-  string_map<order_row> orders_; // node-based: ids stay put
-  string_map<std::vector<const std::string*>> customers_;
+  order_map orders_; // entries stay put: the lists point at them
+  string_map<std::vector<const order_map::node*>> customers_;
+  order_map::node* last_ = nullptr;
 };
 
 // One key, "all", kept by the shard it hashes to like any key. Totals come

@@ -14,18 +14,16 @@ class view_shard::stamping_sink {
       : shard_(shard), changes_(changes), first_(first) {}
 
   void changed(std::string_view key) {
-    auto it = shard_.keys_.find(key);
-    if (it == shard_.keys_.end()) {
-      it = shard_.keys_.emplace(std::string(key), key_state{}).first;
-      shard_.fresh_.push_back(&*it);
-    }
+    auto [n, made] = shard_.keys_.try_emplace_node(key, hash(key));
+    if (made)
+      shard_.fresh_.push_back(&n);
     // Positions only grow: a key not yet changed by this batch is older
     // than its first event.
-    if (it->second.changed_at < first_position) {
-      changes_.push_back({it->first, 0});
-      touched_.push_back(&it->second);
+    if (n.value.changed_at < first_position) {
+      changes_.push_back({n.key, 0});
+      touched_.push_back(&n.value);
     }
-    it->second.changed_at = position;
+    n.value.changed_at = position;
   }
 
   // Positions are final once the whole batch is applied.
@@ -217,19 +215,19 @@ std::shared_ptr<const std::string> view_shard::render(std::string_view key) cons
 std::optional<view_shard::entry> view_shard::find(std::string_view key) const {
   auto p = parked_.find(key);
   uint64_t parked = p == parked_.end() ? 0 : p->second.events->size();
-  auto it = keys_.find(key);
-  if (it == keys_.end()) {
+  auto* n = keys_.find_node(key, hash(key));
+  if (n == nullptr) {
     if (parked > 0) // its first event was parked: a key without a value yet
       return entry{nullptr, 0, parked};
     return std::nullopt;
   }
-  return entry{render(it->first), it->second.changed_at, parked};
+  return entry{render(n->key), n->value.changed_at, parked};
 }
 
 void view_shard::sort_keys() const {
   if (fresh_.empty())
     return;
-  auto less = [](const key_map::value_type* a, const key_map::value_type* b) { return a->first < b->first; };
+  auto less = [](const key_map::node* a, const key_map::node* b) { return a->key.view() < b->key.view(); };
   std::sort(fresh_.begin(), fresh_.end(), less);
   size_t old = sorted_.size();
   sorted_.insert(sorted_.end(), fresh_.begin(), fresh_.end());
@@ -241,18 +239,18 @@ void view_shard::sort_keys() const {
 void view_shard::list(std::string_view after, size_t limit, std::vector<std::pair<std::string, entry>>& out) const {
   sort_keys();
   auto it = std::upper_bound(sorted_.begin(), sorted_.end(), after,
-                             [](std::string_view a, const key_map::value_type* k) { return a < k->first; });
+                             [](std::string_view a, const key_map::node* k) { return a < k->key.view(); });
   for (; it != sorted_.end() && limit > 0; ++it, --limit)
-    out.emplace_back((*it)->first, entry{render((*it)->first), (*it)->second.changed_at, 0});
+    out.emplace_back((*it)->key.view(), entry{render((*it)->key), (*it)->value.changed_at, 0});
 }
 
 void view_shard::save(std::string& out) const {
   codec::binary_writer w(out);
   w.uint(keys_.size());
-  for (auto& [key, st] : keys_) {
+  keys_.for_each([&](std::string_view key, const key_state& st) {
     w.string(key);
     w.uint(st.changed_at);
-  }
+  });
   std::string model;
   projector_->save(model);
   w.string(model);
@@ -265,23 +263,24 @@ bool view_shard::load(std::string_view in, uint64_t position, std::unique_ptr<pr
   if (!r.ok() || n > in.size()) // every key takes at least a byte
     return false;
   keys.reserve(n);
-  std::vector<const key_map::value_type*> order;
+  std::vector<const key_map::node*> order;
   order.reserve(n);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     auto key = r.string();
     uint64_t at = r.uint();
     if (!r.ok() || at > position)
       return false;
-    auto [it, added] = keys.emplace(std::string(key), key_state{at});
+    auto [k, added] = keys.try_emplace_node(key, hash(key));
     if (!added)
       return false;
-    order.push_back(&*it);
+    k.value.changed_at = at;
+    order.push_back(&k);
   }
   auto model = r.string();
   if (!r.ok() || !r.at_end() || !fresh->load(model))
     return false;
   projector_ = std::move(fresh);
-  keys_ = std::move(keys); // nodes keep their addresses when the map moves
+  keys_ = std::move(keys); // entries keep their addresses when the map moves
   sorted_.clear();
   fresh_ = std::move(order);
   applied_ = position;

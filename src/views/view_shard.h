@@ -5,6 +5,7 @@
 // reads, and the shard holds no second copy of its model as text.
 #pragma once
 
+#include "base/flat_string_map.h"
 #include "base/string_hash.h"
 #include "views/error_log.h"
 #include "views/event_batch.h"
@@ -112,7 +113,8 @@ class view_shard {
   struct key_state {
     uint64_t changed_at = 0;
   };
-  using key_map = string_map<key_state>;
+  using key_map = flat_string_map<key_state>;
+  static uint64_t hash(std::string_view key) { return string_hash{}(key); }
 
   /// Brings `sorted_` up to date with the keys added since it last was.
   void sort_keys() const;
@@ -132,8 +134,8 @@ class view_shard {
   uint64_t parked_events_ = 0;
   key_map keys_; ///< a hash map: every event finds its key here, listings are rarer
   // Keys in byte order for listings, kept lazily: new keys wait in `fresh_`
-  // and are merged in by the next listing. Nodes of `keys_` never move.
-  mutable std::vector<const key_map::value_type*> sorted_, fresh_;
+  // and are merged in by the next listing. Entries of `keys_` never move.
+  mutable std::vector<const key_map::node*> sorted_, fresh_;
   uint64_t applied_ = 0;
 };
 

@@ -283,7 +283,8 @@ TEST_CASE("deleting the snapshots loses nothing", "[actors][passivation][snapsho
   CHECK(send(*e, withdraw("ACC-D", "9.00")).outcome.version == 11);
 }
 
-TEST_CASE("the memory of many passivated aggregates is handed back, of a few not at once", "[actors][passivation]") {
+TEST_CASE("memory is handed back once after recovery, then after many passivations, not after a few",
+          "[actors][passivation]") {
   temp_dir dir;
   auto o = sluice::testing::churning(dir.path(), 20ms);
   o.maintenance_tick = 5ms;
@@ -301,14 +302,18 @@ TEST_CASE("the memory of many passivated aggregates is handed back, of a few not
     for (auto& a : answers)
       REQUIRE(a.get().outcome.result == kind::accepted);
   };
+  // Recovery's batches are handed back once the views hold what it replayed.
+  for (int i = 0; i < 500 && e->snapshot().memory_trims == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(e->snapshot().memory_trims == 1);
   open_many(0, 100);
   wait_all_passivated(*e);
   std::this_thread::sleep_for(100ms);
-  CHECK(e->snapshot().memory_trims == 0); // a hundred: not worth a walk of the heap yet
+  CHECK(e->snapshot().memory_trims == 1); // a hundred: not worth a walk of the heap yet
   open_many(100, 20000);
   wait_all_passivated(*e);
-  for (int i = 0; i < 500 && e->snapshot().memory_trims == 0; ++i)
+  for (int i = 0; i < 500 && e->snapshot().memory_trims == 1; ++i)
     std::this_thread::sleep_for(10ms);
-  CHECK(e->snapshot().memory_trims >= 1);
+  CHECK(e->snapshot().memory_trims >= 2);
   CHECK(e->snapshot().passivations >= 20000);
 }

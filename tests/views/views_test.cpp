@@ -1,4 +1,5 @@
 #include "builtin/builtin.h"
+#include "views/order_row.h"
 #include "views/view_shard.h"
 
 #include "domain/aggregate.h"
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <random>
 
 using namespace sluice;
 using namespace sluice::views;
@@ -32,6 +34,23 @@ class world {
   }
 
   event_batch take() { return std::exchange(batch_, event_batch{}); }
+
+  /// Like run(), for commands the rules may reject; true if accepted.
+  bool try_run(const std::string& json) {
+    auto cmd = decoder_.decode(json);
+    REQUIRE(cmd);
+    std::string id(cmd->aggregate_id);
+    auto& a = aggregates_.try_emplace(id, *cmd->type, id).first->second;
+    domain::event_list events;
+    auto o = a.handle(*cmd, events);
+    if (o.result != domain::outcome::kind::accepted)
+      return false;
+    auto version = o.version - events.size();
+    for (auto& e : events)
+      batch_.add(
+          {++position_, ++version, 0, e.type, cmd->aggregate_id.view(), cmd->command_id.view(), e.data, e.schema});
+    return true;
+  }
 
  private:
   domain::command_decoder decoder_{builtin::model().types()};
@@ -226,4 +245,101 @@ TEST_CASE("a listing stays in byte order as keys arrive between listings", "[vie
   CHECK(keys("ACC-3", 2) == std::vector<std::string>{"ACC-5", "ACC-7"});
   CHECK(keys("ACC-9", 2).empty());
   CHECK(shard.size() == 6);
+}
+
+namespace {
+
+void check_same(const domain::order::state& want, const domain::order::state& got) {
+  CHECK(got.status == want.status);
+  CHECK(got.customer_id == want.customer_id);
+  CHECK(got.item_count == want.item_count);
+  CHECK(got.total_cents == want.total_cents);
+  REQUIRE(got.lines.size() == want.lines.size());
+  for (size_t i = 0; i < want.lines.size(); ++i) {
+    CHECK(got.lines[i].product == want.lines[i].product);
+    CHECK(got.lines[i].sku == want.lines[i].sku);
+    CHECK(got.lines[i].qty == want.lines[i].qty);
+    CHECK(got.lines[i].price_cents == want.lines[i].price_cents);
+  }
+}
+
+} // namespace
+
+// The order views keep orders packed (order_row); the aggregate's own
+// evolve() is what they must agree with, event by event.
+TEST_CASE("a packed order row follows the order's state through random histories", "[views]") {
+  std::mt19937_64 rng(GENERATE(1u, 2u, 3u, 4u));
+  const char* products[] = {"P0", "P1", "Office chair with a name longer than forty bytes", "P3"};
+  world w;
+  for (int order = 0; order < 50; ++order) {
+    auto id = fmt::format("ORD-{}", order);
+    REQUIRE(w.try_run(cmd("order.create", id, fmt::format(R"({{"customer_id":"C-{}"}})", rng() % 7))));
+    for (int step = 0; step < 12; ++step) {
+      auto product = products[rng() % 4];
+      switch (rng() % 8) {
+        case 0: w.try_run(cmd("order.remove_item", id, fmt::format(R"({{"product":"{}"}})", product))); break;
+        case 1: w.try_run(cmd("order.confirm", id, "{}")); break;
+        case 2:
+          if (rng() % 3 == 0)
+            w.try_run(cmd("order.cancel", id, "{}"));
+          break;
+        default:
+          w.try_run(cmd("order.add_item", id,
+                        fmt::format(R"({{"product":"{}","qty":{},"price":{}.{:02}{}}})", product, 1 + rng() % 5,
+                                    rng() % 500, rng() % 100, rng() % 2 ? R"(,"sku":"S-X")" : "")));
+      }
+    }
+  }
+  auto batch = w.take();
+  std::map<std::string, std::pair<domain::order::state, order_row>, std::less<>> orders;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto r = batch[i];
+    auto& [want, row] = orders[std::string(r.aggregate_id)];
+    REQUIRE(domain::order::apply_event(want, r.type, r.data));
+    REQUIRE(row.apply(r.type, r.data));
+    check_same(want, row.unpack());
+    CHECK(row.status() == want.status);
+    CHECK(row.total_cents() == want.total_cents);
+    std::vector<std::string> skus;
+    row.for_each_sku([&](std::string_view sku) { skus.emplace_back(sku); });
+    REQUIRE(skus.size() == want.lines.size());
+    for (size_t l = 0; l < skus.size(); ++l)
+      CHECK(skus[l] == want.lines[l].sku);
+    order_row copy;
+    REQUIRE(copy.assign(row.bytes()));
+    CHECK(copy.bytes() == row.bytes());
+  }
+  CHECK(orders.size() == 50);
+  size_t with_lines = 0;
+  for (auto& [id, o] : orders)
+    with_lines += o.first.lines.size() > 1;
+  CHECK(with_lines > 10); // the histories did reprice and remove lines, not only create
+  CHECK_FALSE(order_row{}.apply("order.shipped", ""));
+  CHECK_FALSE(order_row{}.apply("order.item_added", "\x05"));
+}
+
+TEST_CASE("a packed order row refuses bytes that are not a whole row", "[views]") {
+  world w;
+  w.run(cmd("order.create", "ORD-1", R"({"customer_id":"C-1"})"));
+  w.run(cmd("order.add_item", "ORD-1", R"({"product":"Laptop","qty":1,"price":999.99})"));
+  w.run(cmd("order.add_item", "ORD-1", R"({"product":"Mouse","qty":2,"price":29.99})"));
+  auto batch = w.take();
+  order_row row;
+  for (size_t i = 0; i < batch.size(); ++i)
+    REQUIRE(row.apply(batch[i].type, batch[i].data));
+  std::string bytes(row.bytes());
+  for (size_t n = 1; n < bytes.size(); ++n) {
+    order_row cut;
+    CHECK_FALSE(cut.assign(std::string_view(bytes).substr(0, n)));
+    CHECK(cut.bytes().empty());
+  }
+  auto bad_status = bytes;
+  bad_status[0] = 9;
+  CHECK_FALSE(order_row{}.assign(bad_status));
+  CHECK_FALSE(order_row{}.assign(bytes + "x"));
+  order_row whole;
+  REQUIRE(whole.assign(bytes));
+  CHECK(whole.item_count() == 3);
+  CHECK(whole.total_cents() == 105997);
+  CHECK(whole.customer_id() == "C-1");
 }

@@ -1,0 +1,176 @@
+#include "views/order_row.h"
+
+#include "codec/fields.h"
+
+#include <string>
+
+namespace sluice::views {
+
+namespace order = domain::order;
+
+namespace {
+
+// The line fields as they are packed.
+struct packed_line {
+  std::string_view product, sku;
+  int64_t qty = 0, price_cents = 0;
+};
+
+packed_line read_line(codec::binary_reader& r) {
+  packed_line l;
+  l.product = r.string();
+  l.sku = r.string();
+  l.qty = r.sint();
+  l.price_cents = r.sint();
+  return l;
+}
+
+void write_line(codec::binary_writer& w, const packed_line& l) {
+  w.string(l.product);
+  w.string(l.sku);
+  w.sint(l.qty);
+  w.sint(l.price_cents);
+}
+
+int64_t line_total(int64_t qty, int64_t price_cents) { return qty * price_cents; }
+
+} // namespace
+
+order_row::header_view order_row::header() const {
+  header_view h;
+  if (bytes_.empty())
+    return h;
+  codec::binary_reader r(bytes_.view().substr(1));
+  h.customer_id = r.string();
+  h.item_count = r.sint();
+  h.total_cents = r.sint();
+  h.lines = r.uint();
+  h.rest = r.rest();
+  return h;
+}
+
+bool order_row::apply(std::string_view event_type, std::string_view data) {
+  // Rows are rebuilt whole (a few dozen bytes) into buffers that keep their
+  // capacity: no allocation per event unless the row outgrows its inline bytes.
+  thread_local std::string out, lines;
+  out.clear();
+  lines.clear();
+  auto h = header();
+  auto status = this->status();
+  std::string_view customer = h.customer_id;
+  std::string created_customer;
+  uint64_t count = h.lines;
+  codec::binary_writer lw(lines);
+  if (event_type == order::created::name) {
+    order::created e;
+    if (!codec::decode_binary(data, e))
+      return false;
+    status = order::status::pending;
+    created_customer = std::move(e.customer_id);
+    customer = created_customer;
+    lines.append(h.rest);
+  } else if (event_type == order::item_added::name) {
+    order::item_added e;
+    if (!codec::decode_binary(data, e))
+      return false;
+    codec::binary_reader r(h.rest);
+    bool found = false;
+    for (uint64_t i = 0; i < h.lines; ++i) {
+      auto l = read_line(r);
+      if (!found && l.product == e.product) {
+        found = true;
+        h.total_cents -= line_total(l.qty, l.price_cents);
+        l.qty += e.qty;
+        l.price_cents = e.price.cents;
+        l.sku = e.sku;
+        h.total_cents += line_total(l.qty, l.price_cents);
+      }
+      write_line(lw, l);
+    }
+    if (!found) {
+      write_line(lw, {e.product, e.sku, e.qty, e.price.cents});
+      h.total_cents += line_total(e.qty, e.price.cents);
+      ++count;
+    }
+    h.item_count += e.qty;
+  } else if (event_type == order::item_removed::name) {
+    order::item_removed e;
+    if (!codec::decode_binary(data, e))
+      return false;
+    codec::binary_reader r(h.rest);
+    bool found = false;
+    for (uint64_t i = 0; i < h.lines; ++i) {
+      auto l = read_line(r);
+      if (!found && l.product == e.product) {
+        found = true;
+        h.item_count -= l.qty;
+        h.total_cents -= line_total(l.qty, l.price_cents);
+        --count;
+        continue;
+      }
+      write_line(lw, l);
+    }
+    if (!found)
+      return true;
+  } else if (event_type == order::confirmed::name) {
+    if (order::confirmed e; !codec::decode_binary(data, e))
+      return false;
+    status = order::status::confirmed;
+    lines.append(h.rest);
+  } else if (event_type == order::cancelled::name) {
+    if (order::cancelled e; !codec::decode_binary(data, e))
+      return false;
+    status = order::status::cancelled;
+    lines.append(h.rest);
+  } else {
+    return false;
+  }
+  codec::binary_writer w(out);
+  out.push_back(static_cast<char>(status));
+  w.string(customer);
+  w.sint(h.item_count);
+  w.sint(h.total_cents);
+  w.uint(count);
+  out.append(lines);
+  bytes_.assign(out);
+  return true;
+}
+
+bool order_row::assign(std::string_view bytes) {
+  if (bytes.empty()) {
+    bytes_.assign(bytes);
+    return true;
+  }
+  if (static_cast<uint8_t>(bytes[0]) > static_cast<uint8_t>(order::status::cancelled))
+    return false;
+  codec::binary_reader r(bytes.substr(1));
+  r.string();
+  r.sint();
+  r.sint();
+  uint64_t n = r.uint();
+  if (!r.ok() || n > order::k_max_lines)
+    return false;
+  for (uint64_t i = 0; i < n; ++i)
+    read_line(r);
+  if (!r.ok() || !r.at_end())
+    return false;
+  bytes_.assign(bytes);
+  return true;
+}
+
+order::state order_row::unpack() const {
+  order::state s;
+  auto h = header();
+  s.status = status();
+  s.customer_id = h.customer_id;
+  s.item_count = h.item_count;
+  s.total_cents = h.total_cents;
+  codec::binary_reader r(h.rest);
+  for (uint64_t i = 0; i < h.lines; ++i) {
+    auto l = read_line(r);
+    s.lines.push_back({std::string(l.product), std::string(l.sku), l.qty, l.price_cents});
+  }
+  return s;
+}
+
+} // namespace sluice::views
