@@ -34,6 +34,25 @@ void write_line(codec::binary_writer& w, const packed_line& l) {
 
 int64_t line_total(int64_t qty, int64_t price_cents) { return qty * price_cents; }
 
+// Copies `count` packed lines to `w`, passing the first of `product` to
+// change(line), which says whether to keep it; false if there is none.
+template <class F>
+bool rewrite_line(std::string_view lines, uint64_t count, std::string_view product, codec::binary_writer& w,
+                  F&& change) {
+  codec::binary_reader r(lines);
+  bool found = false;
+  for (uint64_t i = 0; i < count; ++i) {
+    auto l = read_line(r);
+    if (!found && l.product == product) {
+      found = true;
+      if (!change(l))
+        continue;
+    }
+    write_line(w, l);
+  }
+  return found;
+}
+
 } // namespace
 
 order_row::header_view order_row::header() const {
@@ -73,20 +92,14 @@ bool order_row::apply(std::string_view event_type, std::string_view data) {
     order::item_added e;
     if (!codec::decode_binary(data, e))
       return false;
-    codec::binary_reader r(h.rest);
-    bool found = false;
-    for (uint64_t i = 0; i < h.lines; ++i) {
-      auto l = read_line(r);
-      if (!found && l.product == e.product) {
-        found = true;
-        h.total_cents -= line_total(l.qty, l.price_cents);
-        l.qty += e.qty;
-        l.price_cents = e.price.cents;
-        l.sku = e.sku;
-        h.total_cents += line_total(l.qty, l.price_cents);
-      }
-      write_line(lw, l);
-    }
+    bool found = rewrite_line(h.rest, h.lines, e.product, lw, [&](packed_line& l) {
+      h.total_cents -= line_total(l.qty, l.price_cents);
+      l.qty += e.qty;
+      l.price_cents = e.price.cents;
+      l.sku = e.sku;
+      h.total_cents += line_total(l.qty, l.price_cents);
+      return true;
+    });
     if (!found) {
       write_line(lw, {e.product, e.sku, e.qty, e.price.cents});
       h.total_cents += line_total(e.qty, e.price.cents);
@@ -97,19 +110,12 @@ bool order_row::apply(std::string_view event_type, std::string_view data) {
     order::item_removed e;
     if (!codec::decode_binary(data, e))
       return false;
-    codec::binary_reader r(h.rest);
-    bool found = false;
-    for (uint64_t i = 0; i < h.lines; ++i) {
-      auto l = read_line(r);
-      if (!found && l.product == e.product) {
-        found = true;
-        h.item_count -= l.qty;
-        h.total_cents -= line_total(l.qty, l.price_cents);
-        --count;
-        continue;
-      }
-      write_line(lw, l);
-    }
+    bool found = rewrite_line(h.rest, h.lines, e.product, lw, [&](packed_line& l) {
+      h.item_count -= l.qty;
+      h.total_cents -= line_total(l.qty, l.price_cents);
+      --count;
+      return false;
+    });
     if (!found)
       return true;
   } else if (event_type == order::confirmed::name) {
