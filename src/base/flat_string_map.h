@@ -10,6 +10,7 @@
 #pragma once
 
 #include "base/short_string.h"
+#include "base/string_hash.h"
 
 #include <algorithm>
 #include <bit>
@@ -32,6 +33,15 @@ class flat_string_map {
   };
 
   size_t size() const { return size_; }
+
+  /// The hash the key-only overloads use, for callers that shard by none.
+  static uint64_t hash(std::string_view key) { return string_hash{}(key); }
+  T* find(std::string_view key) { return find(key, hash(key)); }
+  const T* find(std::string_view key) const { return find(key, hash(key)); }
+  node* find_node(std::string_view key) { return find_node(key, hash(key)); }
+  const node* find_node(std::string_view key) const { return find_node(key, hash(key)); }
+  std::pair<T&, bool> try_emplace(std::string_view key) { return try_emplace(key, hash(key)); }
+  std::pair<node&, bool> try_emplace_node(std::string_view key) { return try_emplace_node(key, hash(key)); }
 
   /// The value of `key` (whose hash is `h`), or null.
   T* find(std::string_view key, uint64_t h) { return const_cast<T*>(std::as_const(*this).find(key, h)); }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "base/short_string.h"
+#include "codec/binary.h"
 #include "domain/order.h"
 
 #include <cstdint>
@@ -61,12 +62,6 @@ class order_row {
 
   short_string bytes_;
 };
-
-} // namespace sluice::views
-
-#include "codec/binary.h"
-
-namespace sluice::views {
 
 template <class F>
 void order_row::for_each_sku(F&& f) const {

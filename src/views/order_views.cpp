@@ -92,7 +92,7 @@ class order_summary final : public projector {
   }
 
   apply_result apply(const log::record& r, std::string_view key) override {
-    auto& entry = rows_.try_emplace(key, hash(key)).first;
+    auto& entry = rows_.try_emplace(key).first;
     if (!entry.order.apply(r.type, r.data))
       return false;
     entry.version = r.version;
@@ -100,7 +100,7 @@ class order_summary final : public projector {
   }
 
   void render(std::string_view key, codec::json_writer& w) const override {
-    auto& entry = *rows_.find(key, hash(key));
+    auto& entry = *rows_.find(key);
     auto& o = entry.order;
     w.begin_object().key("order_id").string(key).key("customer_id").string(o.customer_id());
     w.key("status").string(order::to_string(o.status()));
@@ -136,7 +136,7 @@ class order_summary final : public projector {
       auto bytes = r.string();
       if (!r.ok())
         return false;
-      auto [entry, fresh] = rows_.try_emplace(key, hash(key));
+      auto [entry, fresh] = rows_.try_emplace(key);
       if (!fresh || !entry.order.assign(bytes))
         return false;
       entry.version = version;
@@ -149,7 +149,6 @@ class order_summary final : public projector {
     order_row order;
     uint64_t version = 0;
   };
-  static uint64_t hash(std::string_view key) { return string_hash{}(key); }
   uint32_t shard_, shards_;
   flat_string_map<row_type> rows_;
 };
@@ -173,7 +172,7 @@ class customer_orders final : public projector {
           shard_of(e.customer_id, shards_) != shard_)
         return {};
       auto customer = customers_.try_emplace(std::move(e.customer_id)).first;
-      n = &orders_.try_emplace_node(r.aggregate_id, hash(r.aggregate_id)).first;
+      n = &orders_.try_emplace_node(r.aggregate_id).first;
       n->value.customer = &customer->first;
       last_ = n;
     }
@@ -250,7 +249,7 @@ class customer_orders final : public projector {
         auto bytes = r.string();
         if (!r.ok())
           return false;
-        auto [order, fresh] = orders_.try_emplace_node(id, hash(id));
+        auto [order, fresh] = orders_.try_emplace_node(id);
         if (!fresh || !order.value.order.assign(bytes) || order.value.order.status() == order::status::none)
           return false;
         order.value.customer = &list->first;
@@ -267,14 +266,12 @@ class customer_orders final : public projector {
   };
   using order_map = flat_string_map<order_entry>;
 
-  static uint64_t hash(std::string_view key) { return string_hash{}(key); }
-
   // route() and apply() of one event ask for the same order: the second
   // finds it without hashing.
   order_map::node* find(std::string_view id) {
     if (last_ != nullptr && last_->key == id)
       return last_;
-    auto* n = orders_.find_node(id, hash(id));
+    auto* n = orders_.find_node(id);
     if (n != nullptr)
       last_ = n;
     return n;

@@ -14,7 +14,7 @@ class view_shard::stamping_sink {
       : shard_(shard), changes_(changes), first_(first) {}
 
   void changed(std::string_view key) {
-    auto [n, made] = shard_.keys_.try_emplace_node(key, hash(key));
+    auto [n, made] = shard_.keys_.try_emplace_node(key);
     if (made)
       shard_.fresh_.push_back(&n);
     // Positions only grow: a key not yet changed by this batch is older
@@ -215,7 +215,7 @@ std::shared_ptr<const std::string> view_shard::render(std::string_view key) cons
 std::optional<view_shard::entry> view_shard::find(std::string_view key) const {
   auto p = parked_.find(key);
   uint64_t parked = p == parked_.end() ? 0 : p->second.events->size();
-  auto* n = keys_.find_node(key, hash(key));
+  auto* n = keys_.find_node(key);
   if (n == nullptr) {
     if (parked > 0) // its first event was parked: a key without a value yet
       return entry{nullptr, 0, parked};
@@ -270,7 +270,7 @@ bool view_shard::load(std::string_view in, uint64_t position, std::unique_ptr<pr
     uint64_t at = r.uint();
     if (!r.ok() || at > position)
       return false;
-    auto [k, added] = keys.try_emplace_node(key, hash(key));
+    auto [k, added] = keys.try_emplace_node(key);
     if (!added)
       return false;
     k.value.changed_at = at;

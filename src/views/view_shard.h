@@ -114,7 +114,6 @@ class view_shard {
     uint64_t changed_at = 0;
   };
   using key_map = flat_string_map<key_state>;
-  static uint64_t hash(std::string_view key) { return string_hash{}(key); }
 
   /// Brings `sorted_` up to date with the keys added since it last was.
   void sort_keys() const;
