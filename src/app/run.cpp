@@ -8,6 +8,7 @@
 //   repair  cut the log at its first damage, keeping a copy
 #include "app/run.h"
 
+#include "app/command_line.h"
 #include "app/views_cli.h"
 
 #include "app/offline_engine.h"
@@ -18,6 +19,7 @@
 #include "codec/json_writer.h"
 #include "domain/event_json.h"
 #include "log/check.h"
+#include "log/dir_lock.h"
 #include "log/event_log.h"
 
 #include "base/units.h"
@@ -35,6 +37,7 @@
 #include <cstdio>
 #include <malloc.h>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -58,13 +61,15 @@ void add_log_flags(CLI::App* cmd, log_flags& f) {
       ->capture_default_str();
 }
 
-std::unique_ptr<log::event_log> open_log(const log_flags& f, const domain::model& m) {
+// Read-only: beside a running server, creating and cutting nothing (SPEC §7).
+std::unique_ptr<log::event_log> open_log(const log_flags& f, const domain::model& m, bool read_only = false) {
   auto mode = f.durability == "none" ? log::durability::none : log::durability::fsync;
-  if (mode == log::durability::none)
+  if (mode == log::durability::none && !read_only)
     k_log.warn("durability none: acknowledged commands survive a process crash but not a power loss");
   log::options lo;
   lo.dir = std::filesystem::path(f.data) / "log";
   lo.mode = mode;
+  lo.read_only = read_only;
   lo.upcaster = &m.types();
   auto log = log::event_log::open(lo);
   if (!log) {
@@ -72,13 +77,28 @@ std::unique_ptr<log::event_log> open_log(const log_flags& f, const domain::model
     return nullptr;
   }
   auto& r = (*log)->recovery();
-  k_log.info("event log {}: {} records in {} segments, recovered in {} ms{}", f.data, r.records, r.segments,
-             static_cast<double>(r.took.count()) / 1000.0,
-             r.truncated_bytes ? fmt::format(" (cut a torn tail of {} bytes)", r.truncated_bytes) : "");
+  if (!read_only)
+    k_log.info("event log {}: {} records in {} segments, recovered in {} ms{}", f.data, r.records, r.segments,
+               static_cast<double>(r.took.count()) / 1000.0,
+               r.truncated_bytes ? fmt::format(" (cut a torn tail of {} bytes)", r.truncated_bytes) : "");
   return std::move(*log);
 }
 
+// One process per data directory (SPEC §7): taken before the log is opened,
+// since recovery itself writes (it cuts a torn tail).
+std::optional<log::dir_lock> lock_data(const std::string& data) {
+  auto lock = log::dir_lock::acquire(data);
+  if (!lock) {
+    k_log.error("{}", lock.error().message);
+    return std::nullopt;
+  }
+  return std::move(*lock);
+}
+
 int exec(const log_flags& f, const domain::model& m, std::istream& in) {
+  auto lock = lock_data(f.data);
+  if (!lock)
+    return 2;
   auto log = open_log(f, m);
   if (!log)
     return 2;
@@ -91,7 +111,7 @@ int exec(const log_flags& f, const domain::model& m, std::istream& in) {
 }
 
 int events(const log_flags& f, const domain::model& m, uint64_t from, uint64_t limit) {
-  auto log = open_log(f, m);
+  auto log = open_log(f, m, true);
   if (!log)
     return 2;
   std::string text;
@@ -115,12 +135,32 @@ int events(const log_flags& f, const domain::model& m, uint64_t from, uint64_t l
   return 0;
 }
 
+// A line of the start-up banner: plain text on stdout, or with
+// --log-format json a log line like every other (SPEC §7: every line the
+// process writes is then JSON).
+template <class... Args>
+void banner(fmt::format_string<Args...> f, Args&&... args) {
+  auto line = fmt::format(f, std::forward<Args>(args)...);
+  if (logger::format() == log_format::json) {
+    auto first = line.find_first_not_of(' ');
+    k_log.info("{}", std::string_view(line).substr(first == std::string::npos ? 0 : first));
+    return;
+  }
+  fmt::print("{}\n", line);
+  std::fflush(stdout);
+}
+
 /// The exit status after a failed fdatasync (EX_IOERR): a supervisor restarts.
 constexpr int k_exit_sync_failed = 74;
 
 // `sluice check DATA`: 0 when the log starts as it is (a torn tail
 // included, which recovery cuts), 1 when damage would stop start-up.
 int check(const std::string& data) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::path(data) / "log", ec)) {
+    k_log.error("{}: no event log there ({} is not a directory)", data, (std::filesystem::path(data) / "log").string());
+    return 2;
+  }
   auto r = log::check(std::filesystem::path(data) / "log");
   if (!r) {
     k_log.error("{}", r.error().message);
@@ -148,6 +188,14 @@ int check(const std::string& data) {
 
 // `sluice repair DATA`: cuts at the first damage, copying what it removes.
 int repair(const std::string& data) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::path(data) / "log", ec)) {
+    k_log.error("{}: no event log there ({} is not a directory)", data, (std::filesystem::path(data) / "log").string());
+    return 2;
+  }
+  auto lock = lock_data(data);
+  if (!lock)
+    return 2;
   auto stamp = std::chrono::system_clock::now().time_since_epoch();
   auto backup = std::filesystem::path(data) /
                 fmt::format("repair-{}", std::chrono::duration_cast<std::chrono::seconds>(stamp).count());
@@ -320,6 +368,9 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
   // a time costs address space, not memory (pages are touched as used).
   ::mallopt(M_TOP_PAD, 64 << 20);
   auto started = std::chrono::steady_clock::now();
+  auto lock = lock_data(f.data);
+  if (!lock)
+    return 2;
   auto e = engine::start(o);
   if (!e) {
     k_log.error("cannot start: {}", e.error().message);
@@ -340,21 +391,21 @@ int serve(const log_flags& f, const domain::model& m, const serve_flags& s) {
     return 2;
   }
   auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";
-  fmt::print("sluice listening on {}://{}:{}\n  data directory: {}\n  durability: {}\n  threads: {} actor, {} I/O\n",
-             so.tls_cert.empty() ? "http" : "https", shown, srv.port(), f.data, f.durability, o.threads, so.io_threads);
+  banner("sluice listening on {}://{}:{}", so.tls_cert.empty() ? "http" : "https", shown, srv.port());
+  banner("  data directory: {}", f.data);
+  banner("  durability: {}", f.durability);
+  banner("  threads: {} actor, {} I/O", o.threads, so.io_threads);
   if (authority)
-    fmt::print("  auth: {} tokens from {} (SIGHUP reloads it)\n", authority->current()->size(), s.auth_file);
+    banner("  auth: {} tokens from {} (SIGHUP reloads it)", authority->current()->size(), s.auth_file);
   else
-    fmt::print("  auth: off (every request is served)\n");
-  std::fflush(stdout);
+    banner("  auth: off (every request is served)");
   if ((*e)->wait_ready(std::chrono::hours(24))) {
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    fmt::print("  recovery: ready in {} ms (log positions {} to {})\n", took.count(), (*e)->log().first_position(),
-               (*e)->log().last_position());
+    banner("  recovery: ready in {} ms (log positions {} to {})", took.count(), (*e)->log().first_position(),
+           (*e)->log().last_position());
   } else {
-    fmt::print("  recovery failed; see the log above (/readyz answers 503)\n");
+    banner("  recovery failed; see the log above (/readyz answers 503)");
   }
-  std::fflush(stdout);
 
   int sig = 0;
   for (;;) {
@@ -420,8 +471,9 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
                                                       : fmt::format("{} {} (sluice {})", p.name, p.version, version()));
   app.set_config("--config", "",
                  "TOML or INI file of flags, a [serve] section for serve's (key: the flag without --); the command "
-                 "line wins over the file, the file over SLUICE_* variables");
+                 "line wins over SLUICE_* variables, and they over the file");
   app.allow_config_extras(false); // a misspelt key is an error, not a default silently kept
+  env_before_file(app);
   std::string log_level_name = "info", log_format_name = "text";
   app.add_option("--log-level", log_level_name, "log lines below this level are dropped")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -435,9 +487,8 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
   auto* serve_cmd = app.add_subcommand("serve", "run the server: the HTTP API over the actor engine");
   add_log_flags(serve_cmd, flags);
   serve_cmd->add_option("--listen", sf.listen, "address and port to listen on")->capture_default_str();
-  serve_cmd
-      ->add_option("--threads", sf.threads, "actor scheduler threads (0: the cores the I/O threads leave, at least 1)")
-      ->capture_default_str();
+  add_number(serve_cmd, "--threads", sf.threads,
+             "actor scheduler threads (0: the cores the I/O threads leave, at least 1)", 0u, 1024u);
   serve_cmd->add_option("--io-threads", sf.io_threads, "network I/O threads")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
@@ -474,9 +525,9 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
                    "beyond: 503 overloaded")
       ->check(CLI::Range(size_t{1} << 16, size_t{1} << 40))
       ->capture_default_str();
-  serve_cmd
-      ->add_option("--drill-fail-sync-after", sf.drill_fail_sync_after,
-                   "drill: make the log's fdatasync fail (EIO) after this many succeed; the server exits 74")
+  add_number(serve_cmd, "--drill-fail-sync-after", sf.drill_fail_sync_after,
+             "drill: make the log's fdatasync fail (EIO) after this many succeed (0: never); the server exits 74",
+             uint64_t{0}, uint64_t{1} << 40)
       ->group("Drills");
   serve_cmd
       ->add_option("--drill-fail-view", sf.drill_fail_views,
@@ -542,10 +593,9 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 40))
       ->capture_default_str()
       ->group("Memory and restart");
-  serve_cmd
-      ->add_option("--snapshot-every", sf.snapshot_every,
-                   "snapshot an aggregate every this many events (0: only when it passivates), under <data>/snapshots")
-      ->capture_default_str()
+  add_number(serve_cmd, "--snapshot-every", sf.snapshot_every,
+             "snapshot an aggregate every this many events (0: only when it passivates), under <data>/snapshots",
+             uint64_t{0}, uint64_t{1} << 32)
       ->group("Memory and restart");
   serve_cmd
       ->add_flag("--no-snapshots", sf.no_snapshots,
@@ -557,12 +607,11 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
         return n ? std::string() : n.error();
       },
       "SIZE");
-  serve_cmd
-      ->add_option("--checkpoint-every", sf.checkpoint_every,
-                   "checkpoint each view shard and the history index every this many events, and at least 4 per "
-                   "key it holds (0: only at a graceful stop), under <data>/checkpoints; start-up replays only the "
-                   "log after them")
-      ->capture_default_str()
+  add_number(serve_cmd, "--checkpoint-every", sf.checkpoint_every,
+             "checkpoint each view shard and the history index every this many events, and at least 4 per "
+             "key it holds (0: only at a graceful stop), under <data>/checkpoints; start-up replays only the "
+             "log after them",
+             uint64_t{0}, uint64_t{1} << 40)
       ->group("Memory and restart");
   serve_cmd
       ->add_flag("--no-checkpoints", sf.no_checkpoints,
@@ -592,14 +641,16 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
       ->excludes(retain_all)
       ->group("Retention");
 
-  auto* exec_cmd = app.add_subcommand("exec", "apply NDJSON commands from stdin; print one result per line");
+  auto* exec_cmd = app.add_subcommand(
+      "exec", "apply NDJSON commands from stdin; print one result per line (not while a server runs on --data)");
   add_log_flags(exec_cmd, flags);
 
   uint64_t from = 1, limit = UINT64_MAX;
-  auto* events_cmd = app.add_subcommand("events", "print the event log as NDJSON Event JSON");
+  auto* events_cmd = app.add_subcommand(
+      "events", "print the event log as NDJSON Event JSON (reads only: beside a running server, what is durable)");
   add_log_flags(events_cmd, flags);
-  events_cmd->add_option("--from", from, "first position")->capture_default_str();
-  events_cmd->add_option("--limit", limit, "most events to print");
+  add_number(events_cmd, "--from", from, "first position", uint64_t{1}, uint64_t{UINT64_MAX});
+  add_number(events_cmd, "--limit", limit, "most events to print", uint64_t{0}, uint64_t{UINT64_MAX});
 
   CLI::App* demo_cmd = nullptr;
   if (!p.demo_script.empty()) {
@@ -664,7 +715,8 @@ int run(int argc, char** argv, const domain::model& m, const program& p) {
   views_flags(views_skip);
 
   add_env_names(&app);
-  CLI11_PARSE(app, argc, argv);
+  if (int status = parse_or_exit(app, argc, argv); status >= 0)
+    return status;
   logger::set_level(log_level_name == "debug"   ? log_level::debug
                     : log_level_name == "warn"  ? log_level::warn
                     : log_level_name == "error" ? log_level::error

@@ -92,6 +92,8 @@ std::string logger::format_line(log_format format, std::string_view time, log_le
 
 void logger::set_format(log_format format) noexcept { g_format.store(format, std::memory_order_relaxed); }
 
+log_format logger::format() noexcept { return g_format.load(std::memory_order_relaxed); }
+
 void logger::set_level(log_level level) noexcept { g_level.store(level, std::memory_order_relaxed); }
 
 log_level logger::level() noexcept { return g_level.load(std::memory_order_relaxed); }

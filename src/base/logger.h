@@ -41,6 +41,7 @@ class logger {
   static void set_level(log_level level) noexcept;
   static log_level level() noexcept;
   static void set_format(log_format format) noexcept;
+  static log_format format() noexcept;
 
   /// One line as written (without the newline), for tests.
   static std::string format_line(log_format format, std::string_view time, log_level l, std::string_view name,

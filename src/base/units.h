@@ -1,6 +1,8 @@
 // Durations and sizes in flags (SPEC §9): seconds or bytes as plain
-// numbers, or with a unit: "90s", "15m", "12h", "30d"; "512KiB", "20GiB"
-// (also "MB"-style powers of ten).
+// numbers, or with a unit: "90s", "15m", "12h", "30d"; sizes in powers of
+// two as "512K", "512KiB", "20G", "20GiB" (K, M, G, T and KiB … TiB mean
+// 1024^n, as in systemd and Redis's configuration), powers of ten only
+// when spelt "KB", "MB", "GB", "TB" (SI: 1000^n).
 #pragma once
 
 #include <charconv>
@@ -46,18 +48,20 @@ inline std::expected<uint64_t, std::string> parse_size(std::string_view s) {
   std::string_view unit;
   if (!detail::split_number(s, n, unit))
     return std::unexpected("'" + std::string(s) + "' is not a size (e.g. 1000000, 512MiB, 20GiB)");
-  uint64_t per = unit.empty() || unit == "B" ? 1
-                 : unit == "KiB"             ? 1ull << 10
-                 : unit == "MiB"             ? 1ull << 20
-                 : unit == "GiB"             ? 1ull << 30
-                 : unit == "TiB"             ? 1ull << 40
-                 : unit == "KB"              ? 1'000ull
-                 : unit == "MB"              ? 1'000'000ull
-                 : unit == "GB"              ? 1'000'000'000ull
-                 : unit == "TB"              ? 1'000'000'000'000ull
-                                             : 0;
+  uint64_t per = unit.empty() || unit == "B"    ? 1
+                 : unit == "KiB" || unit == "K" ? 1ull << 10
+                 : unit == "MiB" || unit == "M" ? 1ull << 20
+                 : unit == "GiB" || unit == "G" ? 1ull << 30
+                 : unit == "TiB" || unit == "T" ? 1ull << 40
+                 : unit == "KB"                 ? 1'000ull
+                 : unit == "MB"                 ? 1'000'000ull
+                 : unit == "GB"                 ? 1'000'000'000ull
+                 : unit == "TB"                 ? 1'000'000'000'000ull
+                                                : 0;
   if (per == 0)
-    return std::unexpected("'" + std::string(s) + "': unknown unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
+    return std::unexpected("'" + std::string(s) +
+                           "': unknown unit (B; K, M, G, T or KiB, MiB, GiB, TiB: powers of 1024; KB, MB, GB, TB: "
+                           "powers of 1000)");
   if (n > UINT64_MAX / per)
     return std::unexpected("'" + std::string(s) + "' is too large");
   return n * per;

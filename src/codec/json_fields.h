@@ -3,19 +3,22 @@
 // decoded: it pulls in simdjson.
 #pragma once
 
+#include "base/closest.h"
 #include "codec/fields.h"
 #include "codec/money.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <array>
 #include <string>
 #include <utility>
 
 namespace sluice::codec {
 
-/// Inspector that fills fields from `object`. Unknown members are ignored,
-/// null stands for absent, a repeated member is refused. On the first bad
+/// Inspector that fills fields from `object`. Unknown and repeated members
+/// are refused (SPEC §2: a misspelt optional field must not pass as absent),
+/// null stands for absent. On the first bad
 /// field it stops and error() names the field and says what was expected.
 /// Strings' bounds are byte lengths.
 class json_decoder {
@@ -38,7 +41,14 @@ class json_decoder {
 
   // One walk over the members finds every field (cheaper than a lookup
   // per field); a field given twice is refused rather than guessed.
-  bool decode(std::index_sequence<>) { return true; } // a payload without fields
+  bool decode(std::index_sequence<>) { // a payload without fields: `{}` only
+    for (auto member : object_) {
+      error_ = fmt::format("unknown field '{}{}'; this payload has no fields", prefix_,
+                           std::string_view(member.key).substr(0, 128));
+      return false;
+    }
+    return true;
+  }
 
   template <size_t... Is, class... Ts>
   bool decode(std::index_sequence<Is...>, field_ref<Ts>&... fs) {
@@ -50,6 +60,12 @@ class json_decoder {
        ...);
       if (repeated) {
         error_ = fmt::format("{}{} appears more than once", prefix_, std::string_view(key));
+        return false;
+      }
+      if (!handled) {
+        std::array<std::string_view, sizeof...(Ts)> names{fs.name...};
+        error_ = fmt::format("unknown field '{}{}'{}; {}", prefix_, std::string_view(key).substr(0, 128),
+                             did_you_mean(key, names), fmt::format("this payload has {}", join_names(names)));
         return false;
       }
     }

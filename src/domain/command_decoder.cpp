@@ -1,5 +1,6 @@
 #include "domain/command_decoder.h"
 
+#include "base/closest.h"
 #include "domain/number_range.h"
 
 #include <fmt/format.h>
@@ -13,6 +14,12 @@ namespace {
 
 constexpr size_t k_max_aggregate_id = 256;
 constexpr size_t k_max_command_id = 128;
+constexpr size_t k_max_correlation_id = 128;
+
+// SPEC §2: every member an envelope may have. Anything else is refused, so
+// that a misspelt `expected_version` cannot switch its check off.
+constexpr std::string_view k_envelope_fields[] = {"type",           "aggregate_id", "command_id", "expected_version",
+                                                  "correlation_id", "payload"};
 
 std::unexpected<error> fail(errc code, std::string message) { return std::unexpected(error{code, std::move(message)}); }
 
@@ -56,11 +63,22 @@ bool free_of_control_chars(std::string_view s) {
 }
 
 struct command_decoder::impl {
-  explicit impl(const registry& r) : types(r) {}
+  explicit impl(const registry& r) : types(r) {
+    for (auto* t : r.types())
+      for (auto name : t->command_names())
+        command_names.push_back(name);
+  }
 
   std::expected<command, error> decode(simdjson::dom::element root);
 
+  // "unknown command type 'order.crate' (did you mean 'order.create'?); known types: …"
+  std::string unknown_type_message(std::string_view name) const {
+    return fmt::format("unknown command type '{}'{}; known types: {}", name.substr(0, 128),
+                       did_you_mean(name.substr(0, 128), command_names), join_names(command_names));
+  }
+
   const registry& types;
+  std::vector<std::string_view> command_names;
   simdjson::dom::parser parser;
 };
 
@@ -90,9 +108,10 @@ std::expected<command, error> command_decoder::impl::decode(simdjson::dom::eleme
   if (root.get_object().get(envelope))
     return fail(errc::bad_request, "a command must be a JSON object");
 
-  // One pass over the members: unknown ones are ignored, repeats refused.
-  simdjson::dom::element type_v, id_v, command_id_v, version_v, payload_v;
-  bool has_type = false, has_id = false, has_command_id = false, has_version = false, has_payload = false;
+  // One pass over the members: unknown ones and repeats are refused.
+  simdjson::dom::element type_v, id_v, command_id_v, version_v, correlation_v, payload_v;
+  bool has_type = false, has_id = false, has_command_id = false, has_version = false, has_correlation = false,
+       has_payload = false;
   for (auto [key, value] : envelope) {
     auto take = [&](bool& seen, simdjson::dom::element& slot) {
       if (seen)
@@ -112,6 +131,11 @@ std::expected<command, error> command_decoder::impl::decode(simdjson::dom::eleme
       fresh = take(has_version, version_v);
     else if (key == "payload")
       fresh = take(has_payload, payload_v);
+    else if (key == "correlation_id")
+      fresh = take(has_correlation, correlation_v);
+    else
+      return invalid(fmt::format("unknown field '{}'{}; a command has {}", std::string_view(key).substr(0, 128),
+                                 did_you_mean(key, k_envelope_fields), join_names(k_envelope_fields)));
     if (!fresh)
       return invalid(fmt::format("field '{}' appears more than once", std::string_view(key)));
   }
@@ -125,7 +149,7 @@ std::expected<command, error> command_decoder::impl::decode(simdjson::dom::eleme
     return invalid("type must be a string");
   auto ref = types.find_command(type_name);
   if (!ref)
-    return fail(errc::unknown_command, fmt::format("unknown command type '{}'", type_name.substr(0, 128)));
+    return fail(errc::unknown_command, unknown_type_message(type_name));
   cmd.type = ref->type;
   cmd.kind = ref->kind;
 
@@ -154,6 +178,14 @@ std::expected<command, error> command_decoder::impl::decode(simdjson::dom::eleme
     if (!version_v.is_uint64() || version_v.get_uint64().get(v) || v > static_cast<uint64_t>(INT64_MAX))
       return invalid("expected_version must be an integer from 0 to 9223372036854775807");
     cmd.expected_version = v;
+  }
+
+  if (has_correlation && !correlation_v.is_null()) {
+    std::string_view correlation_id;
+    if (correlation_v.get_string().get(correlation_id))
+      return invalid("correlation_id must be a string");
+    if (correlation_id.empty() || correlation_id.size() > k_max_correlation_id)
+      return invalid(fmt::format("correlation_id must be 1 to {} bytes long", k_max_correlation_id));
   }
 
   simdjson::dom::object payload;

@@ -1,6 +1,7 @@
 #include "http/routes.h"
 
 #include "api/command_result.h"
+#include "base/closest.h"
 #include "codec/json_writer.h"
 #include "domain/command_decoder.h"
 #include "domain/event_json.h"
@@ -213,10 +214,25 @@ std::optional<uint32_t> version_param(const query& q, respond_fn& respond) {
   return static_cast<uint32_t>(*v);
 }
 
-reply unknown_view(std::string_view view, uint32_t version) {
+// 404 naming what exists: the views (and the closest name), or the view's versions.
+reply unknown_view(const engine::engine& e, std::string_view view, uint32_t version) {
+  auto statuses = e.view_statuses();
+  std::vector<std::string_view> names, versions;
+  std::vector<std::string> version_text;
+  for (auto& st : statuses) {
+    if (names.empty() || names.back() != st.view)
+      names.push_back(st.view);
+    if (st.view == view)
+      version_text.push_back(fmt::format("{} ({})", st.version, st.state));
+  }
+  if (version && !version_text.empty())
+    return error_reply(
+        404, "not_found",
+        fmt::format("view {} has no version {}; its versions are {}", view, version, join_names(version_text)));
+  auto shown = view.substr(0, 128);
   return error_reply(404, "not_found",
-                     version ? fmt::format("view {} has no version {} (not defined, or retired)", view, version)
-                             : fmt::format("no view named '{}'", view));
+                     fmt::format("no view named '{}'{}; the views are {} (GET /v1/views lists them)", shown,
+                                 did_you_mean(shown, names), join_names(names)));
 }
 
 // 503 view_building: the version has not caught up with the log yet.
@@ -270,7 +286,7 @@ void get_view_key(request& rq, const std::string& view, const std::string& key) 
         answer(json_reply(200, std::move(body)));
       });
   if (!known)
-    (*shared)(unknown_view(view, *version));
+    (*shared)(unknown_view(e, view, *version));
 }
 
 void get_view_list(request& rq, const std::string& view) {
@@ -303,7 +319,7 @@ void get_view_list(request& rq, const std::string& view) {
     answer(json_reply(200, std::move(body)));
   });
   if (!known)
-    (*shared)(unknown_view(view, *version));
+    (*shared)(unknown_view(e, view, *version));
 }
 
 // GET /v1/admin/views: every defined version of every view (SPEC §10).
@@ -427,7 +443,7 @@ void get_admin_errors(request& rq) {
     (*shared)(json_reply(200, std::move(body)));
   });
   if (!known)
-    (*shared)(unknown_view(*view, 0));
+    (*shared)(unknown_view(rq.engine, *view, 0));
 }
 
 // The "key" of an admin body ({} or {"key":K}); nullopt (answered 400) if
@@ -468,7 +484,7 @@ void post_admin_replay(request& rq) {
     (*shared)(json_reply(200, fmt::format(R"({{"replayed":{},"still_parked":{}}})", replayed, still)));
   });
   if (!known)
-    (*shared)(unknown_view(*view, 0));
+    (*shared)(unknown_view(rq.engine, *view, 0));
 }
 
 void post_admin_skip(request& rq) {
@@ -485,7 +501,7 @@ void post_admin_skip(request& rq) {
     (*shared)(json_reply(200, fmt::format(R"({{"skipped":{}}})", skipped)));
   });
   if (!known)
-    (*shared)(unknown_view(*view, 0));
+    (*shared)(unknown_view(rq.engine, *view, 0));
 }
 
 void post_admin_rebuild(request& rq) {
@@ -494,7 +510,7 @@ void post_admin_rebuild(request& rq) {
     return;
   uint32_t version = 0;
   switch (rq.engine.rebuild_view(*view, version)) {
-    case engine::rebuild_status::unknown_view: return rq.respond(unknown_view(*view, 0));
+    case engine::rebuild_status::unknown_view: return rq.respond(unknown_view(rq.engine, *view, 0));
     case engine::rebuild_status::running:
       return rq.respond(error_reply(409, "rebuild_running", fmt::format("view {} is building already", *view)));
     case engine::rebuild_status::started: break;
@@ -550,7 +566,8 @@ void get_aggregate_events(request& rq, const std::string& id) {
   // go out together, in log order.
   auto parts = e.aggregate_history(id, *from_version - 1, *limit);
   if (parts.empty())
-    return respond(error_reply(404, "not_found", "no aggregate with this id has events"));
+    return respond(
+        error_reply(404, "not_found", fmt::format("no aggregate with id '{}' has events", id.substr(0, 256))));
   std::vector<uint64_t> positions;
   bool truncated = false; // retention deleted some of the events asked for
   for (auto& p : parts) {
@@ -629,6 +646,42 @@ bool forbidden_view(request& rq, const std::string& view) {
   return true;
 }
 
+// GET /v1/views: the views the caller may read, with their versions.
+void get_views(request& rq) {
+  auto statuses = rq.engine.view_statuses();
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_object().key("views").begin_array();
+  for (size_t i = 0; i < statuses.size();) {
+    auto view = statuses[i].view;
+    size_t end = i;
+    while (end < statuses.size() && statuses[end].view == view)
+      ++end;
+    if (!rq.by.who || rq.by.who->rights.may_read(view)) {
+      w.begin_object().key("view").string(view).key("version");
+      auto serving =
+          std::find_if(statuses.begin() + static_cast<ptrdiff_t>(i), statuses.begin() + static_cast<ptrdiff_t>(end),
+                       [](auto& st) { return st.state == "serving"; });
+      if (serving != statuses.begin() + static_cast<ptrdiff_t>(end))
+        w.uinteger(serving->version);
+      else
+        w.null(); // new in this build: still building its first version
+      w.key("versions").begin_array();
+      for (size_t j = i; j < end; ++j)
+        w.begin_object()
+            .key("version")
+            .uinteger(statuses[j].version)
+            .key("state")
+            .string(statuses[j].state)
+            .end_object();
+      w.end_array().end_object();
+    }
+    i = end;
+  }
+  w.end_array().end_object();
+  rq.respond(json_reply(200, std::move(body)));
+}
+
 void get_list(request& rq) {
   if (auto view = path_param(rq, 0); view && !forbidden_view(rq, *view))
     get_view_list(rq, *view);
@@ -656,6 +709,7 @@ const std::vector<endpoint> k_routes = {
     {"GET", "/v1/stream", body_kind::none, get_stream, access::token},
     {"GET", "/v1/events", body_kind::none, get_events, access::events},
     {"GET", "/v1/aggregates/{id}/events", body_kind::none, get_history, access::events},
+    {"GET", "/v1/views", body_kind::none, get_views, access::views},
     {"GET", "/v1/views/{view}", body_kind::none, get_list, access::views},
     {"GET", "/v1/views/{view}/{key}", body_kind::none, get_key, access::views},
     {"GET", "/v1/admin/views", body_kind::none, get_admin_views, access::admin},
@@ -747,7 +801,14 @@ reply denied_reply(auth::denial d, std::string_view message) {
 }
 
 reply no_such_path(std::string_view path) {
-  return error_reply(404, "not_found", fmt::format("no such path: {}", path.substr(0, 200)));
+  std::vector<std::string_view> patterns;
+  for (auto& rt : k_routes)
+    if (patterns.empty() || std::ranges::find(patterns, rt.pattern) == patterns.end())
+      patterns.push_back(rt.pattern);
+  auto shown = path.substr(0, 200);
+  return error_reply(404, "not_found",
+                     fmt::format("no such path: {}{}; the API's paths are {}", shown, did_you_mean(shown, patterns),
+                                 join_names(patterns)));
 }
 
 void route(engine::engine& e, const limits& l, std::string_view method, std::string_view target, std::string&& body,

@@ -13,6 +13,8 @@ enum class errc {
   closed,           ///< the log was closed before the append could be written
   failed,           ///< an earlier write or sync failed; the log takes no more appends
   invalid_argument, ///< a record too large for the format, or a bad option
+  locked,           ///< another process holds the data directory (dir_lock)
+  not_found,        ///< a read-only open found no such directory
 };
 
 constexpr std::string_view to_string(errc e) {
@@ -23,6 +25,8 @@ constexpr std::string_view to_string(errc e) {
     case errc::closed: return "closed";
     case errc::failed: return "failed";
     case errc::invalid_argument: return "invalid_argument";
+    case errc::locked: return "locked";
+    case errc::not_found: return "not_found";
   }
   return "?";
 }

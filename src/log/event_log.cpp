@@ -60,6 +60,10 @@ std::expected<std::unique_ptr<event_log>, error> event_log::open(const options& 
   std::unique_ptr<event_log> log(new event_log(opts));
   if (auto r = log->recover(); !r)
     return std::unexpected(r.error());
+  if (opts.read_only) {
+    log->closing_ = true; // no writer: append() answers closed
+    return log;
+  }
   log->zeros_ahead_ = opts.mode == durability::fsync && overwrites_in_place(opts.dir);
   if (log->zeros_ahead_)
     log->preparer_ = std::thread([l = log.get()] {

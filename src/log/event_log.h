@@ -45,7 +45,7 @@ enum class durability {
 enum class syscall_site { write, sync };
 
 struct options {
-  std::filesystem::path dir; ///< created if missing
+  std::filesystem::path dir; ///< created if missing (unless read_only)
   durability mode = durability::fsync;
   uint64_t segment_bytes = 64ull << 20; ///< a new segment starts past this size
   /// Called on the syncer thread after an fdatasync of records failed and
@@ -59,6 +59,11 @@ struct options {
   /// Applied to every record read(), so that readers see current events
   /// (SPEC §12); must outlive the log. Null: records as stored.
   const record_upcaster* upcaster = nullptr;
+  /// For tools beside a running server (`sluice events`): open() writes
+  /// nothing and creates nothing (errc::not_found without the directory),
+  /// a torn tail is left as it is and read up to, and append() fails with
+  /// errc::closed. Reads see what was durable when open() ran.
+  bool read_only = false;
 };
 
 /// The first position retention kept (SPEC §9), from the file "retained"
@@ -95,7 +100,8 @@ class event_log {
  public:
   /// Opens the log in `opts.dir`, creating it if missing, and recovers it:
   /// a torn or corrupt tail is cut off with a warning; damage before the
-  /// tail fails with errc::corrupt naming file and offset.
+  /// tail fails with errc::corrupt naming file and offset. Other errors:
+  /// io_error, invalid_argument (segment size), not_found (read_only).
   static std::expected<std::unique_ptr<event_log>, error> open(const options& opts);
 
   /// Closes (see close()).

@@ -158,9 +158,15 @@ std::expected<void, error> event_log::cut_torn_tail(segment& seg, uint64_t at, u
 std::expected<void, error> event_log::recover() {
   auto started = std::chrono::steady_clock::now();
   std::error_code ec;
-  std::filesystem::create_directories(opts_.dir, ec);
-  if (ec)
-    return std::unexpected(error{errc::io_error, fmt::format("create {}: {}", opts_.dir.string(), ec.message())});
+  if (opts_.read_only) {
+    if (!std::filesystem::is_directory(opts_.dir, ec))
+      return std::unexpected(
+          error{errc::not_found, fmt::format("no event log in {} (no such directory)", opts_.dir.string())});
+  } else {
+    std::filesystem::create_directories(opts_.dir, ec);
+    if (ec)
+      return std::unexpected(error{errc::io_error, fmt::format("create {}: {}", opts_.dir.string(), ec.message())});
+  }
   dir_fd_ = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0)
     return std::unexpected(io_error("open", opts_.dir, errno));
@@ -177,6 +183,10 @@ std::expected<void, error> event_log::recover() {
   uint64_t expected = retained_from(opts_.dir); // position the next record must have
   while (!bases.empty() && bases.front() < expected) {
     auto path = opts_.dir / segment_file_name(bases.front());
+    if (opts_.read_only) { // the next open() by a writer removes it
+      bases.erase(bases.begin());
+      continue;
+    }
     k_log.info("removing {}: retention had deleted it when the server stopped", path.string());
     if (::unlink(path.c_str()) != 0 || ::fsync(dir_fd_) != 0)
       return std::unexpected(io_error("remove", path, errno));
@@ -190,7 +200,7 @@ std::expected<void, error> event_log::recover() {
       return std::unexpected(corrupt(
           path, 0,
           fmt::format("segment starts at position {}, expected {} (a segment is missing)", bases[i], expected)));
-    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    int fd = ::open(path.c_str(), (opts_.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0)
       return std::unexpected(io_error("open", path, errno));
     auto seg = std::make_shared<segment>(bases[i], path, fd);
@@ -212,6 +222,10 @@ std::expected<void, error> event_log::recover() {
       if (*later)
         return std::unexpected(corrupt(path, 0, "bad segment header"));
       // A segment torn while being created: it holds nothing acknowledged.
+      if (opts_.read_only) {
+        seg.reset();
+        break;
+      }
       k_log.warn("removing torn segment {} ({} bytes)", path.string(), file_size);
       report_.truncated_bytes += file_size;
       seg.reset();
@@ -223,7 +237,9 @@ std::expected<void, error> event_log::recover() {
     auto end = scan_segment(*seg, file_size, last, expected);
     if (!end)
       return std::unexpected(end.error());
-    if (end->torn) {
+    if (end->torn && opts_.read_only) {
+      file_size = end->offset;
+    } else if (end->torn) {
       if (auto cut = cut_torn_tail(*seg, end->offset, file_size); !cut)
         return std::unexpected(cut.error());
       file_size = end->offset;
@@ -236,7 +252,7 @@ std::expected<void, error> event_log::recover() {
 
   next_position_ = expected;
   durable_.store(expected - 1);
-  if (segments_.empty())
+  if (segments_.empty() && !opts_.read_only)
     if (auto r = start_segment(expected); !r)
       return r;
 

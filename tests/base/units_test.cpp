@@ -23,6 +23,13 @@ TEST_CASE("sizes are bytes or carry a unit", "[base][units]") {
   CHECK(*parse_size("512MiB") == 512ull << 20);
   CHECK(*parse_size("20GiB") == 20ull << 30);
   CHECK(*parse_size("3KB") == 3000);
+  // The units people write in configuration files (docs/operations.md's "500G").
+  CHECK(*parse_size("500G") == 500ull << 30);
+  CHECK(*parse_size("64M") == 64ull << 20);
+  CHECK(*parse_size("8K") == 8ull << 10);
+  CHECK(*parse_size("2T") == 2ull << 40);
+  CHECK(*parse_size("5GB") == 5'000'000'000ull);
+  CHECK(parse_size("5g").error().find("powers of 1024") != std::string::npos);
   for (auto bad : {"", "MiB", "5mib", "-1", "20000000TiB"})
     CHECK_FALSE(parse_size(bad));
 }

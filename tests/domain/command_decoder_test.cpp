@@ -36,7 +36,7 @@ std::string with(std::string_view members) {
 TEST_CASE("a full envelope decodes into a command", "[domain][decoder]") {
   command_decoder d{sluice::builtin::model().types()};
   auto r = d.decode(R"({"command_id":"c-7f3a","type":"order.add_item","aggregate_id":"ORD-1",
-    "expected_version":3,"payload":{"product":"Laptop","qty":1,"price":999.99,"color":"grey"},"extra":[1,{}]})");
+    "expected_version":3,"correlation_id":"checkout-17","payload":{"product":"Laptop","qty":1,"price":999.99}})");
   REQUIRE(r);
   CHECK(r->type == &order::type());
   CHECK(order::type().command_names()[r->kind] == "order.add_item");
@@ -48,6 +48,38 @@ TEST_CASE("a full envelope decodes into a command", "[domain][decoder]") {
   CHECK(p.product == "Laptop");
   CHECK(p.qty == 1);
   CHECK(p.price.cents == 99999);
+}
+
+TEST_CASE("an unknown field, in the envelope or the payload, is refused by name", "[domain][decoder]") {
+  // SPEC §2: a misspelt optional field would otherwise switch its check off.
+  CHECK(code_of(with(R"("type":"order.create","aggregate_id":"A","expected_versoin":0)")) == "invalid_command");
+  CHECK(message_of(with(R"("type":"order.create","aggregate_id":"A","expected_versoin":0)")) ==
+        "unknown field 'expected_versoin' (did you mean 'expected_version'?); a command has type, aggregate_id, "
+        "command_id, expected_version, correlation_id, payload");
+  CHECK(message_of(with(R"("type":"order.create","aggregate_id":"A","commandId":"c")"))
+            .starts_with("unknown field 'commandId' (did you mean 'command_id'?)"));
+  CHECK(message_of(with(R"("type":"order.create","aggregate_id":"A","extra":[1,{}])"))
+            .starts_with("unknown field 'extra'; a command has"));
+  CHECK(message_of(R"({"type":"order.create","aggregate_id":"A","payload":{"customer_id":"C","extra":1}})") ==
+        "unknown field 'payload.extra'; this payload has customer_id");
+  CHECK(message_of(R"({"type":"order.create","aggregate_id":"A","payload":{"customerid":"C"}})") ==
+        "unknown field 'payload.customerid' (did you mean 'customer_id'?); this payload has customer_id");
+  CHECK(message_of(R"({"type":"order.confirm","aggregate_id":"A","payload":{"now":true}})") ==
+        "unknown field 'payload.now'; this payload has no fields");
+  CHECK(code_of(R"({"type":"order.confirm","aggregate_id":"A","payload":{}})") == "ok");
+  // correlation_id is part of the envelope (SPEC §17), bounded like command_id.
+  CHECK(code_of(with(R"("type":"order.create","aggregate_id":"A","correlation_id":"x")")) == "ok");
+  CHECK(message_of(with(R"("type":"order.create","aggregate_id":"A","correlation_id":"")")) ==
+        "correlation_id must be 1 to 128 bytes long");
+  CHECK(message_of(with(R"("type":"order.create","aggregate_id":"A","correlation_id":5)")) ==
+        "correlation_id must be a string");
+}
+
+TEST_CASE("an unknown command type lists the known ones, the closest first", "[domain][decoder]") {
+  auto m = message_of(with(R"("type":"order.crate","aggregate_id":"A")"));
+  CHECK(m.starts_with("unknown command type 'order.crate' (did you mean 'order.create'?); known types: "));
+  for (auto t : {"order.create", "order.add_item", "account.open", "transfer.request"})
+    CHECK(m.find(t) != std::string::npos);
 }
 
 TEST_CASE("payload may come before type, and optional fields may be null", "[domain][decoder]") {
@@ -107,7 +139,8 @@ TEST_CASE("each envelope field is checked and named in the error", "[domain][dec
   CHECK(message_of(R"({"aggregate_id":"A","payload":{}})") == "type is required");
   CHECK(code_of(with(R"("type":7,"aggregate_id":"A")")) == "invalid_command");
   CHECK(code_of(with(R"("type":"order.explode","aggregate_id":"A")")) == "unknown_command");
-  CHECK(message_of(with(R"("type":"order.explode","aggregate_id":"A")")) == "unknown command type 'order.explode'");
+  CHECK(message_of(with(R"("type":"order.explode","aggregate_id":"A")"))
+            .starts_with("unknown command type 'order.explode'; known types: "));
 
   CHECK(message_of(with(R"("type":"order.create")")) == "aggregate_id is required");
   CHECK(code_of(with(R"("type":"order.create","aggregate_id":"")")) == "invalid_command");

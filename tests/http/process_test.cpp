@@ -1,6 +1,7 @@
 // The real `sluice serve` binary: started, stopped with SIGTERM and with
 // SIGKILL under load, and started again on the same data directory.
 #include "client.h"
+#include "sluice_process.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -28,108 +29,12 @@
 #include <vector>
 
 using sluice::testing::http_client;
+using namespace sluice::testing::process;
 using sluice::testing::ndjson_lines;
 using sluice::testing::temp_dir;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A port the kernel just handed out and took back: free for a moment.
-uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-// In a forked child: becomes `sluice ARGS…`, or exits 127.
-[[noreturn]] void exec_binary(std::vector<std::string> args) {
-  args.insert(args.begin(), SLUICE_BINARY);
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execv(SLUICE_BINARY, argv.data());
-  _exit(127);
-}
-
-class server_process {
- public:
-  server_process(const std::filesystem::path& data, uint16_t port, std::vector<std::string> extra = {},
-                 std::string host = "127.0.0.1")
-      : port_(port) {
-    auto listen =
-        host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
-    std::vector<std::string> args{"serve", "--data", data.string(), "--listen", listen, "--durability", "fsync"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::fflush(stdout); // or the child's freopen writes what the parent buffered
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      auto out = data.string() + ".out";
-      FILE* f = std::freopen(out.c_str(), "a", stdout);
-      (void)f;
-      exec_binary(args);
-    }
-    if (host != "127.0.0.1")
-      return; // the caller connects itself
-    // Ready when /readyz says so.
-    for (int i = 0; i < 500; ++i) {
-      try {
-        http_client c(port_);
-        if (c.request("GET", "/readyz").status == 200)
-          return;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    ::kill(pid_, SIGKILL); // no destructor runs for a constructor that throws
-    ::waitpid(pid_, nullptr, 0);
-    FAIL("server did not become ready");
-  }
-
-  // A test that failed midway leaves no server behind (it would hold the
-  // test's stderr open, and its data directory is about to go).
-  ~server_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  server_process(const server_process&) = delete;
-  server_process& operator=(const server_process&) = delete;
-
-  int stop(int sig) {
-    ::kill(pid_, sig);
-    return wait();
-  }
-
-  /// Waits for the server to exit by itself; its wait status.
-  int wait() {
-    int status = 0;
-    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
-    pid_ = -1;
-    return status;
-  }
-
-  uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-
-  /// The names of the server's threads (/proc/<pid>/task/*/comm).
-  std::multiset<std::string> thread_names() const {
-    std::multiset<std::string> names;
-    for (auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid_))) {
-      std::ifstream comm(task.path() / "comm");
-      std::string name;
-      std::getline(comm, name);
-      names.insert(name);
-    }
-    return names;
-  }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_;
-};
 
 std::string deposit(int client, int i) {
   return fmt::format(
@@ -841,53 +746,7 @@ TEST_CASE("SIGKILL while 1,000 transfers run: each ends once, no money is made o
   s.stop(SIGTERM);
 }
 
-namespace {
-
-// The binary with `args` and `env` added to the environment, its stderr
-// into `err`. Its pid.
-pid_t spawn(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
-            const std::filesystem::path& err) {
-  std::fflush(stdout);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    for (auto& [k, v] : env)
-      ::setenv(k.c_str(), v.c_str(), 1);
-    FILE* f = std::freopen(err.c_str(), "w", stderr);
-    (void)f;
-    exec_binary(args);
-  }
-  return pid;
-}
-
-bool answers_on(uint16_t port) {
-  for (int i = 0; i < 250; ++i) {
-    try {
-      http_client c(port);
-      if (c.request("GET", "/readyz").status == 200)
-        return true;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
-int stop_and_wait(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
-std::string slurp_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-} // namespace
-
-TEST_CASE("a flag given three ways: the command line wins over --config, the file over SLUICE_*",
+TEST_CASE("a flag given three ways: the command line wins over SLUICE_*, and SLUICE_* over --config",
           "[http][process][config]") {
   temp_dir dir;
   uint16_t from_env = free_port(), from_file = free_port(), from_flag = free_port();
@@ -906,11 +765,17 @@ TEST_CASE("a flag given three ways: the command line wins over --config, the fil
     CHECK(WIFEXITED(stop_and_wait(pid)));
     CHECK(std::filesystem::exists(dir.path() / "data" / "log")); // SLUICE_DATA too
   }
-  SECTION("the file over the variable") {
+  SECTION("the variable over the file") {
+    // A container's SLUICE_* override must win over a baked-in file.
     auto pid = spawn({"serve", "--config", config.string()}, env, err);
-    CHECK(answers_on(from_file));
+    CHECK(answers_on(from_env));
     stop_and_wait(pid);
     CHECK(slurp_file(err).find("durability none") != std::string::npos); // the file's other key applied
+  }
+  SECTION("the file where no variable is set") {
+    auto pid = spawn({"serve", "--config", config.string()}, {{"SLUICE_DATA", (dir.path() / "data").string()}}, err);
+    CHECK(answers_on(from_file));
+    stop_and_wait(pid);
   }
   SECTION("the command line over both") {
     auto pid =
@@ -943,17 +808,19 @@ TEST_CASE("--log-format json: every line is one JSON object with an RFC 3339 tim
           "[http][process][config]") {
   temp_dir dir;
   uint16_t port = free_port();
-  auto err = dir.path() / "stderr";
+  auto err = dir.path() / "stderr", out = dir.path() / "stdout";
   auto level = GENERATE(as<std::string>{}, "info", "warn");
   INFO("--log-level " << level);
   auto pid = spawn({"serve", "--data", (dir.path() / "data").string(), "--listen", fmt::format("127.0.0.1:{}", port),
                     "--durability", "none", "--log-format", "json", "--log-level", level},
-                   {}, err);
+                   {}, err, out);
   REQUIRE(answers_on(port));
   stop_and_wait(pid);
+  CHECK(slurp_file(out).empty()); // the banner too is a log line
   auto text = slurp_file(err);
   simdjson::dom::parser p;
   std::set<std::string> levels;
+  bool banner = false;
   size_t lines = 0;
   for (size_t at = 0; at < text.size();) {
     auto end = text.find('\n', at);
@@ -975,8 +842,10 @@ TEST_CASE("--log-format json: every line is one JSON object with an RFC 3339 tim
     CHECK(time[19] == '.');
     CHECK(time[23] == 'Z');
     levels.insert(std::string(lvl));
+    banner = banner || message == fmt::format("sluice listening on http://127.0.0.1:{}", port);
     ++lines;
   }
+  CHECK(banner == (level == "info"));
   CHECK(levels.contains("warn")); // durability none
   CHECK(levels.contains("info") == (level == "info"));
   CHECK(lines >= 1);

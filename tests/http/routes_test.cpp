@@ -51,9 +51,10 @@ TEST_CASE("every path resolves to exactly its routes' methods", "[http][routes]"
   CHECK(post.result == kind::method_not_allowed);
   CHECK(post.allow == "GET, HEAD");
   CHECK(http::resolve("GET", "/v1/commands").allow == "POST");
-  CHECK(http::resolve("GET", "/").result == kind::found); // the dashboard
-  for (auto path : {"/v1", "/v1/views", "/v1/views/", "/v1/views/a/b/c", "/v1/aggregates//events", "/v1/commands/",
-                    "/healthz/x", ""})
+  CHECK(http::resolve("GET", "/").result == kind::found);         // the dashboard
+  CHECK(http::resolve("GET", "/v1/views").result == kind::found); // the list of views
+  for (auto path :
+       {"/v1", "/v1/views/", "/v1/views/a/b/c", "/v1/aggregates//events", "/v1/commands/", "/healthz/x", ""})
     CHECK(http::resolve("GET", path).result == kind::not_found);
   // Every endpoint in the table resolves to itself.
   for (auto& e : http::endpoints()) {
