@@ -73,14 +73,20 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us, std::expect
     return;
   }
   auto batch = std::make_shared<views::event_batch>();
+  std::vector<std::shared_ptr<views::event_batch>> full; // none but for a group past 4 GiB
   uint64_t position = r->first;
   indexed_.clear();
   for (auto& e : entries) {
     auto version = e.outcome.version - e.events.size();
     for (auto& ev : e.events) {
       indexed_.push_back({e.t->cmd.type, e.t->cmd.aggregate_id, position, version + 1});
-      batch->add(
-          {position++, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data, ev.schema});
+      log::record rec{position++,          ++version, time_us,  ev.type, e.t->cmd.aggregate_id,
+                      e.t->cmd.command_id, ev.data,   ev.schema};
+      if (!batch->fits(rec)) { // past 4 GiB: the views get the group in several batches, in order
+        full.push_back(std::move(batch));
+        batch = std::make_shared<views::event_batch>();
+      }
+      batch->add(rec);
     }
   }
   // Indexed before anyone hears of it: an acknowledged event is in its history.
@@ -102,6 +108,8 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us, std::expect
     e.t->answer(std::move(res), stats_, now);
   }
   stats_.finish(static_cast<int64_t>(entries.size()));
+  for (auto& b : full)
+    publish(std::move(b));
   publish(std::move(batch));
 }
 

@@ -12,7 +12,7 @@
 #include "actors/counters.h"
 #include "actors/messages.h"
 #include "engine/aggregate_index.h"
-#include "log/event_log.h"
+#include "log/store.h"
 #include "log/snapshot_store.h"
 
 #include <functional>
@@ -31,8 +31,7 @@ class journal {
     domain::event_list events;
   };
 
-  journal(log::event_log& log, counters& stats, engine::history_index& index)
-      : log_(log), stats_(stats), index_(index) {}
+  journal(log::store& log, counters& stats, engine::history_index& index) : log_(log), stats_(stats), index_(index) {}
 
   /// Where drain messages go; set once before the first push.
   void bind(caf::actor self, std::vector<caf::actor> projections) {
@@ -124,7 +123,7 @@ class journal {
  private:
   void complete(std::vector<entry>& entries, int64_t time_us, std::expected<log::append_result, log::error> r);
 
-  log::event_log& log_;
+  log::store& log_;
   counters& stats_;
   engine::history_index& index_;
   log::snapshot_store* snapshots_ = nullptr;

@@ -64,7 +64,7 @@ class runtime final : public sluice::engine::engine {
                         std::move_only_function<void(uint64_t)> done) override;
   uint64_t add_durable_listener(std::function<void()> wake) override;
   void remove_durable_listener(uint64_t id) override;
-  const log::event_log& log() const override { return *log_; }
+  const log::store& log() const override { return *log_; }
   std::vector<history_part> aggregate_history(std::string_view id, size_t skip, size_t limit) const override;
   bool ready() const override { return ready_.load() && !stopping_.load(); }
   bool stopping() const override { return stopping_.load(); }
@@ -139,7 +139,7 @@ class runtime final : public sluice::engine::engine {
   bool retention_on() const { return opts_.retain_bytes > 0 || opts_.retain_age.count() > 0; }
 
   sluice::engine::options opts_;
-  std::unique_ptr<log::event_log> log_;
+  std::unique_ptr<log::store> log_;
   std::unique_ptr<log::snapshot_store> snapshots_;
   std::unique_ptr<log::checkpoint_writer> checkpoints_;
   counters stats_;

@@ -215,6 +215,8 @@ void runtime::build(size_t group, const instance_ptr& inst) {
     size_t size = opts_.drill_slow_build ? 16 : busy ? k_build_batch_busy : k_build_batch;
     auto batch = std::make_shared<views::event_batch>();
     auto r = log_->read(from, size, [&](const log::record& rec) {
+      if (!batch->fits(rec))
+        return false; // read again into the next batch
       batch->add(rec);
       return true;
     });

@@ -17,7 +17,7 @@ target_link_libraries(sluice_all INTERFACE sluice_app simdjson::simdjson fmt::fm
 add_library(sluice::sluice ALIAS sluice_all)
 
 set(SLUICE_LIBRARIES sluice_options sluice_base sluice_codec sluice_log sluice_domain sluice_views sluice_builtin
-    sluice_engine sluice_api sluice_http sluice_actors sluice_app sluice_all)
+    sluice_engine sluice_api sluice_http sluice_actors sluice_cli sluice_app sluice_all)
 install(TARGETS ${SLUICE_LIBRARIES} EXPORT sluiceTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice)

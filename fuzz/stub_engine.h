@@ -61,7 +61,7 @@ class stub_engine final : public eng::engine {
   }
   uint64_t add_durable_listener(std::function<void()>) override { return 0; }
   void remove_durable_listener(uint64_t) override {}
-  const log::event_log& log() const override { return *log_; }
+  const log::store& log() const override { return *log_; }
   std::vector<history_part> aggregate_history(std::string_view, size_t, size_t) const override { return {}; }
   bool ready() const override { return true; }
   bool stopping() const override { return false; }

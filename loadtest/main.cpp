@@ -1,5 +1,6 @@
 // sluice-load: the load driver. See driver.h for the workloads and
 // loadtest/README.md for how the numbers in bench/RESULTS.md were made.
+#include "app/command_line.h"
 #include "driver.h"
 #include "html_report.h"
 
@@ -25,7 +26,8 @@ int report_command(int argc, char** argv) {
                "sluice-load report"};
   app.add_option("reports", files, "JSON reports written by sluice-load --json")->required()->check(CLI::ExistingFile);
   app.add_option("-o,--output", out_path, "the HTML file to write")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (int status = sluice::app::parse_or_exit(app, argc, argv); status >= 0)
+    return status;
   std::vector<std::pair<std::string, std::string>> runs;
   for (auto& f : files) {
     std::ifstream in(f);
@@ -126,7 +128,8 @@ int main(int argc, char** argv) {
                  "ingest, batch: send the commands of this file (any domain; see loadtest/README.md) instead of "
                  "the built-in order and account commands; --verify then checks the log only")
       ->check(CLI::ExistingFile);
-  CLI11_PARSE(app, argc, argv);
+  if (int status = sluice::app::parse_or_exit(app, argc, argv); status >= 0)
+    return status;
 
   auto kind = parse_workload(workload_name);
   if (!kind) {

@@ -18,6 +18,7 @@ packages=(
   libbenchmark-dev      # micro-benchmarks
   clang-format          # scripts/format-check.sh
   clang-tidy-16         # scripts/tidy-check.sh (14 cannot parse C++23's library)
+  universal-ctags       # scripts/longest.sh: the longest functions
   chromium              # tests/browser: the dashboard in a real browser
 )
 # Node.js for the browser test's driver (playwright-core): Debian's, unless

@@ -3,7 +3,8 @@
 # (scripts/format-check.sh), then builds sluice and runs its tests twice: an
 # optimized build, then one under AddressSanitizer + UndefinedBehaviorSanitizer.
 # After the first, clang-tidy checks the shipped sources the change touched
-# (scripts/tidy-check.sh).
+# (scripts/tidy-check.sh), and scripts/longest.sh reports the longest files
+# and functions (a report, not a gate).
 # Warnings are errors.
 # Between them, sluice is installed into a temporary prefix and
 # examples/inventory is built and tested against the installed package.
@@ -40,6 +41,7 @@ example_against_package() {
 scripts/format-check.sh
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_BENCH=ON
 scripts/tidy-check.sh build
+scripts/longest.sh 15 || echo "longest.sh: no report (it is not a gate)"
 example_against_package
 if [ -z "${SLUICE_SKIP_SANITIZE:-}" ]; then
   # Benchmarks are not built here: sanitized timings mean nothing.

@@ -31,7 +31,7 @@ domain::aggregate& offline_engine::find_or_create(const domain::aggregate_type& 
   return *it->second;
 }
 
-std::expected<std::unique_ptr<offline_engine>, engine::error> offline_engine::open(log::event_log& log,
+std::expected<std::unique_ptr<offline_engine>, engine::error> offline_engine::open(log::store& log,
                                                                                    const domain::registry& types) {
   std::unique_ptr<offline_engine> e(new offline_engine(log, types));
   std::string failure;

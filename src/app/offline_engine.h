@@ -7,7 +7,7 @@
 #include "domain/command_decoder.h"
 #include "domain/registry.h"
 #include "engine/errc.h"
-#include "log/event_log.h"
+#include "log/store.h"
 
 #include <expected>
 #include <iosfwd>
@@ -22,7 +22,7 @@ class offline_engine {
   /// Replays `log` into aggregates. Fails with engine::errc::replay if a
   /// record does not fit (an unknown event type or a version gap: the log
   /// is not this build's), engine::errc::log_open if it cannot be read.
-  static std::expected<std::unique_ptr<offline_engine>, engine::error> open(log::event_log& log,
+  static std::expected<std::unique_ptr<offline_engine>, engine::error> open(log::store& log,
                                                                             const domain::registry& types);
 
   /// Reads NDJSON commands from `in` and writes one result line per
@@ -34,10 +34,10 @@ class offline_engine {
   size_t aggregates() const { return aggregates_.size(); }
 
  private:
-  offline_engine(log::event_log& log, const domain::registry& types) : log_(log), decoder_(types) {}
+  offline_engine(log::store& log, const domain::registry& types) : log_(log), decoder_(types) {}
   domain::aggregate& find_or_create(const domain::aggregate_type& type, std::string_view id);
 
-  log::event_log& log_;
+  log::store& log_;
   domain::command_decoder decoder_;
   std::map<std::string, std::unique_ptr<domain::aggregate>, std::less<>> aggregates_; // "type\0id"
 };

@@ -23,10 +23,19 @@ struct program {
 /// sluice's version (the project version of its CMake build).
 std::string_view version();
 
-/// Parses the command line (serve, exec, events, demo, check, repair) and
-/// runs it over `model`. Returns the process exit status: 0, 1 for a failed
-/// check or command, 2 for bad flags or a start that failed, 74 never (a
-/// failed fdatasync exits at once with it).
+/// Parses the command line (serve, exec, events, demo, check, repair,
+/// token, views) and runs it over `model`. Returns the process exit status:
+/// 0; 1 for a failed check or command; 2 for a usage error (naming the flag
+/// or argument), a data directory another process holds, or a start that
+/// failed. Never returns 74: after a failed fdatasync `serve` ends the
+/// process at once with std::_Exit(74), so that nothing acknowledges data
+/// the page cache may have dropped.
+///
+/// `serve` also changes the process: it blocks SIGINT, SIGTERM and SIGHUP
+/// in every thread and takes them with sigwait (stop; reload --auth), and
+/// raises glibc's M_TOP_PAD (mallopt) to 64 MiB so that the actor threads'
+/// arenas grow in large steps. Call run() once, from main, before starting
+/// threads of one's own.
 int run(int argc, char** argv, const domain::model& model, const program& p = {});
 
 } // namespace sluice::app

@@ -98,6 +98,14 @@ aggregate::seen_command& aggregate::remember(std::string_view command_id, uint32
 
 outcome aggregate::handle(const command& cmd, event_list& out) {
   outcome o;
+  if (cmd.type != type_ || cmd.aggregate_id != std::string_view(id_)) [[unlikely]] {
+    // A routing defect: deciding it here would write another aggregate's events under this one.
+    o.result = outcome::kind::rejected;
+    o.version = version_;
+    o.message = fmt::format("a command for {} '{}' reached aggregate {} '{}'", cmd.type ? cmd.type->name() : "?",
+                            std::string_view(cmd.aggregate_id), type_->name(), id_);
+    return o;
+  }
   uint32_t hash = cmd.command_id.empty() ? 0 : id_hash(cmd.command_id);
   if (!cmd.command_id.empty())
     if (auto* seen = find(cmd.command_id, hash)) {

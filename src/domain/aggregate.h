@@ -43,7 +43,8 @@ class aggregate {
   uint64_t version() const { return version_; }
   const aggregate_state& state() const { return *state_; }
 
-  /// Decides `cmd` (whose type and id must be this aggregate's). Accepted:
+  /// Decides `cmd` (whose type and id must be this aggregate's: another's is
+  /// rejected, naming both, and changes nothing). Accepted:
   /// appends the new events to `out`, evolves the state and advances the
   /// version at once, so the next command sees them (pipelining); the caller
   /// makes them durable, calls durable(), and must reset() and replay if

@@ -48,6 +48,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -244,7 +245,19 @@ class aggregate_type_impl<Module, type_list<Cs...>, type_list<Es...>> final : pu
     if (!codec::decode_binary(payload, c))
       return std::unexpected("corrupt command payload");
     event_sink sink(out);
-    return call_decide(s, c, sink);
+    auto before = out.size();
+    auto d = call_decide(s, c, sink);
+    if (!d)
+      return d;
+    // An event the type does not list could be stored but never evolved:
+    // the aggregate could not be rebuilt. Refuse the command instead.
+    for (auto i = before; i < out.size(); ++i)
+      if (std::ranges::find(event_names_, out[i].type) == event_names_.end())
+        return std::unexpected(
+            fmt::format("{} emitted {}, which aggregate type {} does not list among its events "
+                        "(a defect of the domain: add it to the module's `events`)",
+                        C::name, out[i].type, Module::name));
+    return d;
   }
 
   template <class E>

@@ -9,7 +9,8 @@
 #include "engine/errc.h"
 #include "engine/process_stats.h"
 #include "engine/view_feed.h"
-#include "log/event_log.h"
+#include "log/event_log.h" // log::durability, log::options
+#include "log/store.h"
 
 #include <chrono>
 #include <cstdint>
@@ -89,7 +90,9 @@ struct command_result {
   std::string message;   ///< for overloaded, not_ready, failed
 };
 
-/// Called exactly once, on an engine thread; must not block.
+/// Called exactly once; must not block. On the caller's thread, before
+/// submit() returns, when the command is refused at once (not_ready,
+/// failed, log_unavailable, overloaded); on an engine thread otherwise.
 using command_callback = std::move_only_function<void(command_result)>;
 
 enum class read_status {
@@ -199,8 +202,9 @@ class engine {
   /// The domain this engine serves.
   virtual const domain::model& model() const = 0;
 
-  /// Queues `cmd` for its aggregate. `done` runs once with the outcome; an
-  /// accepted command is answered only after its events are durable.
+  /// Queues `cmd` for its aggregate. `done` runs once with the outcome (see
+  /// command_callback for which thread); an accepted command is answered
+  /// only after its events are durable.
   virtual void submit(domain::command cmd, command_callback done) = 0;
 
   /// Reads `key` of `view`; with `min_position`, waits up to `timeout` for
@@ -224,12 +228,13 @@ class engine {
 
   /// Calls `wake` after every group commit made durable, until removed.
   /// `wake` runs on the log's thread: it must be quick, must not block and
-  /// must not add or remove listeners. Returns an id for remove_listener().
+  /// must not add or remove listeners. Returns an id for
+  /// remove_durable_listener().
   virtual uint64_t add_durable_listener(std::function<void()> wake) = 0;
   virtual void remove_durable_listener(uint64_t id) = 0;
 
   /// The durable log (reads are thread-safe).
-  virtual const log::event_log& log() const = 0;
+  virtual const log::store& log() const = 0;
 
   /// Where the events of aggregate `id` are, per aggregate type that has
   /// one with this id (ids are per type): for each, how many events in all

@@ -4,7 +4,7 @@
 // subscriber that falls behind costs reads of the log, not memory.
 #pragma once
 
-#include "log/event_log.h"
+#include "log/store.h"
 
 #include <cstdint>
 #include <functional>
@@ -17,7 +17,7 @@ class event_feed {
  public:
   /// Events from position `from` (1 = the beginning); with a non-empty
   /// `aggregate_type`, only that type's events.
-  event_feed(const log::event_log& log, uint64_t from, std::string aggregate_type = {})
+  event_feed(const log::store& log, uint64_t from, std::string aggregate_type = {})
       : log_(&log), next_(std::max<uint64_t>(from, 1)), type_(std::move(aggregate_type)) {}
 
   /// Visits up to `max` durable events after the last one visited; returns
@@ -29,7 +29,7 @@ class event_feed {
   uint64_t next_position() const { return next_; }
 
  private:
-  const log::event_log* log_; // a pointer, so that feeds can be moved around
+  const log::store* log_; // a pointer, so that feeds can be moved around
   uint64_t next_;
   std::string type_;
 };

@@ -4,7 +4,7 @@
 
 namespace sluice::engine {
 
-std::expected<replay_report, std::string> replay(const log::event_log& log, const domain::registry& types,
+std::expected<replay_report, std::string> replay(const log::store& log, const domain::registry& types,
                                                  replay_sinks sinks, const std::atomic<bool>& stop) {
   replay_report report;
   auto batch = std::make_shared<views::event_batch>();
@@ -21,6 +21,10 @@ std::expected<replay_report, std::string> replay(const log::event_log& log, cons
     }
     if (rec.position > sinks.indexed_to)
       sinks.index.of(type).add(rec.aggregate_id, rec.position, rec.version);
+    if (!batch->fits(rec)) {
+      sinks.publish(std::move(batch));
+      batch = std::make_shared<views::event_batch>();
+    }
     batch->add(rec);
     if (batch->size() >= sinks.batch_events) {
       sinks.publish(std::move(batch));

@@ -7,7 +7,7 @@
 #include "domain/aggregate.h"
 #include "domain/registry.h"
 #include "engine/aggregate_index.h"
-#include "log/event_log.h"
+#include "log/store.h"
 #include "views/event_batch.h"
 
 #include <atomic>
@@ -36,7 +36,7 @@ struct replay_sinks {
 /// an error, when `stop` becomes true. The error names the position of a
 /// record that is of an unknown event type, or says why the log could not
 /// be read. Runs on the calling thread.
-std::expected<replay_report, std::string> replay(const log::event_log& log, const domain::registry& types,
+std::expected<replay_report, std::string> replay(const log::store& log, const domain::registry& types,
                                                  replay_sinks sinks, const std::atomic<bool>& stop);
 
 } // namespace sluice::engine

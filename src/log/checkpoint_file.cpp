@@ -1,5 +1,7 @@
 #include "log/checkpoint_file.h"
 
+#include <algorithm>
+
 #include "base/bytes.h"
 #include "base/checksum.h"
 #include "base/logger.h"
@@ -241,7 +243,12 @@ void checkpoint_writer::run() {
         return;
       continue;
     }
-    auto node = queue_.extract(queue_.begin());
+    // Oldest request first, not the smallest key: a shard that checkpoints
+    // all the time would otherwise be written again and again while the
+    // others wait, and a flush() waiting for them (retention) never ends.
+    auto oldest = std::min_element(queue_.begin(), queue_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.since < b.second.since; });
+    auto node = queue_.extract(oldest);
     writing_ = node.key();
     writing_since_ = node.mapped().since;
     active_ = true;

@@ -125,7 +125,7 @@ void event_log::append(write_batch batch, append_callback done) {
     queue_cv_.notify_one();
 }
 
-std::expected<append_result, error> event_log::append_and_wait(write_batch batch) {
+std::expected<append_result, error> store::append_and_wait(write_batch batch) {
   std::promise<std::expected<append_result, error>> p;
   auto f = p.get_future();
   append(std::move(batch), [&p](std::expected<append_result, error> r) { p.set_value(std::move(r)); });

@@ -17,6 +17,7 @@
 #include "base/duration_histogram.h"
 #include "log/errc.h"
 #include "log/record.h"
+#include "log/store.h"
 #include "log/write_batch.h"
 
 #include <atomic>
@@ -71,22 +72,6 @@ struct options {
 /// crash left of a retention run: open() removes them.
 uint64_t retained_from(const std::filesystem::path& dir);
 
-/// A segment, for retention.
-struct segment_info {
-  uint64_t base = 0;          ///< position of its first record
-  uint64_t last_position = 0; ///< of its last record
-  uint64_t bytes = 0;
-  std::chrono::system_clock::time_point closed_at; ///< the file's modification time
-};
-
-/// Positions an append was given: first..last inclusive.
-struct append_result {
-  uint64_t first = 0;
-  uint64_t last = 0;
-};
-
-using append_callback = std::move_only_function<void(std::expected<append_result, error>)>;
-
 /// What open() found and did.
 struct recovery_report {
   uint64_t records = 0;
@@ -96,7 +81,9 @@ struct recovery_report {
   std::chrono::microseconds took{0};
 };
 
-class event_log {
+/// The segmented local log: the store a single node keeps on its own disk
+/// (store.h states the contract it keeps; here, what is particular to it).
+class event_log final : public store {
  public:
   /// Opens the log in `opts.dir`, creating it if missing, and recovers it:
   /// a torn or corrupt tail is cut off with a warning; damage before the
@@ -105,77 +92,39 @@ class event_log {
   static std::expected<std::unique_ptr<event_log>, error> open(const options& opts);
 
   /// Closes (see close()).
-  ~event_log();
+  ~event_log() override;
   event_log(const event_log&) = delete;
   event_log& operator=(const event_log&) = delete;
 
-  /// Queues `batch` for the next group commit. `done` runs on the log's own
-  /// thread once the batch is durable per the durability mode, or failed
-  /// (errc::failed, errc::closed); callbacks run in append order and must
-  /// not block. An empty batch completes with first = last + 1. Thread-safe.
-  void append(write_batch batch, append_callback done);
-
-  /// append() and wait for its outcome. Thread-safe; not from a callback.
-  std::expected<append_result, error> append_and_wait(write_batch batch);
-
-  /// Calls `visit` for each durable record with position ≥ `from`, in
-  /// order, until it returns false or `max_records` were visited. Returns
-  /// the position after the last visited record. Thread-safe, concurrent
-  /// with appends; memory is one read buffer whatever the log's size.
+  // The store (store.h states each member's contract).
+  void append(write_batch batch, append_callback done) override;
   std::expected<uint64_t, error> read(uint64_t from, size_t max_records,
-                                      const std::function<bool(const record&)>& visit) const;
-
-  /// Position of the last durable record; 0 when the log is empty. Thread-safe.
-  uint64_t last_position() const { return durable_.load(std::memory_order_acquire); }
-
-  /// The first position still in the log: 1, or where retention cut it.
-  /// A read from before it starts here. Thread-safe.
-  uint64_t first_position() const { return first_.load(std::memory_order_acquire); }
-
-  /// Every segment, oldest first; the last is the one being written. Thread-safe.
-  std::vector<segment_info> segments() const;
-
-  /// Retention: deletes the closed segments before `base` (the base of a
-  /// segment). First makes "retained" say `base`, durably, so that a crash
-  /// part way is finished by the next open(). Readers of a deleted segment
-  /// finish their read. Returns the bytes deleted. Thread-safe.
-  std::expected<uint64_t, error> delete_before(uint64_t base);
-
-  /// Called on the writer's thread each time a segment is closed (must not
-  /// block); set before the first append.
-  void on_segment_closed(std::function<void()> f) { on_closed_ = std::move(f); }
-
-  /// Stops taking appends (later ones fail with errc::closed), writes and
-  /// syncs what is queued, and joins the writer. Idempotent.
-  void close();
-
-  /// True after a write or sync failed (not for a full disk): appends fail
-  /// until a restart.
-  bool failed() const { return failed_.load(std::memory_order_acquire); }
-
-  /// True after a write found the disk full: the segment was cut back to
-  /// its last whole record and appends fail with errc::no_space, at once,
-  /// until resume(). Thread-safe.
-  bool unavailable() const { return unavailable_.load(std::memory_order_acquire); }
-
-  /// Clears unavailable() if the file system has room again (at least
-  /// `min_free` bytes); true if the log takes appends now. The caller makes
-  /// sure nothing decided on top of the failed appends is still queued.
-  /// Thread-safe.
-  bool resume(uint64_t min_free = 1 << 20);
+                                      const std::function<bool(const record&)>& visit) const override;
+  uint64_t last_position() const override { return durable_.load(std::memory_order_acquire); }
+  uint64_t first_position() const override { return first_.load(std::memory_order_acquire); }
+  std::vector<segment_info> segments() const override;
+  /// Also makes "retained" say `base`, durably, so that a crash part way is
+  /// finished by the next open().
+  std::expected<uint64_t, error> delete_before(uint64_t base) override;
+  /// Called on the writer's thread.
+  void on_segment_closed(std::function<void()> f) override { on_closed_ = std::move(f); }
+  /// Writes and syncs what is queued, and joins the writer.
+  void close() override;
+  bool failed() const override { return failed_.load(std::memory_order_acquire); }
+  /// Set when a write found the disk full: the segment was cut back to its
+  /// last whole record.
+  bool unavailable() const override { return unavailable_.load(std::memory_order_acquire); }
+  bool resume(uint64_t min_free = 1 << 20) override;
+  uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t appended_records() const override { return appended_.load(std::memory_order_relaxed); }
+  /// How long each group commit's fdatasync took.
+  const duration_histogram& sync_durations() const override { return sync_durations_; }
 
   const recovery_report& recovery() const { return report_; }
   durability mode() const { return opts_.mode; }
-
-  /// Counters for metrics. Thread-safe.
-  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
-  uint64_t appended_records() const { return appended_.load(std::memory_order_relaxed); }
   /// True if zeros are written ahead of the records (fsync mode, on a file
   /// system that overwrites in place; docs/log-format.md).
   bool zeros_ahead() const { return zeros_ahead_; }
-
-  /// How long each group commit's fdatasync took.
-  const duration_histogram& sync_durations() const { return sync_durations_; }
 
   struct segment; // one file of the log; defined in event_log.cpp
 

@@ -1,13 +1,19 @@
 #include "views/event_batch.h"
 
-#include <stdexcept>
+#include "log/format.h"
+
+#include <cassert>
 
 namespace sluice::views {
 
+// The entry's narrow lengths hold whatever the log's format lets a record
+// carry (write_batch::add refuses more before anything is appended).
+static_assert(log::format::k_max_type <= UINT8_MAX && log::format::k_max_command_id <= UINT8_MAX &&
+              log::format::k_max_aggregate_id <= UINT16_MAX && log::format::k_max_body <= UINT32_MAX / 2);
+
 void event_batch::add(const log::record& r) {
-  if (r.type.size() > 255 || r.command_id.size() > 255 || r.aggregate_id.size() > 65535 ||
-      bytes_.size() + r.type.size() + r.aggregate_id.size() + r.command_id.size() + r.data.size() > UINT32_MAX)
-    throw std::length_error("event too large for an event batch");
+  assert(fits(r) && r.type.size() <= log::format::k_max_type && r.command_id.size() <= log::format::k_max_command_id &&
+         r.aggregate_id.size() <= log::format::k_max_aggregate_id);
   entries_.push_back({r.position, r.version, r.time_us, static_cast<uint32_t>(bytes_.size()),
                       static_cast<uint16_t>(r.aggregate_id.size()), static_cast<uint8_t>(r.type.size()),
                       static_cast<uint8_t>(r.command_id.size()), static_cast<uint32_t>(r.data.size()), r.schema});

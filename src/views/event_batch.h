@@ -14,7 +14,14 @@ namespace sluice::views {
 /// Built by one thread, then immutable and safe to share between threads.
 class event_batch {
  public:
-  /// Copies `r` in; positions must increase.
+  /// True if `r` can be added. A batch holds at most 4 GiB of bytes; any
+  /// one record the log's format allows fits an empty batch.
+  bool fits(const log::record& r) const {
+    return bytes_.size() + r.type.size() + r.aggregate_id.size() + r.command_id.size() + r.data.size() <= UINT32_MAX;
+  }
+
+  /// Copies `r` in; positions must increase and fits(r) must hold (callers
+  /// start another batch when it does not).
   void add(const log::record& r);
 
   size_t size() const { return entries_.size(); }

@@ -1,6 +1,8 @@
 #include "builtin/builtin.h"
 #include "app/offline_engine.h"
 
+#include "log/event_log.h"
+
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>

@@ -2,6 +2,7 @@
 #include "domain/aggregate.h"
 
 #include "domain/account.h"
+#include "domain/aggregate_type_of.h"
 #include "domain/command_decoder.h"
 
 #include <catch2/catch.hpp>
@@ -234,4 +235,70 @@ TEST_CASE("a live window settled before a snapshot keeps positions the index no 
   CHECK(back.durable_position("a") == 20);
   CHECK(back.durable_position("b") == 30);
   CHECK(back.durable_position("c") == 40);
+}
+
+namespace rogue {
+
+struct state {
+  int64_t n = 0;
+};
+struct poke {
+  static constexpr std::string_view name = "rogue.poke";
+};
+template <class F>
+bool inspect(F& f, poke&) {
+  return f();
+}
+struct poked {
+  static constexpr std::string_view name = "rogue.poked";
+};
+template <class F>
+bool inspect(F& f, poked&) {
+  return f();
+}
+struct stray { // emitted, but not in the module's events
+  static constexpr std::string_view name = "rogue.stray";
+};
+template <class F>
+bool inspect(F& f, stray&) {
+  return f();
+}
+decision decide(const state&, const poke&, event_sink& out) {
+  out.emit(poked{});
+  out.emit(stray{});
+  return {};
+}
+void evolve(state& s, const poked&) { ++s.n; }
+
+struct module {
+  static constexpr std::string_view name = "rogue";
+  using state = rogue::state;
+  using commands = type_list<poke>;
+  using events = type_list<poked>;
+};
+
+} // namespace rogue
+
+TEST_CASE("a decider that emits an event its type does not list is refused, not stored", "[domain][aggregate]") {
+  static const aggregate_type_of<rogue::module> type;
+  auto s = type.make_state();
+  event_list out;
+  auto d = type.decide(*s, 0, "", out);
+  REQUIRE_FALSE(d);
+  CHECK(d.error().find("rogue.poke emitted rogue.stray") != std::string::npos);
+  CHECK(out.empty()); // nothing of the command reaches the log
+}
+
+TEST_CASE("a command handed to another aggregate is refused, not decided", "[domain][aggregate]") {
+  fixture f;
+  REQUIRE(f.send("account.open", R"({"owner":"Ada"})").result == outcome::kind::accepted);
+  command_decoder d{builtin::model().types()};
+  auto other = d.decode(R"({"type":"account.deposit","aggregate_id":"ACC-2","payload":{"amount":5}})");
+  REQUIRE(other);
+  event_list out;
+  auto o = f.acc.handle(*other, out);
+  CHECK(o.result == outcome::kind::rejected);
+  CHECK(o.message == "a command for account 'ACC-2' reached aggregate account 'ACC-1'");
+  CHECK(out.empty());
+  CHECK(f.acc.version() == 1);
 }

@@ -136,13 +136,33 @@ TEST_CASE("reading from a position in a large log does not scan from the start",
   auto log = open_log(dir.path());
   for (uint64_t i = 0; i < 20000; i += 1000)
     REQUIRE(log->append_and_wait(batch_of(i, 1000)));
+  // Bytes the process read(2)/pread(2) so far (/proc/self/io's rchar): a
+  // scan from the start would read the whole segment.
+  auto bytes_read = [] {
+    std::ifstream io("/proc/self/io");
+    std::string key;
+    uint64_t value = 0;
+    while (io >> key >> value)
+      if (key == "rchar:")
+        return value;
+    FAIL("no rchar in /proc/self/io");
+    return value;
+  };
+  auto segment_bytes = std::filesystem::file_size(dir.path() / segment_file_name(1));
   int visited = 0;
+  auto before = bytes_read();
   auto next = log->read(15000, 1, [&](const record& r) {
     ++visited;
     CHECK(r.position == 15000);
     CHECK(r.aggregate_id == sample(14999).aggregate_id);
     return true;
   });
+  auto read = bytes_read() - before;
+  INFO("read " << read << " bytes of a " << segment_bytes << "-byte segment");
+  // The index's step is 64 KiB and reads start at 64 KiB and double: at
+  // most two reads, against a segment several times larger.
+  REQUIRE(segment_bytes > 4 * (256u << 10));
+  CHECK(read <= (256u << 10));
   CHECK(visited == 1);
   CHECK(*next == 15001);
 }

@@ -51,7 +51,7 @@ inline record view(const owned_record& r) {
 }
 
 /// Every record in the log, from position 1.
-inline std::vector<owned_record> read_all(const event_log& log) {
+inline std::vector<owned_record> read_all(const store& log) {
   std::vector<owned_record> out;
   auto r = log.read(1, SIZE_MAX, [&](const record& rec) {
     out.push_back(owned_record::of(rec));

@@ -21,7 +21,7 @@ inline constexpr const char* k_builtin_views[] = {"order_summary", "customer_ord
 
 /// Every key of `view` with its JSON, computed by one shard from every
 /// event in `log`.
-inline std::map<std::string, std::string> recompute(const log::event_log& log, std::string_view view,
+inline std::map<std::string, std::string> recompute(const log::store& log, std::string_view view,
                                                     const domain::model& model = builtin::model()) {
   const domain::view_definition* def = nullptr;
   for (auto* d : model.served_views())

@@ -331,3 +331,16 @@ TEST_CASE("a packed order row refuses bytes that are not a whole row", "[views]"
   CHECK(whole.total_cents() == 105997);
   CHECK(whole.customer_id() == "C-1");
 }
+
+TEST_CASE("an event batch says when a record would not fit, instead of throwing", "[views]") {
+  views::event_batch b;
+  std::string data(100, 'x');
+  log::record small{1, 1, 0, "order.created", "ORD-1", "", data, 1};
+  CHECK(b.fits(small));
+  b.add(small);
+  // Only the lengths are looked at: a view of 4 GiB that is never read.
+  log::record huge{2, 2, 0, "order.created", "ORD-1", "", std::string_view(data.data(), UINT32_MAX), 1};
+  CHECK_FALSE(b.fits(huge));
+  CHECK(b.size() == 1);
+  CHECK(b[0].data == data);
+}
