@@ -180,18 +180,7 @@ struct run_result {
 inline run_result run_sluice(const std::vector<std::string>& args, const std::filesystem::path& scratch,
                              const std::vector<std::pair<std::string, std::string>>& env = {}) {
   auto out = scratch / "run.out", err = scratch / "run.err";
-  std::fflush(stdout);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    for (auto& [k, v] : env)
-      ::setenv(k.c_str(), v.c_str(), 1);
-    FILE* o = std::freopen(out.c_str(), "w", stdout);
-    FILE* e = std::freopen(err.c_str(), "w", stderr);
-    (void)o;
-    (void)e;
-    exec_binary(args);
-  }
+  pid_t pid = spawn(args, env, err, out);
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp_file(out), slurp_file(err)};
