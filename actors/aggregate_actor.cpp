@@ -117,6 +117,8 @@ void aggregate_actor_state::snapshot_if_due() {
   }
 }
 
+// The actor's behavior: one handler per message it takes, read as one list
+// (the handlers' work is in aggregate_actor_state's methods).
 caf::behavior aggregate_actor(caf::stateful_actor<aggregate_actor_state>* self, domain::aggregate* aggregate,
                               journal* sink, counters* stats) {
   auto& st = self->state;

@@ -20,70 +20,75 @@ constexpr auto k_stop_wait = std::chrono::seconds(30);            // for command
 
 } // namespace
 
-runtime::runtime(const sluice::engine::options& opts) : opts_(opts), index_(opts.model->types().types()) {}
+runtime::runtime(const sluice::engine::options& opts)
+    : opts_(opts), index_(opts.model->types().types()), watch_([this] { return resume_log(); }, k_watch_interval) {}
 
 runtime::~runtime() { stop(); }
 
 std::expected<void, sluice::engine::error> runtime::start() {
+  if (auto r = open_stores(); !r)
+    return r;
+  start_parts();
+  recovery_.start([this] { return recover(); }, [this] { after_recovery(); });
+  watch_.start();
+  maint_->start([this] { return recovery_.ready(); });
+  return {};
+}
+
+std::expected<void, sluice::engine::error> runtime::open_stores() {
   log::options lo{opts_.data_dir / "log", opts_.durability, opts_.segment_bytes,
                   opts_.on_sync_failure,  opts_.log_inject, &opts_.model->types()};
   auto log = log::event_log::open(lo);
   if (!log)
     return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, log.error().message});
   log_ = std::move(*log);
-
-  if (opts_.snapshots) {
-    // Snapshots of a changed state layout are refused here, once, rather
-    // than at each activation.
-    auto& types = opts_.model->types();
-    uint64_t stale = 0;
-    log::snapshot_store::options so;
-    so.dir = opts_.data_dir / "snapshots";
-    so.on_written = [this, &types](const log::snapshot& s, log::snapshot_ref ref) {
-      if (auto* type = types.find_type(s.type))
-        index_.of(type).set_snapshot(s.id, {ref, s.version});
-    };
-    auto store = log::snapshot_store::open(std::move(so), [&](const log::snapshot& s, log::snapshot_ref ref) {
-      auto* type = types.find_type(s.type);
-      if (!type || s.fingerprint != type->state_fingerprint()) {
-        ++stale;
-        return;
-      }
-      index_.of(type).set_snapshot(s.id, {ref, s.version});
-    });
-    if (!store)
-      return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, store.error().message});
-    snapshots_ = std::move(*store);
-    stats_.snapshots_rejected.fetch_add(snapshots_->rejected() + stale, std::memory_order_relaxed);
-    if (stale > 0)
-      k_log.warn("{} snapshots are of an unknown aggregate type or a changed state layout: not used", stale);
-  }
-
+  if (opts_.snapshots)
+    if (auto r = open_snapshots(); !r)
+      return r;
   if (opts_.checkpoints) {
     auto dir = opts_.data_dir / "checkpoints";
     if (size_t n = log::remove_partial_checkpoints(dir); n > 0)
       k_log.info("removed {} checkpoint files a crash left half written", n);
     checkpoints_ = std::make_unique<log::checkpoint_writer>(dir);
   }
-  log_->on_segment_closed([this] {
-    {
-      std::lock_guard lk(maint_mu_);
-      segment_closed_ = true;
-    }
-    maint_cv_.notify_all();
-  });
+  return {};
+}
 
+// Snapshots of a changed state layout are refused here, once, rather than
+// at each activation.
+std::expected<void, sluice::engine::error> runtime::open_snapshots() {
+  auto& types = opts_.model->types();
+  uint64_t stale = 0;
+  log::snapshot_store::options so;
+  so.dir = opts_.data_dir / "snapshots";
+  so.on_written = [this, &types](const log::snapshot& s, log::snapshot_ref ref) {
+    if (auto* type = types.find_type(s.type))
+      index_.of(type).set_snapshot(s.id, {ref, s.version});
+  };
+  auto store = log::snapshot_store::open(std::move(so), [&](const log::snapshot& s, log::snapshot_ref ref) {
+    auto* type = types.find_type(s.type);
+    if (!type || s.fingerprint != type->state_fingerprint()) {
+      ++stale;
+      return;
+    }
+    index_.of(type).set_snapshot(s.id, {ref, s.version});
+  });
+  if (!store)
+    return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, store.error().message});
+  snapshots_ = std::move(*store);
+  stats_.snapshots_rejected.fetch_add(snapshots_->rejected() + stale, std::memory_order_relaxed);
+  if (stale > 0)
+    k_log.warn("{} snapshots are of an unknown aggregate type or a changed state layout: not used", stale);
+  return {};
+}
+
+void runtime::start_parts() {
   cfg_.set("scheduler.max-threads", opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency()));
   use_scheduler(cfg_);
   system_ = std::make_unique<caf::actor_system>(cfg_);
   journal_ = std::make_unique<journal>(*log_, stats_, index_);
   journal_->attach_snapshots(snapshots_.get(), opts_.snapshot_every);
-  journal_->on_unavailable([this] {
-    if (!unavailable_.exchange(true)) {
-      std::lock_guard lk(watch_mu_); // not between the watch thread's check and its wait
-      watch_cv_.notify_all();
-    }
-  });
+  journal_->on_unavailable([this] { watch_.trip(); });
 
   for (auto& def : opts_.model->processes()) {
     auto delay = std::chrono::milliseconds(0);
@@ -94,35 +99,26 @@ std::expected<void, sluice::engine::error> runtime::start() {
         std::make_unique<sluice::engine::process_runner>(*this, def, opts_.data_dir / "processes", delay));
   }
 
-  plan_views();
+  maint_ = std::make_unique<maintenance>(maintenance::parts{opts_, *log_, index_, *journal_, snapshots_.get(),
+                                                            checkpoints_.get(), stats_, processes_, stopping_,
+                                                            checkpoints_rejected_, maintenance_hooks()});
+  log_->on_segment_closed([this] { maint_->segment_closed(); });
+  views_ = std::make_unique<view_registry>(view_registry::parts{opts_, *system_, *log_, *journal_, checkpoints_.get(),
+                                                                checkpoints_rejected_, stats_, stopping_});
+  views_->plan();
   journal_actor_ = system_->spawn(journal_actor, journal_.get());
-  journal_->bind(journal_actor_, serving_shards());
+  journal_->bind(journal_actor_, views_->serving_shards());
   router_options ro;
   ro.passivate_after = opts_.passivate_after;
   ro.max_live = opts_.max_live_aggregates;
   ro.tick = opts_.passivation_tick;
   router_ = system_->spawn(router_actor, &bus_, journal_.get(), &stats_, ro);
   bus_.bind(router_);
-
-  recovery_ = std::thread([this] {
-    name_this_thread("sluice.recover");
-    recover();
-  });
-  watch_ = std::thread([this] {
-    name_this_thread("sluice.watch");
-    watch_log();
-  });
-  trimmed_at_ = std::chrono::steady_clock::now();
-  maint_ = std::thread([this] {
-    name_this_thread("sluice.maint");
-    maintain();
-  });
-  return {};
 }
 
 void runtime::submit(domain::command cmd, sluice::engine::command_callback done) {
   sluice::engine::command_result res;
-  if (stopping_.load() || !ready_.load()) {
+  if (stopping_.load() || !recovery_.ready()) {
     res.status = sluice::engine::command_status::not_ready;
     res.message = stopping_.load() ? "server is shutting down" : "recovery is still running";
     done(std::move(res));
@@ -136,7 +132,7 @@ void runtime::submit(domain::command cmd, sluice::engine::command_callback done)
     done(std::move(res));
     return;
   }
-  if (unavailable_.load(std::memory_order_acquire)) {
+  if (watch_.unavailable()) {
     res.status = sluice::engine::command_status::log_unavailable;
     res.message = "the event log cannot append (the disk is full); retry later";
     done(std::move(res));
@@ -172,11 +168,7 @@ std::vector<engine::engine::history_part> runtime::aggregate_history(std::string
   return parts;
 }
 
-bool runtime::wait_ready(std::chrono::milliseconds timeout) {
-  std::unique_lock lk(ready_mu_);
-  ready_cv_.wait_for(lk, timeout, [&] { return recovery_state_ != recovery_state::running; });
-  return recovery_state_ == recovery_state::done;
-}
+bool runtime::wait_ready(std::chrono::milliseconds timeout) { return recovery_.wait(timeout); }
 
 sluice::engine::metrics runtime::snapshot() const {
   sluice::engine::metrics m;
@@ -190,13 +182,13 @@ sluice::engine::metrics runtime::snapshot() const {
   m.aggregates_known = index_.size();
   m.activations = stats_.activations.load();
   m.passivations = stats_.passivations.load();
-  m.memory_trims = memory_trims_.load(std::memory_order_relaxed);
+  m.memory_trims = maint_ ? maint_->memory_trims() : 0;
   m.snapshots_written = snapshots_ ? snapshots_->written() : 0;
   m.snapshots_rejected = stats_.snapshots_rejected.load();
   m.checkpoints_written = checkpoints_ ? checkpoints_->written() : 0;
   m.checkpoints_rejected = checkpoints_rejected_.load();
   m.log_first_position = log_->first_position();
-  m.retention_deleted_bytes = retention_deleted_.load();
+  m.retention_deleted_bytes = maint_ ? maint_->retention_deleted() : 0;
   m.recovery_from = recovery_from_.load();
   m.recovery_events = recovery_events_.load();
   m.in_flight = static_cast<uint64_t>(std::max<int64_t>(0, stats_.in_flight.load()));
@@ -205,20 +197,8 @@ sluice::engine::metrics runtime::snapshot() const {
   m.log_sync_duration = log_->sync_durations().read();
   m.command_duration = stats_.command_duration.read();
   m.command_bus_depth = bus_.depth();
-  std::lock_guard lk(views_mu_);
-  for (auto& g : views_) {
-    auto& serving = g.serving ? g.serving : g.building;
-    uint64_t at = serving ? serving->least_applied() : 0;
-    m.view_positions.emplace_back(g.name, at);
-    sluice::engine::metrics::view_metrics vm;
-    vm.view = g.name;
-    vm.lag = log_->last_position() > at ? log_->last_position() - at : 0;
-    vm.rebuilds = g.rebuilds;
-    vm.parked = serving ? serving->parked_events() : 0;
-    if (g.building)
-      vm.builds.emplace_back(g.building->def->version, g.building->build_position.load(std::memory_order_relaxed));
-    m.views.push_back(std::move(vm));
-  }
+  if (views_)
+    views_->add_metrics(m);
   m.log_position = log_->last_position();
   for (auto& p : processes_)
     m.processes.push_back(p->stats());
@@ -231,29 +211,14 @@ void runtime::stop() {
     return;
   stopped_ = true;
   stopping_.store(true);
-  if (recovery_.joinable())
-    recovery_.join();
+  recovery_.join();
   for (auto& p : processes_)
     p->stop(); // the steps it had in flight are answered below, and taken again at the next start
-  {
-    std::lock_guard lk(builders_mu_); // no build starts after this
-  }
-  for (auto& b : builders_)
-    b.join();
-  {
-    std::lock_guard lk(maint_mu_);
-    maint_stop_ = true;
-  }
-  maint_cv_.notify_all();
-  if (maint_.joinable())
-    maint_.join();
-  {
-    std::lock_guard lk(watch_mu_);
-    watch_stop_ = true;
-  }
-  watch_cv_.notify_all();
-  if (watch_.joinable())
-    watch_.join();
+  if (views_)
+    views_->join_builders();
+  if (maint_)
+    maint_->stop();
+  watch_.stop();
   // Answer what is in flight: accepted commands need their sync.
   if (!stats_.wait_idle(std::chrono::duration_cast<std::chrono::milliseconds>(k_stop_wait)))
     k_log.warn("stopping with {} commands still in flight", stats_.in_flight.load());
@@ -262,42 +227,33 @@ void runtime::stop() {
   // Every durable batch reached the shards' mailboxes before the log
   // closed; a checkpoint asked for now comes after them. Not after a failed
   // recovery: the views are then incomplete.
-  if (system_ && checkpoints_ && ready_.load()) {
+  if (system_ && checkpoints_ && recovery_.ready()) {
     auto r = ask_shards(false);
-    checkpoint_index();
+    uint64_t indexed = maint_->checkpoint_index();
     checkpoints_->flush();
     k_log.info("checkpoints written at stop: views at position {} or later, history index at {}",
-               r->least == UINT64_MAX ? 0 : r->least.load(), index_checkpointed_);
+               r->least == UINT64_MAX ? 0 : r->least.load(), indexed);
   }
   if (system_) {
     caf::anon_send_exit(router_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(journal_actor_, caf::exit_reason::user_shutdown);
-    for (auto& inst : instances_)
-      for (auto& s : inst->shards)
-        caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    if (views_)
+      views_->exit_shards();
     router_ = nullptr;
     journal_actor_ = nullptr;
-    {
-      std::lock_guard lk(views_mu_);
-      for (auto& g : views_)
-        g.serving = g.building = nullptr;
-      for (auto& inst : instances_)
-        inst->shards.clear();
-    }
-    system_.reset();    // waits for every actor to finish
-    snapshots_.reset(); // writes what the actors queued
-    checkpoints_.reset();
-    instances_.clear(); // the shards' counters go last
+    system_.reset();      // waits for every actor to finish
+    snapshots_.reset();   // writes what the actors queued
+    checkpoints_.reset(); // the view registry, with the shards' counters, goes with the runtime
   }
 }
 
 // Replays the log into the history index and the projections; aggregates
 // are rebuilt by their actors at their first command (from a snapshot and
 // the events after it).
-void runtime::recover() {
+bool runtime::recover() {
   auto started = std::chrono::steady_clock::now();
   // Checkpoints first: the replay then starts after the oldest of them.
-  uint64_t indexed = restore_index();
+  uint64_t indexed = maint_->restore_index();
   auto shards = ask_shards(true);
   uint64_t views_at = shards->least == UINT64_MAX ? indexed : shards->least.load();
   uint64_t first = log_->first_position();
@@ -311,18 +267,14 @@ void runtime::recover() {
   auto r = sluice::engine::replay(*log_, opts_.model->types(), sinks, stopping_);
   if (!r) {
     k_log.error("recovery failed: {}", r.error());
-    std::lock_guard lk(ready_mu_);
-    recovery_state_ = recovery_state::failed;
-    ready_cv_.notify_all();
-    return;
+    return false;
   }
   if (first > 1)
     index_.settle_dropped();
   recovery_from_.store(sinks.from);
   recovery_events_.store(r->events);
   journal_->set_indexed_to(log_->last_position());
-  recovered_to_.store(log_->last_position());
-  index_checkpointed_ = indexed;
+  maint_->recovered(log_->last_position(), indexed);
   auto took = std::chrono::steady_clock::now() - started;
   k_log.info(
       "recovered in {} ms: {} events replayed from position {}, {} aggregates known; {} snapshots found, {} "
@@ -330,16 +282,11 @@ void runtime::recover() {
       std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), r->events, sinks.from, index_.size(),
       snapshots_ ? snapshots_->found() : 0, stats_.snapshots_rejected.load(),
       shards->loaded.load() + (indexed > 0 ? 1 : 0), indexed, checkpoints_rejected_.load());
-  {
-    std::lock_guard lk(ready_mu_);
-    recovery_state_ = recovery_state::done;
-    ready_.store(true);
-    ready_cv_.notify_all();
-  }
-  save_serving();
-  for (auto& [group, inst] : planned_builds_)
-    start_build(views_[group], inst);
-  planned_builds_.clear();
+  return true;
+}
+
+void runtime::after_recovery() {
+  views_->recovered();
   for (auto& p : processes_)
     p->start();
 }
@@ -347,29 +294,17 @@ void runtime::recover() {
 // While the disk is full: once nothing decided on the failed appends is in
 // flight and the disk has room, the aggregates that ran ahead of the log
 // are rebuilt from it, and commands are taken again.
-void runtime::watch_log() {
-  std::unique_lock lk(watch_mu_);
-  for (;;) {
-    watch_cv_.wait(lk, [&] { return watch_stop_ || unavailable_.load(); });
-    if (watch_stop_)
-      return;
-    lk.unlock();
-    bool idle = stats_.wait_idle(k_watch_interval);
-    bool resumed = idle && log_->resume();
-    if (resumed) {
-      auto r = std::make_shared<reload_request>();
-      r->ids = journal_->take_stale();
-      auto done = r->done.get_future();
-      size_t n = r->ids.size();
-      caf::anon_send(router_, reload_atom::value, std::move(r));
-      done.wait();
-      k_log.info("the event log takes appends again; {} aggregates rebuilt from it", n);
-      unavailable_.store(false, std::memory_order_release);
-    }
-    lk.lock();
-    if (!resumed)
-      watch_cv_.wait_for(lk, k_watch_interval, [&] { return watch_stop_; });
-  }
+bool runtime::resume_log() {
+  if (!stats_.wait_idle(k_watch_interval) || !log_->resume())
+    return false;
+  auto r = std::make_shared<reload_request>();
+  r->ids = journal_->take_stale();
+  auto done = r->done.get_future();
+  size_t n = r->ids.size();
+  caf::anon_send(router_, reload_atom::value, std::move(r));
+  done.wait();
+  k_log.info("the event log takes appends again; {} aggregates rebuilt from it", n);
+  return true;
 }
 
 } // namespace sluice::actors

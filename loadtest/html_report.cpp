@@ -50,67 +50,149 @@ std::string fmt_num(double v) {
   return fmt::format("{:.2f}", v);
 }
 
+// The frame of a chart: its size in SVG units, the ranges its axes show and the mapping of data onto it.
+struct chart_frame {
+  static constexpr double w = 640, h = 260, left = 60, right = 20, top = 28, bottom = 40;
+  bool log_x = false;
+  double x0 = std::numeric_limits<double>::max(), x1 = std::numeric_limits<double>::lowest(), y1 = 0;
+
+  double tx(double x) const { return log_x ? -std::log10(std::max(1e-3, 100.0 - std::min(x, 99.999))) : x; }
+  double px(double x) const { return left + (tx(x) - x0) / (x1 - x0) * (w - left - right); }
+  double py(double y) const { return h - bottom - y / y1 * (h - top - bottom); }
+
+  void fit(const std::vector<line>& lines) {
+    for (auto& l : lines)
+      for (auto [x, y] : l.xy) {
+        x0 = std::min(x0, tx(x));
+        x1 = std::max(x1, tx(x));
+        y1 = std::max(y1, y);
+      }
+    if (x0 > x1) {
+      x0 = 0;
+      x1 = 1;
+    }
+    if (x1 == x0)
+      x1 = x0 + 1;
+    y1 = y1 > 0 ? y1 * 1.1 : 1;
+  }
+
+  std::string y_grid() const {
+    std::string out;
+    for (int i = 0; i <= 4; ++i) {
+      double y = y1 * i / 4;
+      out +=
+          fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid"/>)", left, w - right, py(y), py(y));
+      out += fmt::format(R"(<text x="{}" y="{:.1f}" class="tick" text-anchor="end">{}</text>)", left - 6, py(y) + 4,
+                         fmt_num(y));
+    }
+    return out;
+  }
+
+  std::string x_ticks() const {
+    std::string out;
+    if (log_x) {
+      for (double p : {0.0, 90.0, 99.0, 99.9, 99.99})
+        if (tx(p) >= x0 && tx(p) <= x1)
+          out += fmt::format(R"(<text x="{:.1f}" y="{}" class="tick" text-anchor="middle">{}</text>)", px(p),
+                             h - bottom + 16, p);
+    } else {
+      for (int i = 0; i <= 4; ++i) {
+        double x = x0 + (x1 - x0) * i / 4;
+        out += fmt::format(R"(<text x="{:.1f}" y="{}" class="tick" text-anchor="middle">{}</text>)", px(x),
+                           h - bottom + 16, fmt_num(x));
+      }
+    }
+    return out;
+  }
+
+  std::string axis_labels(std::string_view x_label, std::string_view y_label) const {
+    std::string out = fmt::format(R"(<text x="{}" y="{}" class="axis" text-anchor="middle">{}</text>)",
+                                  (left + w - right) / 2, h - 6, escape(x_label));
+    out += fmt::format(
+        R"~(<text x="12" y="{}" class="axis" transform="rotate(-90 12 {})" text-anchor="middle">{}</text>)~",
+        (top + h - bottom) / 2, (top + h - bottom) / 2, escape(y_label));
+    return out;
+  }
+
+  std::string polylines(const std::vector<line>& lines) const {
+    std::string out;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string pts;
+      for (auto [x, y] : lines[i].xy)
+        pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
+      out += fmt::format(
+          R"(<polyline class="series" fill="none" stroke="{}" stroke-width="1.8" points="{}"><title>{}</title></polyline>)",
+          k_colors[i % std::size(k_colors)], pts, escape(lines[i].name));
+    }
+    return out;
+  }
+};
+
 // A line chart as inline SVG; `log_x` spaces x as -log10(100 - p) (percentiles).
 std::string svg_chart(std::string_view id, std::string_view title, std::string_view x_label, std::string_view y_label,
                       const std::vector<line>& lines, bool log_x = false) {
-  constexpr double w = 640, h = 260, left = 60, right = 20, top = 28, bottom = 40;
-  auto tx = [&](double x) { return log_x ? -std::log10(std::max(1e-3, 100.0 - std::min(x, 99.999))) : x; };
-  double x0 = std::numeric_limits<double>::max(), x1 = std::numeric_limits<double>::lowest(), y1 = 0;
-  for (auto& l : lines)
-    for (auto [x, y] : l.xy) {
-      x0 = std::min(x0, tx(x));
-      x1 = std::max(x1, tx(x));
-      y1 = std::max(y1, y);
-    }
-  if (x0 > x1) {
-    x0 = 0;
-    x1 = 1;
-  }
-  if (x1 == x0)
-    x1 = x0 + 1;
-  y1 = y1 > 0 ? y1 * 1.1 : 1;
-  auto px = [&](double x) { return left + (tx(x) - x0) / (x1 - x0) * (w - left - right); };
-  auto py = [&](double y) { return h - bottom - y / y1 * (h - top - bottom); };
+  chart_frame f{log_x};
+  f.fit(lines);
   std::string out = fmt::format(R"(<svg id="{}" class="chart" viewBox="0 0 {} {}" width="{}" height="{}" role="img">)",
-                                id, w, h, w, h);
-  out += fmt::format(R"(<text x="{}" y="18" class="title">{}</text>)", left, escape(title));
-  for (int i = 0; i <= 4; ++i) {
-    double y = y1 * i / 4;
-    out +=
-        fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid"/>)", left, w - right, py(y), py(y));
-    out += fmt::format(R"(<text x="{}" y="{:.1f}" class="tick" text-anchor="end">{}</text>)", left - 6, py(y) + 4,
-                       fmt_num(y));
-  }
-  if (log_x) {
-    for (double p : {0.0, 90.0, 99.0, 99.9, 99.99})
-      if (tx(p) >= x0 && tx(p) <= x1)
-        out += fmt::format(R"(<text x="{:.1f}" y="{}" class="tick" text-anchor="middle">{}</text>)", px(p),
-                           h - bottom + 16, p);
-  } else {
-    for (int i = 0; i <= 4; ++i) {
-      double x = x0 + (x1 - x0) * i / 4;
-      out += fmt::format(R"(<text x="{:.1f}" y="{}" class="tick" text-anchor="middle">{}</text>)", px(x),
-                         h - bottom + 16, fmt_num(x));
-    }
-  }
-  out += fmt::format(R"(<text x="{}" y="{}" class="axis" text-anchor="middle">{}</text>)", (left + w - right) / 2,
-                     h - 6, escape(x_label));
-  out +=
-      fmt::format(R"~(<text x="12" y="{}" class="axis" transform="rotate(-90 12 {})" text-anchor="middle">{}</text>)~",
-                  (top + h - bottom) / 2, (top + h - bottom) / 2, escape(y_label));
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::string pts;
-    for (auto [x, y] : lines[i].xy)
-      pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
-    out += fmt::format(
-        R"(<polyline class="series" fill="none" stroke="{}" stroke-width="1.8" points="{}"><title>{}</title></polyline>)",
-        k_colors[i % std::size(k_colors)], pts, escape(lines[i].name));
-  }
+                                id, f.w, f.h, f.w, f.h);
+  out += fmt::format(R"(<text x="{}" y="18" class="title">{}</text>)", f.left, escape(title));
+  out += f.y_grid();
+  out += f.x_ticks();
+  out += f.axis_labels(x_label, y_label);
+  out += f.polylines(lines);
   out += "</svg><div class=\"legend\">";
   for (size_t i = 0; i < lines.size(); ++i)
     out += fmt::format(R"(<span><span class="swatch" style="background:{}"></span>{}</span> )",
                        k_colors[i % std::size(k_colors)], escape(lines[i].name));
   return "<figure>" + out + "</div></figure>";
+}
+
+// The figures of the run's main section.
+void read_main_section(simdjson::dom::element main, run_data& r) {
+  std::string_view sv;
+  if (!main["name"].get(sv))
+    r.section = sv;
+  double v = 0;
+  if (!main["commands_per_second"].get(v))
+    r.rate = v;
+  // A figure a report lacks stays 0.
+  auto lat = main["latency"];
+  for (auto [name, to] : {std::pair<const char*, double*>{"p50_ms", &r.p50},
+                          {"p99_ms", &r.p99},
+                          {"p99.9_ms", &r.p999},
+                          {"max_ms", &r.max}})
+    if (lat[name].get(*to))
+      *to = 0;
+  simdjson::dom::object errors;
+  if (!main["errors"].get(errors))
+    for (auto [k, n] : errors)
+      r.errors += n.get_uint64().value_unsafe();
+  simdjson::dom::array dist;
+  if (!main["latency_distribution"].get(dist))
+    for (simdjson::dom::element pair : dist) {
+      simdjson::dom::array a;
+      double p = 0, ms = 0;
+      if (!pair.get(a) && a.size() == 2 && !a.at(0).get(p) && !a.at(1).get(ms))
+        r.distribution.emplace_back(p, ms);
+    }
+}
+
+// The per-second points of the run's main section (r.section).
+void read_series(simdjson::dom::element doc, run_data& r) {
+  std::string_view sv;
+  simdjson::dom::array series;
+  if (!doc["series"].get(series))
+    for (simdjson::dom::element p : series) {
+      double t = 0, p50 = 0, p99 = 0;
+      uint64_t commands = 0;
+      if (p["section"].get(sv) || sv != r.section || p["t"].get(t) || p["commands"].get(commands))
+        continue;
+      r.throughput.emplace_back(t, static_cast<double>(commands));
+      if (!p["p50_ms"].get(p50) && !p["p99_ms"].get(p99) && p99 > 0) {
+        r.p50_t.emplace_back(t, p50);
+        r.p99_t.emplace_back(t, p99);
+      }
+    }
 }
 
 std::expected<run_data, std::string> parse(const std::string& label, const std::string& json) {
@@ -141,50 +223,14 @@ std::expected<run_data, std::string> parse(const std::string& label, const std::
   }
   if (found) {
     r.requests = most;
-    if (!main["name"].get(sv))
-      r.section = sv;
-    double v = 0;
-    if (!main["commands_per_second"].get(v))
-      r.rate = v;
-    // A figure a report lacks stays 0.
-    auto lat = main["latency"];
-    for (auto [name, to] : {std::pair<const char*, double*>{"p50_ms", &r.p50},
-                            {"p99_ms", &r.p99},
-                            {"p99.9_ms", &r.p999},
-                            {"max_ms", &r.max}})
-      if (lat[name].get(*to))
-        *to = 0;
-    simdjson::dom::object errors;
-    if (!main["errors"].get(errors))
-      for (auto [k, n] : errors)
-        r.errors += n.get_uint64().value_unsafe();
-    simdjson::dom::array dist;
-    if (!main["latency_distribution"].get(dist))
-      for (simdjson::dom::element pair : dist) {
-        simdjson::dom::array a;
-        double p = 0, ms = 0;
-        if (!pair.get(a) && a.size() == 2 && !a.at(0).get(p) && !a.at(1).get(ms))
-          r.distribution.emplace_back(p, ms);
-      }
+    read_main_section(main, r);
   }
   double ended = 0;
   if (!doc["ended_per_second"].get(ended)) { // transfers: what ended end to end is the rate
     r.rate = ended;
     r.section = "ended";
   }
-  simdjson::dom::array series;
-  if (!doc["series"].get(series))
-    for (simdjson::dom::element p : series) {
-      double t = 0, p50 = 0, p99 = 0;
-      uint64_t commands = 0;
-      if (p["section"].get(sv) || sv != r.section || p["t"].get(t) || p["commands"].get(commands))
-        continue;
-      r.throughput.emplace_back(t, static_cast<double>(commands));
-      if (!p["p50_ms"].get(p50) && !p["p99_ms"].get(p99) && p99 > 0) {
-        r.p50_t.emplace_back(t, p50);
-        r.p99_t.emplace_back(t, p99);
-      }
-    }
+  read_series(doc, r);
   return r;
 }
 

@@ -53,24 +53,10 @@ int report_command(int argc, char** argv) {
   return 0;
 }
 
-} // namespace
+using namespace sluice::load;
 
-int main(int argc, char** argv) {
-  using namespace sluice::load;
-  if (argc >= 2 && std::string_view(argv[1]) == "report")
-    return report_command(argc - 1, argv + 1);
-  options opt;
-  std::string workload_name = "ingest";
-  std::string mix = "0:1";
-  std::string json_path;
-  std::string template_path;
-
-  std::string workloads_help = "workload (or `report A.json [B.json …] -o report.html`: an HTML page of runs):";
-  for (auto& w : k_workloads)
-    workloads_help += fmt::format("\n  {:<10} {}", w.name, w.what);
-
-  CLI::App app{"sluice-load: drives a running sluice server and reports throughput, latency and errors"};
-  app.add_option("workload", workload_name, workloads_help)->capture_default_str();
+// Where the server is and how to reach it.
+void add_server_flags(CLI::App& app, options& opt) {
   app.add_option("--url", opt.url, "server to drive (http://host:port)")->capture_default_str();
   app.add_option("--token", opt.token,
                  "bearer token for every request and stream (a server with --auth); SLUICE_TOKEN if unset")
@@ -78,6 +64,10 @@ int main(int argc, char** argv) {
   app.add_option("--ca-file", opt.ca_file,
                  "https://: verify the server's certificate against this PEM file (without it the driver does not "
                  "verify: it measures)");
+}
+
+// How many connections, subscribers and threads, and how deep the pipeline.
+void add_connection_flags(CLI::App& app, options& opt) {
   app.add_option("-c,--connections", opt.connections, "HTTP connections for commands (for query: for reads)")
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();
@@ -93,6 +83,10 @@ int main(int argc, char** argv) {
   app.add_option("-p,--pipeline", opt.pipeline, "requests in flight per connection (HTTP pipelining)")
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
+}
+
+// What is sent, how fast and for how long.
+void add_workload_flags(CLI::App& app, options& opt, std::string& mix) {
   app.add_option("--items", opt.items, "add_item commands per new order (create)")
       ->check(CLI::Range(0u, 1000u))
       ->capture_default_str();
@@ -118,6 +112,10 @@ int main(int argc, char** argv) {
   app.add_option("-w,--warmup", opt.warmup, "seconds run but not measured")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+}
+
+// What happens around the run: setup, verification, progress, output.
+void add_run_flags(CLI::App& app, options& opt, std::string& json_path, std::string& template_path) {
   app.add_flag("!--no-setup", opt.setup, "do not create aggregates first (e.g. against a canned server)");
   app.add_flag("--verify", opt.verify,
                "afterwards, check every acknowledged command's event in /v1/events and the views");
@@ -128,31 +126,36 @@ int main(int argc, char** argv) {
                  "ingest, batch: send the commands of this file (any domain; see loadtest/README.md) instead of "
                  "the built-in order and account commands; --verify then checks the log only")
       ->check(CLI::ExistingFile);
-  if (int status = sluice::app::parse_or_exit(app, argc, argv); status >= 0)
-    return status;
+}
 
+// The parsed flags that need more than CLI11's checks, into `opt`; false (after saying why) when one is wrong.
+bool resolve_options(options& opt, const std::string& workload_name, const std::string& workloads_help,
+                     const std::string& template_path, const std::string& mix) {
   auto kind = parse_workload(workload_name);
   if (!kind) {
     fmt::print(stderr, "unknown workload '{}'\n{}\n", workload_name, workloads_help);
-    return 2;
+    return false;
   }
   opt.kind = *kind;
   if (!template_path.empty()) {
     auto t = command_template::load(template_path);
     if (!t) {
       fmt::print(stderr, "--template {}\n", t.error());
-      return 2;
+      return false;
     }
     opt.tmpl = std::make_shared<const command_template>(std::move(*t));
   }
   unsigned orders = 0, accounts = 0;
   if (std::sscanf(mix.c_str(), "%u:%u", &orders, &accounts) != 2 || orders + accounts == 0) {
     fmt::print(stderr, "--mix {}: expected ORDERS:ACCOUNTS weights, e.g. 1:1\n", mix);
-    return 2;
+    return false;
   }
   opt.orders_weight = orders;
   opt.accounts_weight = accounts;
+  return true;
+}
 
+void stop_on_signals(options& opt) {
   // Ctrl-C or SIGTERM ends the run early with a report of what was
   // measured; a second one ends the process at once.
   static std::atomic<bool> interrupted{false};
@@ -165,7 +168,9 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   opt.interrupt = &interrupted;
+}
 
+int run_and_report(const options& opt, const std::string& json_path) {
   report r;
   try {
     r = run(opt);
@@ -183,4 +188,35 @@ int main(int argc, char** argv) {
     }
   }
   return r.clean() ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace sluice::load;
+  if (argc >= 2 && std::string_view(argv[1]) == "report")
+    return report_command(argc - 1, argv + 1);
+  options opt;
+  std::string workload_name = "ingest";
+  std::string mix = "0:1";
+  std::string json_path;
+  std::string template_path;
+
+  std::string workloads_help = "workload (or `report A.json [B.json …] -o report.html`: an HTML page of runs):";
+  for (auto& w : k_workloads)
+    workloads_help += fmt::format("\n  {:<10} {}", w.name, w.what);
+
+  CLI::App app{"sluice-load: drives a running sluice server and reports throughput, latency and errors"};
+  app.add_option("workload", workload_name, workloads_help)->capture_default_str();
+  add_server_flags(app, opt);
+  add_connection_flags(app, opt);
+  add_workload_flags(app, opt, mix);
+  add_run_flags(app, opt, json_path, template_path);
+  if (int status = sluice::app::parse_or_exit(app, argc, argv); status >= 0)
+    return status;
+
+  if (!resolve_options(opt, workload_name, workloads_help, template_path, mix))
+    return 2;
+  stop_on_signals(opt);
+  return run_and_report(opt, json_path);
 }

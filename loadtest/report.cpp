@@ -38,6 +38,71 @@ void json_counts(codec::json_writer& w, const char* k, const std::map<std::strin
   w.end_object();
 }
 
+// The whole distribution, for plots: [percentile, ms] pairs.
+void json_latency_distribution(codec::json_writer& w, const histogram& h) {
+  w.key("latency_distribution").begin_array();
+  for (double p : {0.0,  1.0,  5.0,  10.0, 20.0, 30.0, 40.0, 50.0, 60.0,  70.0,  75.0,
+                   80.0, 85.0, 90.0, 95.0, 97.5, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0}) {
+    w.begin_array();
+    w.raw(fmt::format("{}", p));
+    w.raw(fmt::format("{:.4f}", static_cast<double>(p == 100.0 ? h.max() : h.percentile(p)) / 1e6));
+    w.end_array();
+  }
+  w.end_array();
+}
+
+void json_section(codec::json_writer& w, const section& s, double seconds) {
+  w.begin_object();
+  w.key("name").string(s.name);
+  w.key("requests").uinteger(s.requests);
+  w.key("ok").uinteger(s.ok);
+  w.key("commands").uinteger(s.items);
+  w.key("commands_ok").uinteger(s.items_ok);
+  json_number(w, "requests_per_second", per_second(s.requests, seconds));
+  json_number(w, "commands_per_second", per_second(s.items, seconds));
+  json_latency(w, "latency", s.latency);
+  json_latency_distribution(w, s.latency);
+  json_counts(w, "errors", s.errors);
+  w.end_object();
+}
+
+void json_websocket(codec::json_writer& w, const report& r) {
+  w.key("websocket").begin_object();
+  w.key("subscribers").uinteger(r.subscribers);
+  w.key("messages").uinteger(r.ws_messages);
+  json_number(w, "messages_per_second", per_second(r.ws_messages, r.seconds));
+  json_counts(w, "errors", r.ws_errors);
+  w.end_object();
+}
+
+void json_series(codec::json_writer& w, const std::vector<point>& series) {
+  w.key("series").begin_array();
+  for (auto& p : series) {
+    w.begin_object();
+    json_number(w, "t", p.t);
+    w.key("section").string(p.section).key("requests").uinteger(p.requests).key("commands").uinteger(p.items);
+    json_number(w, "p50_ms", static_cast<double>(p.p50_ns) / 1e6);
+    json_number(w, "p99_ms", static_cast<double>(p.p99_ns) / 1e6);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void json_verify(codec::json_writer& w, const verify_result& v) {
+  w.key("verify").begin_object();
+  w.key("ok").boolean(v.ok);
+  w.key("acks_checked").uinteger(v.acks_checked);
+  w.key("events_scanned").uinteger(v.events_scanned);
+  w.key("views_checked").uinteger(v.views_checked);
+  w.key("views_skipped").uinteger(v.views_skipped);
+  w.key("problem_count").uinteger(v.problem_count);
+  w.key("problems").begin_array();
+  for (auto& p : v.problems)
+    w.string(p);
+  w.end_array();
+  w.end_object();
+}
+
 } // namespace
 
 void section::merge(const section& o) {
@@ -134,37 +199,11 @@ std::string render_json(const report& r) {
   json_number(w, "target_rate", r.target_rate);
   json_number(w, "seconds", r.seconds);
   w.key("sections").begin_array();
-  for (auto& s : r.sections) {
-    w.begin_object();
-    w.key("name").string(s.name);
-    w.key("requests").uinteger(s.requests);
-    w.key("ok").uinteger(s.ok);
-    w.key("commands").uinteger(s.items);
-    w.key("commands_ok").uinteger(s.items_ok);
-    json_number(w, "requests_per_second", per_second(s.requests, r.seconds));
-    json_number(w, "commands_per_second", per_second(s.items, r.seconds));
-    json_latency(w, "latency", s.latency);
-    // The whole distribution, for plots: [percentile, ms] pairs.
-    w.key("latency_distribution").begin_array();
-    for (double p : {0.0,  1.0,  5.0,  10.0, 20.0, 30.0, 40.0, 50.0, 60.0,  70.0,  75.0,
-                     80.0, 85.0, 90.0, 95.0, 97.5, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0}) {
-      w.begin_array();
-      w.raw(fmt::format("{}", p));
-      w.raw(fmt::format("{:.4f}", static_cast<double>(p == 100.0 ? s.latency.max() : s.latency.percentile(p)) / 1e6));
-      w.end_array();
-    }
-    w.end_array();
-    json_counts(w, "errors", s.errors);
-    w.end_object();
-  }
+  for (auto& s : r.sections)
+    json_section(w, s, r.seconds);
   w.end_array();
   w.key("unanswered").uinteger(r.unanswered);
-  w.key("websocket").begin_object();
-  w.key("subscribers").uinteger(r.subscribers);
-  w.key("messages").uinteger(r.ws_messages);
-  json_number(w, "messages_per_second", per_second(r.ws_messages, r.seconds));
-  json_counts(w, "errors", r.ws_errors);
-  w.end_object();
+  json_websocket(w, r);
   if (r.e2e) {
     json_latency(w, "e2e", r.e2e_latency);
     w.key("e2e_unmatched").uinteger(r.e2e_unmatched);
@@ -176,30 +215,9 @@ std::string render_json(const report& r) {
     json_number(w, "ended_per_second", per_second(ended, r.outcome_seconds));
     json_counts(w, "outcomes", r.outcomes);
   }
-  w.key("series").begin_array();
-  for (auto& p : r.series) {
-    w.begin_object();
-    json_number(w, "t", p.t);
-    w.key("section").string(p.section).key("requests").uinteger(p.requests).key("commands").uinteger(p.items);
-    json_number(w, "p50_ms", static_cast<double>(p.p50_ns) / 1e6);
-    json_number(w, "p99_ms", static_cast<double>(p.p99_ns) / 1e6);
-    w.end_object();
-  }
-  w.end_array();
-  if (r.verify.ran) {
-    w.key("verify").begin_object();
-    w.key("ok").boolean(r.verify.ok);
-    w.key("acks_checked").uinteger(r.verify.acks_checked);
-    w.key("events_scanned").uinteger(r.verify.events_scanned);
-    w.key("views_checked").uinteger(r.verify.views_checked);
-    w.key("views_skipped").uinteger(r.verify.views_skipped);
-    w.key("problem_count").uinteger(r.verify.problem_count);
-    w.key("problems").begin_array();
-    for (auto& p : r.verify.problems)
-      w.string(p);
-    w.end_array();
-    w.end_object();
-  }
+  json_series(w, r.series);
+  if (r.verify.ran)
+    json_verify(w, r.verify);
   w.key("clean").boolean(r.clean());
   w.end_object();
   out.push_back('\n');

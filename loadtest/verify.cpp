@@ -38,6 +38,17 @@ class checker {
 
 int64_t to_cents(double v) { return std::llround(v * 100.0); }
 
+// No acknowledged command has more than one event; `seen` counts the events carrying each command id.
+void verify_each_once(const std::unordered_map<uint64_t, uint32_t>& seen, const verify_input& in,
+                      const std::vector<ack>& acks, checker& check) {
+  for (auto& a : acks) {
+    auto it = seen.find(id_key(a.cmd.conn, a.cmd.seq));
+    uint32_t n = it == seen.end() ? 0 : it->second;
+    if (n > 1)
+      check.problem("command {}-{}-{} has {} events, expected exactly one", in.run_id, a.cmd.conn, a.cmd.seq, n);
+  }
+}
+
 // The log, from the first acknowledged position (`acks` sorted by it) to the
 // last: each acknowledged command is at its position, and once.
 void verify_log(blocking_client& client, const verify_input& in, const std::vector<ack>& acks,
@@ -92,12 +103,7 @@ void verify_log(blocking_client& client, const verify_input& in, const std::vect
     for (; next_ack < acks.size(); ++next_ack, ++r.acks_checked)
       check.problem("command {}-{}-{} acknowledged at position {}: beyond the end of the log", in.run_id,
                     acks[next_ack].cmd.conn, acks[next_ack].cmd.seq, acks[next_ack].position);
-    for (auto& a : acks) {
-      auto it = seen.find(id_key(a.cmd.conn, a.cmd.seq));
-      uint32_t n = it == seen.end() ? 0 : it->second;
-      if (n > 1)
-        check.problem("command {}-{}-{} has {} events, expected exactly one", in.run_id, a.cmd.conn, a.cmd.seq, n);
-    }
+    verify_each_once(seen, in, acks, check);
   }
 }
 

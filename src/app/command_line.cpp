@@ -2,6 +2,8 @@
 
 #include "base/closest.h"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string_view>

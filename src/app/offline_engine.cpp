@@ -21,6 +21,39 @@ std::string key_of(std::string_view type, std::string_view id) {
   return k;
 }
 
+// One non-empty input line of a chunk, answered once the chunk is durable.
+struct pending {
+  std::string aggregate_id;
+  domain::outcome outcome;
+  domain::error error; // when !decoded
+  bool decoded = false;
+  domain::aggregate* target = nullptr;
+  std::string command_id;
+  uint64_t last_record = 0; // index in the batch of its last event, +1
+};
+
+// Writes the result line of each of `chunk`, whose events are durable from
+// position `first` on.
+void write_results(std::vector<pending>& chunk, uint64_t first, std::ostream& out) {
+  std::string text;
+  for (auto& p : chunk) {
+    codec::json_writer w(text);
+    if (!p.decoded) {
+      api::write_error(w, domain::http_status(p.error.code), domain::to_string(p.error.code), p.error.message, true);
+    } else {
+      uint64_t position = p.last_record ? first + p.last_record - 1 : 0;
+      if (p.last_record)
+        p.target->durable(p.command_id, position);
+      // A repeat of a command earlier in this chunk learns its position only now.
+      if (p.outcome.result == domain::outcome::kind::duplicate && p.outcome.position == 0)
+        p.outcome.position = p.target->durable_position(p.command_id);
+      api::write_command_result(w, p.aggregate_id, p.outcome, position, true);
+    }
+    text.push_back('\n');
+  }
+  out << text << std::flush;
+}
+
 } // namespace
 
 domain::aggregate& offline_engine::find_or_create(const domain::aggregate_type& type, std::string_view id) {
@@ -56,16 +89,6 @@ std::expected<std::unique_ptr<offline_engine>, engine::error> offline_engine::op
 }
 
 bool offline_engine::run(std::istream& in, std::ostream& out, size_t chunk_lines) {
-  struct pending {
-    std::string aggregate_id;
-    domain::outcome outcome;
-    domain::error error; // when !decoded
-    bool decoded = false;
-    domain::aggregate* target = nullptr;
-    std::string command_id;
-    uint64_t last_record = 0; // index in the batch of its last event, +1
-  };
-
   std::string line;
   std::vector<pending> chunk;
   domain::event_list events;
@@ -108,23 +131,7 @@ bool offline_engine::run(std::istream& in, std::ostream& out, size_t chunk_lines
       }
       first = r->first;
     }
-    std::string text;
-    for (auto& p : chunk) {
-      codec::json_writer w(text);
-      if (!p.decoded) {
-        api::write_error(w, domain::http_status(p.error.code), domain::to_string(p.error.code), p.error.message, true);
-      } else {
-        uint64_t position = p.last_record ? first + p.last_record - 1 : 0;
-        if (p.last_record)
-          p.target->durable(p.command_id, position);
-        // A repeat of a command earlier in this chunk learns its position only now.
-        if (p.outcome.result == domain::outcome::kind::duplicate && p.outcome.position == 0)
-          p.outcome.position = p.target->durable_position(p.command_id);
-        api::write_command_result(w, p.aggregate_id, p.outcome, position, true);
-      }
-      text.push_back('\n');
-    }
-    out << text << std::flush;
+    write_results(chunk, first, out);
   }
   return true;
 }

@@ -43,9 +43,14 @@ std::string json_escaped(std::string_view s) {
   return out;
 }
 
-// One request to the server's admin API; throws with a sentence on failure.
-answer call(const views_cli_options& o, http::verb verb, const std::string& target, const std::string& body = {}) {
-  std::string_view url = o.server;
+// Where --server points, and whether it speaks TLS.
+struct server_address {
+  host_port hp;
+  bool tls = false;
+};
+
+server_address parse_server(const std::string& server) {
+  std::string_view url = server;
   bool tls = false;
   if (url.starts_with("http://"))
     url.remove_prefix(7);
@@ -53,42 +58,49 @@ answer call(const views_cli_options& o, http::verb verb, const std::string& targ
     url.remove_prefix(8);
     tls = true;
   } else if (url.find("://") != std::string_view::npos)
-    throw std::runtime_error(fmt::format("--server {}: expected an http:// or https:// URL", o.server));
+    throw std::runtime_error(fmt::format("--server {}: expected an http:// or https:// URL", server));
   if (auto slash = url.find('/'); slash != std::string_view::npos)
     url = url.substr(0, slash);
   auto hp = parse_host_port(url, tls ? 443 : 80);
   if (!hp)
     throw std::runtime_error(fmt::format("--server: {}", hp.error()));
-  boost::asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  // The server's certificate is checked against --ca-file, or the system's CAs, and its name.
-  ssl::context ctx(ssl::context::tls_client);
-  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
-  auto& tcp_layer = beast::get_lowest_layer(stream);
-  tcp_layer.expires_after(std::chrono::seconds(30));
+  return {std::move(*hp), tls};
+}
+
+void connect_tcp(tcp::resolver& resolver, beast::tcp_stream& tcp_layer, const host_port& hp,
+                 const views_cli_options& o) {
   beast::error_code ec;
-  auto endpoints = resolver.resolve(hp->host, std::to_string(hp->port), ec);
+  auto endpoints = resolver.resolve(hp.host, std::to_string(hp.port), ec);
   if (!ec)
     tcp_layer.connect(endpoints, ec);
   if (ec)
     throw std::runtime_error(fmt::format("cannot reach {}: {}", o.server, ec.message()));
-  if (tls) {
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    if (o.ca_file.empty())
-      ctx.set_default_verify_paths(ec);
-    else
-      ctx.load_verify_file(o.ca_file, ec);
-    if (ec)
-      throw std::runtime_error(fmt::format("--ca-file {}: {}", o.ca_file, ec.message()));
-    stream.set_verify_mode(ssl::verify_peer);
-    stream.set_verify_callback(ssl::host_name_verification(hp->host));
-    SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, hp->host.data());
-    stream.handshake(ssl::stream_base::client, ec);
-    if (ec)
-      throw std::runtime_error(fmt::format("TLS with {}: {}", o.server, ec.message()));
-  }
+}
+
+// The server's certificate is checked against --ca-file, or the system's CAs, and its name.
+// `host` is not const because SSL_ctrl takes it as a void*.
+void tls_handshake(ssl::context& ctx, beast::ssl_stream<beast::tcp_stream>& stream, std::string& host,
+                   const views_cli_options& o) {
+  beast::error_code ec;
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  if (o.ca_file.empty())
+    ctx.set_default_verify_paths(ec);
+  else
+    ctx.load_verify_file(o.ca_file, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("--ca-file {}: {}", o.ca_file, ec.message()));
+  stream.set_verify_mode(ssl::verify_peer);
+  stream.set_verify_callback(ssl::host_name_verification(host));
+  SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, host.data());
+  stream.handshake(ssl::stream_base::client, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("TLS with {}: {}", o.server, ec.message()));
+}
+
+http::request<http::string_body> make_request(const views_cli_options& o, http::verb verb, const std::string& target,
+                                              const std::string& body, const std::string& host) {
   http::request<http::string_body> rq{verb, target, 11};
-  rq.set(http::field::host, hp->host);
+  rq.set(http::field::host, host);
   if (!o.token.empty())
     rq.set(http::field::authorization, "Bearer " + o.token);
   if (verb == http::verb::post) {
@@ -96,6 +108,23 @@ answer call(const views_cli_options& o, http::verb verb, const std::string& targ
     rq.body() = body.empty() ? "{}" : body;
   }
   rq.prepare_payload();
+  return rq;
+}
+
+// One request to the server's admin API; throws with a sentence on failure.
+answer call(const views_cli_options& o, http::verb verb, const std::string& target, const std::string& body = {}) {
+  auto [hp, tls] = parse_server(o.server);
+  boost::asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  ssl::context ctx(ssl::context::tls_client);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_after(std::chrono::seconds(30));
+  connect_tcp(resolver, tcp_layer, hp, o);
+  if (tls)
+    tls_handshake(ctx, stream, hp.host, o);
+  auto rq = make_request(o, verb, target, body, hp.host);
+  beast::error_code ec;
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   if (tls) {

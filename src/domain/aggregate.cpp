@@ -124,9 +124,22 @@ outcome aggregate::handle(const command& cmd, event_list& out) {
   size_t first = out.size();
   auto d = type_->decide(*state_, cmd.kind, cmd.payload, out);
   if (!d) {
+    out.resize(first); // what it emitted before refusing is not the aggregate's
     o.result = outcome::kind::rejected;
     o.version = version_;
     o.message = std::move(d.error());
+    return o;
+  }
+  if (out.size() == first) [[unlikely]] {
+    // Accepted without an event, the answer would carry the position of
+    // the aggregate's previous command: nothing a client could wait for.
+    auto names = type_->command_names();
+    o.result = outcome::kind::rejected;
+    o.version = version_;
+    o.message = fmt::format(
+        "{} '{}' decided {} without an event (a defect of the domain: a decider that accepts a command emits at "
+        "least one event; to refuse it, return an error)",
+        type_->name(), id_, cmd.kind < names.size() ? names[cmd.kind] : std::string_view("?"));
     return o;
   }
   for (size_t i = first; i < out.size(); ++i)

@@ -46,6 +46,104 @@ std::unexpected<error> parse_failure(simdjson::error_code e, std::string_view js
   return fail(errc::bad_request, parse_error_text(e));
 }
 
+// The members of an envelope, found in one pass; `has_x` says x was there.
+struct envelope {
+  simdjson::dom::element type_v, id_v, command_id_v, version_v, correlation_v, payload_v;
+  bool has_type = false, has_id = false, has_command_id = false, has_version = false, has_correlation = false,
+       has_payload = false;
+};
+
+// One pass over the members: unknown ones and repeats are refused.
+std::expected<void, error> read_envelope(simdjson::dom::object object, envelope& e) {
+  for (auto [key, value] : object) {
+    auto take = [&](bool& seen, simdjson::dom::element& slot) {
+      if (seen)
+        return false;
+      seen = true;
+      slot = value;
+      return true;
+    };
+    bool fresh = true;
+    if (key == "type")
+      fresh = take(e.has_type, e.type_v);
+    else if (key == "aggregate_id")
+      fresh = take(e.has_id, e.id_v);
+    else if (key == "command_id")
+      fresh = take(e.has_command_id, e.command_id_v);
+    else if (key == "expected_version")
+      fresh = take(e.has_version, e.version_v);
+    else if (key == "payload")
+      fresh = take(e.has_payload, e.payload_v);
+    else if (key == "correlation_id")
+      fresh = take(e.has_correlation, e.correlation_v);
+    else
+      return invalid(fmt::format("unknown field '{}'{}; a command has {}", std::string_view(key).substr(0, 128),
+                                 did_you_mean(key, k_envelope_fields), join_names(k_envelope_fields)));
+    if (!fresh)
+      return invalid(fmt::format("field '{}' appears more than once", std::string_view(key)));
+  }
+  return {};
+}
+
+std::expected<void, error> decode_aggregate_id(const envelope& e, command& cmd) {
+  std::string_view aggregate_id;
+  if (!e.has_id)
+    return invalid("aggregate_id is required");
+  if (e.id_v.get_string().get(aggregate_id))
+    return invalid("aggregate_id must be a string");
+  if (aggregate_id.empty() || aggregate_id.size() > k_max_aggregate_id)
+    return invalid(fmt::format("aggregate_id must be 1 to {} bytes long", k_max_aggregate_id));
+  if (!free_of_control_chars(aggregate_id))
+    return invalid("aggregate_id must not contain control characters");
+  cmd.aggregate_id.assign(aggregate_id);
+  return {};
+}
+
+std::expected<void, error> decode_command_id(const envelope& e, command& cmd) {
+  if (e.has_command_id && !e.command_id_v.is_null()) {
+    std::string_view command_id;
+    if (e.command_id_v.get_string().get(command_id))
+      return invalid("command_id must be a string");
+    if (command_id.empty() || command_id.size() > k_max_command_id)
+      return invalid(fmt::format("command_id must be 1 to {} bytes long", k_max_command_id));
+    cmd.command_id.assign(command_id);
+  }
+  return {};
+}
+
+std::expected<void, error> decode_expected_version(const envelope& e, command& cmd) {
+  if (e.has_version && !e.version_v.is_null()) {
+    uint64_t v;
+    if (!e.version_v.is_uint64() || e.version_v.get_uint64().get(v) || v > static_cast<uint64_t>(INT64_MAX))
+      return invalid("expected_version must be an integer from 0 to 9223372036854775807");
+    cmd.expected_version = v;
+  }
+  return {};
+}
+
+// Checked only: the command does not carry it.
+std::expected<void, error> check_correlation_id(const envelope& e) {
+  if (e.has_correlation && !e.correlation_v.is_null()) {
+    std::string_view correlation_id;
+    if (e.correlation_v.get_string().get(correlation_id))
+      return invalid("correlation_id must be a string");
+    if (correlation_id.empty() || correlation_id.size() > k_max_correlation_id)
+      return invalid(fmt::format("correlation_id must be 1 to {} bytes long", k_max_correlation_id));
+  }
+  return {};
+}
+
+std::expected<void, error> decode_payload(const envelope& e, command& cmd) {
+  simdjson::dom::object payload;
+  if (!e.has_payload)
+    return invalid("payload is required");
+  if (e.payload_v.get_object().get(payload))
+    return invalid("payload must be an object");
+  if (auto r = cmd.type->decode_payload(cmd.kind, payload, cmd.payload); !r)
+    return invalid(std::move(r.error()));
+  return {};
+}
+
 } // namespace
 
 bool free_of_control_chars(std::string_view s) {
@@ -70,6 +168,7 @@ struct command_decoder::impl {
   }
 
   std::expected<command, error> decode(simdjson::dom::element root);
+  std::expected<void, error> decode_type(const envelope& e, command& cmd) const;
 
   // "unknown command type 'order.crate' (did you mean 'order.create'?); known types: …"
   std::string unknown_type_message(std::string_view name) const {
@@ -104,99 +203,41 @@ std::expected<command, error> command_decoder::decode(const char* data, size_t s
 }
 
 std::expected<command, error> command_decoder::impl::decode(simdjson::dom::element root) {
-  simdjson::dom::object envelope;
-  if (root.get_object().get(envelope))
+  simdjson::dom::object object;
+  if (root.get_object().get(object))
     return fail(errc::bad_request, "a command must be a JSON object");
-
-  // One pass over the members: unknown ones and repeats are refused.
-  simdjson::dom::element type_v, id_v, command_id_v, version_v, correlation_v, payload_v;
-  bool has_type = false, has_id = false, has_command_id = false, has_version = false, has_correlation = false,
-       has_payload = false;
-  for (auto [key, value] : envelope) {
-    auto take = [&](bool& seen, simdjson::dom::element& slot) {
-      if (seen)
-        return false;
-      seen = true;
-      slot = value;
-      return true;
-    };
-    bool fresh = true;
-    if (key == "type")
-      fresh = take(has_type, type_v);
-    else if (key == "aggregate_id")
-      fresh = take(has_id, id_v);
-    else if (key == "command_id")
-      fresh = take(has_command_id, command_id_v);
-    else if (key == "expected_version")
-      fresh = take(has_version, version_v);
-    else if (key == "payload")
-      fresh = take(has_payload, payload_v);
-    else if (key == "correlation_id")
-      fresh = take(has_correlation, correlation_v);
-    else
-      return invalid(fmt::format("unknown field '{}'{}; a command has {}", std::string_view(key).substr(0, 128),
-                                 did_you_mean(key, k_envelope_fields), join_names(k_envelope_fields)));
-    if (!fresh)
-      return invalid(fmt::format("field '{}' appears more than once", std::string_view(key)));
-  }
+  envelope e;
+  if (auto r = read_envelope(object, e); !r)
+    return std::unexpected(std::move(r.error()));
 
   command cmd;
+  if (auto r = decode_type(e, cmd); !r)
+    return std::unexpected(std::move(r.error()));
+  if (auto r = decode_aggregate_id(e, cmd); !r)
+    return std::unexpected(std::move(r.error()));
+  if (auto r = decode_command_id(e, cmd); !r)
+    return std::unexpected(std::move(r.error()));
+  if (auto r = decode_expected_version(e, cmd); !r)
+    return std::unexpected(std::move(r.error()));
+  if (auto r = check_correlation_id(e); !r)
+    return std::unexpected(std::move(r.error()));
+  if (auto r = decode_payload(e, cmd); !r)
+    return std::unexpected(std::move(r.error()));
+  return cmd;
+}
 
+std::expected<void, error> command_decoder::impl::decode_type(const envelope& e, command& cmd) const {
   std::string_view type_name;
-  if (!has_type)
+  if (!e.has_type)
     return invalid("type is required");
-  if (type_v.get_string().get(type_name))
+  if (e.type_v.get_string().get(type_name))
     return invalid("type must be a string");
   auto ref = types.find_command(type_name);
   if (!ref)
     return fail(errc::unknown_command, unknown_type_message(type_name));
   cmd.type = ref->type;
   cmd.kind = ref->kind;
-
-  std::string_view aggregate_id;
-  if (!has_id)
-    return invalid("aggregate_id is required");
-  if (id_v.get_string().get(aggregate_id))
-    return invalid("aggregate_id must be a string");
-  if (aggregate_id.empty() || aggregate_id.size() > k_max_aggregate_id)
-    return invalid(fmt::format("aggregate_id must be 1 to {} bytes long", k_max_aggregate_id));
-  if (!free_of_control_chars(aggregate_id))
-    return invalid("aggregate_id must not contain control characters");
-  cmd.aggregate_id.assign(aggregate_id);
-
-  if (has_command_id && !command_id_v.is_null()) {
-    std::string_view command_id;
-    if (command_id_v.get_string().get(command_id))
-      return invalid("command_id must be a string");
-    if (command_id.empty() || command_id.size() > k_max_command_id)
-      return invalid(fmt::format("command_id must be 1 to {} bytes long", k_max_command_id));
-    cmd.command_id.assign(command_id);
-  }
-
-  if (has_version && !version_v.is_null()) {
-    uint64_t v;
-    if (!version_v.is_uint64() || version_v.get_uint64().get(v) || v > static_cast<uint64_t>(INT64_MAX))
-      return invalid("expected_version must be an integer from 0 to 9223372036854775807");
-    cmd.expected_version = v;
-  }
-
-  if (has_correlation && !correlation_v.is_null()) {
-    std::string_view correlation_id;
-    if (correlation_v.get_string().get(correlation_id))
-      return invalid("correlation_id must be a string");
-    if (correlation_id.empty() || correlation_id.size() > k_max_correlation_id)
-      return invalid(fmt::format("correlation_id must be 1 to {} bytes long", k_max_correlation_id));
-  }
-
-  simdjson::dom::object payload;
-  if (!has_payload)
-    return invalid("payload is required");
-  if (payload_v.get_object().get(payload))
-    return invalid("payload must be an object");
-  if (auto r = cmd.type->decode_payload(cmd.kind, payload, cmd.payload); !r)
-    return invalid(std::move(r.error()));
-
-  return cmd;
+  return {};
 }
 
 } // namespace sluice::domain

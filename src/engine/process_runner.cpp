@@ -22,6 +22,24 @@ constexpr uint64_t k_checkpoint_fingerprint = 0x5052'4f43'0000'0001; // "PROC", 
 
 using clock = std::chrono::steady_clock;
 
+// Reads the log for `manager`, a bounded number of batches: a round's
+// worth. Once `live`, the instances its events touch go to `touched`.
+std::expected<void, log::error> read_round(event_feed& feed, domain::process_manager& manager, bool live,
+                                           std::vector<std::string>& touched) {
+  for (int round = 0; round < 16 && feed.behind(); ++round) {
+    auto r = feed.read(k_read_batch, [&](const log::record& rec) {
+      auto key = manager.on_event(rec);
+      if (live && !key.empty())
+        touched.emplace_back(key);
+    });
+    if (!r)
+      return std::unexpected(r.error());
+    if (*r == 0)
+      break; // a gap (retention): nothing to read there
+  }
+  return {};
+}
+
 } // namespace
 
 struct process_runner::answer {
@@ -31,6 +49,11 @@ struct process_runner::answer {
 };
 
 struct process_runner::inbox {
+  /// Waits until the log grew, answers came or a step or checkpoint is due,
+  /// and takes the answers into `taken`; `read` says whether to read the
+  /// log. False once stopped.
+  bool wait_for_work(const state& st, std::vector<answer>& taken, bool& read);
+
   std::mutex mu;
   std::condition_variable cv;
   std::vector<answer> answers;
@@ -52,7 +75,40 @@ struct process_runner::state {
   std::deque<outgoing> retries;         ///< steps to send again, by due time
   size_t outstanding = 0;
   clock::time_point last_checkpoint{};
+
+  /// When the runner must wake at the latest: the next checkpoint, or once
+  /// live the first step due that may be sent.
+  clock::time_point wake_time() const {
+    auto wake = clock::now() + k_checkpoint_every;
+    if (live) {
+      if (!queue.empty() && outstanding < k_max_outstanding)
+        wake = std::min(wake, queue.front().due);
+      if (!retries.empty() && outstanding < k_max_outstanding)
+        wake = std::min(wake, retries.front().due);
+    }
+    return wake;
+  }
+
+  /// Turns live, the log read to its end: returns the unfinished
+  /// instances, to resume.
+  std::vector<std::string> go_live(const domain::process_manager& manager, std::string_view process) {
+    live = true;
+    auto open = manager.unfinished();
+    k_log.info("{}: read the log to position {}; resuming {} unfinished", process, feed->next_position() - 1,
+               open.size());
+    return open;
+  }
 };
+
+bool process_runner::inbox::wait_for_work(const state& st, std::vector<answer>& taken, bool& read) {
+  std::unique_lock lk(mu);
+  cv.wait_until(lk, st.wake_time(), [&] { return stop || log_grew || !answers.empty() || st.feed->behind(); });
+  if (stop)
+    return false;
+  read = std::exchange(log_grew, false) || st.feed->behind();
+  taken.swap(answers);
+  return true;
+}
 
 process_runner::process_runner(engine& e, const domain::process_definition& def, std::filesystem::path dir,
                                std::chrono::milliseconds delay)
@@ -192,22 +248,8 @@ void process_runner::run() {
   std::vector<std::string> touched;
   for (;;) {
     bool read = false;
-    {
-      std::unique_lock lk(inbox_->mu);
-      auto wake = clock::now() + k_checkpoint_every;
-      if (st.live) {
-        if (!st.queue.empty() && st.outstanding < k_max_outstanding)
-          wake = std::min(wake, st.queue.front().due);
-        if (!st.retries.empty() && st.outstanding < k_max_outstanding)
-          wake = std::min(wake, st.retries.front().due);
-      }
-      inbox_->cv.wait_until(
-          lk, wake, [&] { return inbox_->stop || inbox_->log_grew || !inbox_->answers.empty() || st.feed->behind(); });
-      if (inbox_->stop)
-        break;
-      read = std::exchange(inbox_->log_grew, false) || st.feed->behind();
-      answers.swap(inbox_->answers);
-    }
+    if (!inbox_->wait_for_work(st, answers, read))
+      break;
 
     for (auto& a : answers) {
       --st.outstanding;
@@ -232,33 +274,19 @@ void process_runner::run() {
 
     // A bounded read per round, so that answers keep flowing while a long
     // log is caught up with.
-    for (int round = 0; read && round < 16 && st.feed->behind(); ++round) {
-      auto r = st.feed->read(k_read_batch, [&](const log::record& rec) {
-        auto key = manager_->on_event(rec);
-        if (st.live && !key.empty())
-          touched.emplace_back(key);
-      });
-      if (!r) {
+    if (read)
+      if (auto r = read_round(*st.feed, *manager_, st.live, touched); !r) {
         k_log.error("{}: reading the log failed: {}; trying again", def_->name, r.error().message);
         std::unique_lock lk(inbox_->mu);
         inbox_->cv.wait_for(lk, std::chrono::seconds(1), [&] { return inbox_->stop; });
-        break;
       }
-      if (*r == 0)
-        break; // a gap (retention): nothing to read there
-    }
     for (auto& key : touched)
       consider(key);
     touched.clear();
 
-    if (!st.live && !st.feed->behind()) {
-      st.live = true;
-      auto open = manager_->unfinished();
-      k_log.info("{}: read the log to position {}; resuming {} unfinished", def_->name, st.feed->next_position() - 1,
-                 open.size());
-      for (auto& key : open)
+    if (!st.live && !st.feed->behind())
+      for (auto& key : st.go_live(*manager_, def_->name))
         consider(key);
-    }
     unfinished_.store(manager_->unfinished_count(), std::memory_order_relaxed);
     if (st.live) {
       keeps_from_.store(resume_from(), std::memory_order_relaxed);

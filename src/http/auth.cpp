@@ -50,6 +50,44 @@ bool valid_name(std::string_view n) {
   });
 }
 
+// One valid grant (valid_grant) added to `r`.
+void add_grant(grants& r, std::string_view s) {
+  if (s == "events")
+    r.events = true;
+  else if (s == "metrics")
+    r.metrics = true;
+  else if (s == "admin")
+    r.admin = true;
+  else if (s == "commands:*")
+    r.all_commands = true;
+  else if (s == "views:*")
+    r.all_views = true;
+  else if (s.starts_with("commands:"))
+    r.command_types.emplace_back(s.substr(9));
+  else
+    r.views.emplace_back(s.substr(6));
+}
+
+// A token's "grants" array; the error says what is wrong, without naming the token.
+std::expected<grants, std::string> parse_grants(simdjson::dom::array list) {
+  grants r;
+  for (auto g : list) {
+    std::string_view s;
+    if (g.get_string().get(s))
+      return std::unexpected(std::string("grants must be an array of strings"));
+    if (!valid_grant(s))
+      return std::unexpected(
+          fmt::format("unknown grant '{}' (commands:<type>, commands:*, views:<view>, views:*, events, metrics, admin)",
+                      s.substr(0, 80)));
+    add_grant(r, s);
+  }
+  for (auto* v : {&r.command_types, &r.views}) {
+    std::ranges::sort(*v);
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  return r;
+}
+
 } // namespace
 
 digest sha256(std::string_view text) {
@@ -149,35 +187,10 @@ std::expected<table, std::string> table::parse(std::string_view json) {
     simdjson::dom::array list;
     if (obj["grants"].get_array().get(list))
       return std::unexpected(at("grants must be an array of strings"));
-    principal p{std::string(name), *d, {}};
-    for (auto g : list) {
-      std::string_view s;
-      if (g.get_string().get(s))
-        return std::unexpected(at("grants must be an array of strings"));
-      if (!valid_grant(s))
-        return std::unexpected(at(fmt::format(
-            "unknown grant '{}' (commands:<type>, commands:*, views:<view>, views:*, events, metrics, admin)",
-            s.substr(0, 80))));
-      auto& r = p.rights;
-      if (s == "events")
-        r.events = true;
-      else if (s == "metrics")
-        r.metrics = true;
-      else if (s == "admin")
-        r.admin = true;
-      else if (s == "commands:*")
-        r.all_commands = true;
-      else if (s == "views:*")
-        r.all_views = true;
-      else if (s.starts_with("commands:"))
-        r.command_types.emplace_back(s.substr(9));
-      else
-        r.views.emplace_back(s.substr(6));
-    }
-    for (auto* v : {&p.rights.command_types, &p.rights.views}) {
-      std::ranges::sort(*v);
-      v->erase(std::unique(v->begin(), v->end()), v->end());
-    }
+    auto rights = parse_grants(list);
+    if (!rights)
+      return std::unexpected(at(rights.error()));
+    principal p{std::string(name), *d, std::move(*rights)};
     if (!t.by_digest_.emplace(*d, std::move(p)).second)
       return std::unexpected(at("the same sha256 as an earlier token"));
     ++i;

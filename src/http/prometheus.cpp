@@ -95,11 +95,9 @@ class exposition {
   std::string& out_;
 };
 
-} // namespace
+// The steps of render_metrics, one per subject, in the order they are exposed.
 
-std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
-  std::string out;
-  exposition x(out);
+void write_command_metrics(exposition& x, std::string& out, const engine::metrics& m) {
   x.header("sluice_commands_total", "counter", "Commands answered, by result.");
   for (auto [result, v] : {std::pair<const char*, uint64_t>{"ok", m.commands_ok},
                            {"rejected", m.commands_rejected},
@@ -110,6 +108,9 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
     fmt::format_to(std::back_inserter(out), "sluice_commands_total{{result=\"{}\"}} {}\n", result, v);
   x.histogram("sluice_command_duration_seconds", "Commands from receipt by the engine to their answer.",
               m.command_duration);
+}
+
+void write_log_metrics(exposition& x, const engine::metrics& m) {
   x.counter("sluice_events_appended_total", "Events made durable in the event log.", m.events_appended);
   x.counter("sluice_log_syncs_total", "fdatasync calls of the event log (one per group commit).", m.log_syncs);
   x.histogram("sluice_log_sync_duration_seconds", "Duration of a group commit's fdatasync.", m.log_sync_duration);
@@ -120,6 +121,9 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
           m.recovery_events);
   x.counter("sluice_retention_deleted_bytes_total", "Bytes of log segments deleted by retention.",
             m.retention_deleted_bytes);
+}
+
+void write_view_metrics(exposition& x, std::string& out, const engine::metrics& m) {
   x.header("sluice_view_position", "gauge", "Position every shard of the view has applied.");
   for (auto& [view, position] : m.view_positions)
     fmt::format_to(std::back_inserter(out), "sluice_view_position{{view=\"{}\"}} {}\n", view, position);
@@ -137,6 +141,9 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.header("sluice_view_rebuilds_total", "counter", "Builds of the view that caught up and took over.");
   for (auto& v : m.views)
     fmt::format_to(std::back_inserter(out), "sluice_view_rebuilds_total{{view=\"{}\"}} {}\n", v.view, v.rebuilds);
+}
+
+void write_process_manager_metrics(exposition& x, std::string& out, const engine::metrics& m) {
   x.header("sluice_process_unfinished", "gauge", "Instances of the process manager not yet ended.");
   for (auto& p : m.processes)
     fmt::format_to(std::back_inserter(out), "sluice_process_unfinished{{process=\"{}\"}} {}\n", p.name, p.unfinished);
@@ -150,6 +157,10 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
                              {"retried", p.retried}})
       fmt::format_to(std::back_inserter(out), "sluice_process_commands_total{{process=\"{}\",result=\"{}\"}} {}\n",
                      p.name, result, n);
+}
+
+// Aggregates in memory, and the snapshots and checkpoints that spare replaying the log.
+void write_aggregate_metrics(exposition& x, const engine::metrics& m) {
   x.gauge("sluice_aggregates_live", "Aggregates with a live actor.", m.aggregates_live);
   x.gauge("sluice_aggregates_known", "Aggregates with events in the log, live or passivated.", m.aggregates_known);
   x.counter("sluice_aggregate_activations_total", "Aggregates with history brought back into memory.", m.activations);
@@ -167,6 +178,10 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.counter("sluice_snapshots_rejected_total",
             "Aggregate snapshots read and refused (torn, checksum, changed state layout, not matching the log).",
             m.snapshots_rejected);
+}
+
+// Queued commands, access control, WebSocket streams and HTTP responses.
+void write_front_metrics(exposition& x, std::string& out, const engine::metrics& m, const front_metrics& f) {
   x.gauge("sluice_command_bus_depth", "Commands queued on the command bus, not yet taken by the router.",
           m.command_bus_depth);
   x.gauge("sluice_commands_in_flight", "Commands accepted for processing and not yet answered.", m.in_flight);
@@ -182,6 +197,10 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.header("sluice_http_requests_total", "counter", "HTTP responses written, by status code (101: stream upgrades).");
   for (auto [code, n] : http_responses())
     fmt::format_to(std::back_inserter(out), "sluice_http_requests_total{{code=\"{}\"}} {}\n", code, n);
+}
+
+// The running build, and the process figures Prometheus' client libraries expose.
+void write_runtime_metrics(exposition& x, std::string& out) {
   x.header("sluice_build_info", "gauge", "The running build: always 1, its version as a label.");
   fmt::format_to(std::back_inserter(out), "sluice_build_info{{version=\"{}\"}} 1\n", SLUICE_VERSION);
   auto p = read_process();
@@ -191,6 +210,20 @@ std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
   x.gauge("process_open_fds", "Open file descriptors.", p.open_fds);
   x.header("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
   fmt::format_to(std::back_inserter(out), "process_start_time_seconds {:.2f}\n", p.start_time_seconds);
+}
+
+} // namespace
+
+std::string render_metrics(const engine::metrics& m, const front_metrics& f) {
+  std::string out;
+  exposition x(out);
+  write_command_metrics(x, out, m);
+  write_log_metrics(x, m);
+  write_view_metrics(x, out, m);
+  write_process_manager_metrics(x, out, m);
+  write_aggregate_metrics(x, m);
+  write_front_metrics(x, out, m, f);
+  write_runtime_metrics(x, out);
   return out;
 }
 

@@ -6,7 +6,7 @@
 #include "http/auth.h"
 #include "http/errc.h"
 #include "http/routes.h"
-#include "http/stream_session.h"
+#include "http/stream_limits.h"
 
 #include <cstdint>
 #include <expected>
@@ -35,7 +35,8 @@ class server {
   server& operator=(const server&) = delete;
 
   /// Binds, listens and starts the I/O threads. Errors: errc::bad_address,
-  /// errc::bind, errc::listen, each with a message naming the address.
+  /// errc::bind, errc::listen, each with a message naming the address;
+  /// errc::tls for a certificate or key that cannot be loaded.
   std::expected<void, error> start();
 
   /// The port listened on.

@@ -169,14 +169,8 @@ class stream_session : public std::enable_shared_from_this<stream_session<Next>>
     }
     if (root.get_object().get(msg))
       return error({}, "bad_request", "a message must be a JSON object");
-    auto str = [&](const char* k) -> std::optional<std::string> {
-      std::string_view v;
-      if (msg[k].get_string().get(v))
-        return std::nullopt;
-      return std::string(v);
-    };
-    auto op = str("op");
-    auto id = str("id").value_or("");
+    auto op = string_field(msg, "op");
+    auto id = string_field(msg, "id").value_or("");
     if (!op)
       return error(id, "bad_request", "op is required");
     if (*op == "ping")
@@ -190,15 +184,31 @@ class stream_session : public std::enable_shared_from_this<stream_session<Next>>
     if (views_.contains(id) || std::any_of(events_.begin(), events_.end(), [&](auto& e) { return e.id == id; }))
       return error(id, "bad_request", "a subscription with this id exists");
     bool events = false;
-    if (!msg["events"].get_bool().get(events) && events) {
-      if (by_.who && !by_.who->rights.events)
-        return forbidden(id, "this token may not read events");
-      uint64_t from = engine_.log().last_position() + 1;
-      if (auto f = msg["from_position"]; f.error() != simdjson::NO_SUCH_FIELD && f.get_uint64().get(from))
-        return error(id, "bad_request", "from_position must be a non-negative integer");
-      return subscribe_events(id, from, str("aggregate_type").value_or(""));
-    }
-    auto view = str("view"), key = str("key");
+    if (!msg["events"].get_bool().get(events) && events)
+      return handle_events_subscription(id, msg);
+    handle_view_subscription(id, msg);
+  }
+
+  static std::optional<std::string> string_field(simdjson::dom::object msg, const char* k) {
+    std::string_view v;
+    if (msg[k].get_string().get(v))
+      return std::nullopt;
+    return std::string(v);
+  }
+
+  // A subscribe message with "events": true.
+  void handle_events_subscription(const std::string& id, simdjson::dom::object msg) {
+    if (by_.who && !by_.who->rights.events)
+      return forbidden(id, "this token may not read events");
+    uint64_t from = engine_.log().last_position() + 1;
+    if (auto f = msg["from_position"]; f.error() != simdjson::NO_SUCH_FIELD && f.get_uint64().get(from))
+      return error(id, "bad_request", "from_position must be a non-negative integer");
+    return subscribe_events(id, from, string_field(msg, "aggregate_type").value_or(""));
+  }
+
+  // A subscribe message for a view's rows.
+  void handle_view_subscription(const std::string& id, simdjson::dom::object msg) {
+    auto view = string_field(msg, "view"), key = string_field(msg, "key");
     if (!view || !key)
       return error(id, "bad_request", "a view subscription needs view and key (\"*\" for every key)");
     uint64_t version = 0;

@@ -42,15 +42,22 @@ size_t resync(const std::string& bytes, size_t from) {
   return bytes.size();
 }
 
-std::expected<std::vector<segment_scan>, error> scan(const std::filesystem::path& dir, check_report& report) {
+// The segment files in `dir`, in position order, into `segs`.
+std::expected<void, error> list_segments(const std::filesystem::path& dir, std::vector<segment_scan>& segs) {
   std::error_code ec;
-  std::vector<segment_scan> segs;
   for (auto& entry : std::filesystem::directory_iterator(dir, ec))
     if (auto base = parse_segment_file_name(entry.path().filename().string()); base && entry.is_regular_file())
       segs.push_back({entry.path(), *base});
   if (ec)
     return std::unexpected(error{errc::io_error, fmt::format("list {}: {}", dir.string(), ec.message())});
   std::sort(segs.begin(), segs.end(), [](auto& a, auto& b) { return a.base < b.base; });
+  return {};
+}
+
+std::expected<std::vector<segment_scan>, error> scan(const std::filesystem::path& dir, check_report& report) {
+  std::vector<segment_scan> segs;
+  if (auto r = list_segments(dir, segs); !r)
+    return std::unexpected(r.error());
   // Segments below where retention cut are deleted by the next start.
   uint64_t expected = retained_from(dir);
   std::erase_if(segs, [&](auto& s) { return s.base < expected; });
@@ -103,6 +110,50 @@ std::expected<std::vector<segment_scan>, error> scan(const std::filesystem::path
   return segs;
 }
 
+// Moves a segment after the cut into `backup`. Copied first, then removed:
+// a crash in between loses nothing.
+std::expected<void, error> move_to_backup(const segment_scan& s, const std::filesystem::path& backup) {
+  std::error_code ec;
+  std::filesystem::copy_file(s.path, backup / s.path.filename(), ec);
+  if (!ec)
+    std::filesystem::remove(s.path, ec);
+  if (ec)
+    return std::unexpected(error{errc::io_error, fmt::format("move {}: {}", s.path.string(), ec.message())});
+  return {};
+}
+
+// Cuts the damaged segment at its first damage, after copying the bytes cut
+// into `backup`.
+std::expected<void, error> cut_segment(const segment_scan& s, const std::filesystem::path& backup) {
+  auto bytes = slurp(s.path);
+  if (!bytes)
+    return std::unexpected(bytes.error());
+  {
+    std::ofstream saved(backup / fmt::format("{}.from-{}", s.path.filename().string(), s.cut_at), std::ios::binary);
+    saved.write(bytes->data() + s.cut_at, static_cast<std::streamsize>(bytes->size() - s.cut_at));
+    saved.flush();
+    if (!saved)
+      return std::unexpected(error{errc::io_error, fmt::format("write the cut bytes to {}", backup.string())});
+  }
+  // A damaged header leaves nothing worth keeping in the file.
+  if (s.cut_at < format::k_segment_header_size) {
+    std::error_code ec;
+    std::filesystem::remove(s.path, ec);
+    if (ec)
+      return std::unexpected(error{errc::io_error, fmt::format("remove {}: {}", s.path.string(), ec.message())});
+    return {};
+  }
+  int fd = ::open(s.path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(s.cut_at)) != 0 || ::fsync(fd) != 0) {
+    auto e = io_error("truncate", s.path, errno);
+    if (fd >= 0)
+      ::close(fd);
+    return std::unexpected(e);
+  }
+  ::close(fd);
+  return {};
+}
+
 } // namespace
 
 std::expected<check_report, error> check(const std::filesystem::path& dir) {
@@ -129,42 +180,15 @@ std::expected<repair_report, error> repair(const std::filesystem::path& dir, con
   bool after = false;
   for (auto& s : *segs) {
     if (after) {
-      // Copied first, then removed: a crash in between loses nothing.
-      std::filesystem::copy_file(s.path, backup / s.path.filename(), ec);
-      if (!ec)
-        std::filesystem::remove(s.path, ec);
-      if (ec)
-        return std::unexpected(error{errc::io_error, fmt::format("move {}: {}", s.path.string(), ec.message())});
+      if (auto r = move_to_backup(s, backup); !r)
+        return std::unexpected(r.error());
       continue;
     }
     if (!s.cut)
       continue;
     after = true;
-    auto bytes = slurp(s.path);
-    if (!bytes)
-      return std::unexpected(bytes.error());
-    {
-      std::ofstream saved(backup / fmt::format("{}.from-{}", s.path.filename().string(), s.cut_at), std::ios::binary);
-      saved.write(bytes->data() + s.cut_at, static_cast<std::streamsize>(bytes->size() - s.cut_at));
-      saved.flush();
-      if (!saved)
-        return std::unexpected(error{errc::io_error, fmt::format("write the cut bytes to {}", backup.string())});
-    }
-    // A damaged header leaves nothing worth keeping in the file.
-    if (s.cut_at < format::k_segment_header_size) {
-      std::filesystem::remove(s.path, ec);
-      if (ec)
-        return std::unexpected(error{errc::io_error, fmt::format("remove {}: {}", s.path.string(), ec.message())});
-      continue;
-    }
-    int fd = ::open(s.path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(s.cut_at)) != 0 || ::fsync(fd) != 0) {
-      auto e = io_error("truncate", s.path, errno);
-      if (fd >= 0)
-        ::close(fd);
-      return std::unexpected(e);
-    }
-    ::close(fd);
+    if (auto r = cut_segment(s, backup); !r)
+      return std::unexpected(r.error());
   }
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

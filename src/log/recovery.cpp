@@ -85,6 +85,100 @@ std::expected<bool, error> all_zero(int fd, const std::filesystem::path& file, u
 
 constexpr const char* k_retained_file = "retained";
 
+// Opens the log directory: created if missing, or (read_only) required to exist.
+std::expected<int, error> open_log_dir(const options& opts) {
+  std::error_code ec;
+  if (opts.read_only) {
+    if (!std::filesystem::is_directory(opts.dir, ec))
+      return std::unexpected(
+          error{errc::not_found, fmt::format("no event log in {} (no such directory)", opts.dir.string())});
+  } else {
+    std::filesystem::create_directories(opts.dir, ec);
+    if (ec)
+      return std::unexpected(error{errc::io_error, fmt::format("create {}: {}", opts.dir.string(), ec.message())});
+  }
+  int dir_fd = ::open(opts.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0)
+    return std::unexpected(io_error("open", opts.dir, errno));
+  return dir_fd;
+}
+
+// The base positions of the segments to recover, ascending, into `bases`;
+// `expected` is the first position retention kept.
+std::expected<void, error> list_segments(const options& opts, int dir_fd, uint64_t expected,
+                                         std::vector<uint64_t>& bases) {
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(opts.dir, ec))
+    if (auto base = parse_segment_file_name(entry.path().filename().string()); base && entry.is_regular_file())
+      bases.push_back(*base);
+  if (ec)
+    return std::unexpected(error{errc::io_error, fmt::format("list {}: {}", opts.dir.string(), ec.message())});
+  std::sort(bases.begin(), bases.end());
+
+  // Segments below where retention cut are what a crash left of its run.
+  while (!bases.empty() && bases.front() < expected) {
+    auto path = opts.dir / segment_file_name(bases.front());
+    if (opts.read_only) { // the next open() by a writer removes it
+      bases.erase(bases.begin());
+      continue;
+    }
+    k_log.info("removing {}: retention had deleted it when the server stopped", path.string());
+    if (::unlink(path.c_str()) != 0 || ::fsync(dir_fd) != 0)
+      return std::unexpected(io_error("remove", path, errno));
+    bases.erase(bases.begin());
+  }
+  return {};
+}
+
+// Opens the segment file at `path`, which must start at position
+// `expected`, and says its size.
+std::expected<std::shared_ptr<event_log::segment>, error> open_segment_file(const std::filesystem::path& path,
+                                                                            uint64_t base, uint64_t expected,
+                                                                            bool read_only, uint64_t& file_size) {
+  if (base != expected)
+    return std::unexpected(corrupt(
+        path, 0, fmt::format("segment starts at position {}, expected {} (a segment is missing)", base, expected)));
+  int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (fd < 0)
+    return std::unexpected(io_error("open", path, errno));
+  auto seg = std::make_shared<event_log::segment>(base, path, fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return std::unexpected(io_error("stat", path, errno));
+  file_size = static_cast<uint64_t>(st.st_size);
+  return seg;
+}
+
+bool segment_header_ok(int fd, uint64_t file_size, uint64_t base) {
+  char header[format::k_segment_header_size];
+  return file_size >= sizeof header && ::pread(fd, header, sizeof header, 0) == static_cast<ssize_t>(sizeof header) &&
+         valid_segment_header(header, base);
+}
+
+// A bad segment header is damage, unless the segment is the last and no
+// commit follows: then it was torn while being created.
+std::expected<void, error> check_torn_header(const event_log::segment& seg, bool last, uint64_t file_size,
+                                             uint64_t expected) {
+  if (!last)
+    return std::unexpected(corrupt(seg.path, 0, "bad segment header"));
+  auto later = commit_after(seg.fd, seg.path, 0, file_size, expected - 1);
+  if (!later)
+    return std::unexpected(later.error());
+  if (*later)
+    return std::unexpected(corrupt(seg.path, 0, "bad segment header"));
+  return {};
+}
+
+// Removes a segment torn while being created (closed by the caller).
+std::expected<void, error> remove_torn_segment(const std::filesystem::path& path, uint64_t file_size, int dir_fd,
+                                               recovery_report& report) {
+  k_log.warn("removing torn segment {} ({} bytes)", path.string(), file_size);
+  report.truncated_bytes += file_size;
+  if (::unlink(path.c_str()) != 0 || ::fsync(dir_fd) != 0)
+    return std::unexpected(io_error("remove", path, errno));
+  return {};
+}
+
 } // namespace
 
 uint64_t retained_from(const std::filesystem::path& dir) {
@@ -157,80 +251,33 @@ std::expected<void, error> event_log::cut_torn_tail(segment& seg, uint64_t at, u
 
 std::expected<void, error> event_log::recover() {
   auto started = std::chrono::steady_clock::now();
-  std::error_code ec;
-  if (opts_.read_only) {
-    if (!std::filesystem::is_directory(opts_.dir, ec))
-      return std::unexpected(
-          error{errc::not_found, fmt::format("no event log in {} (no such directory)", opts_.dir.string())});
-  } else {
-    std::filesystem::create_directories(opts_.dir, ec);
-    if (ec)
-      return std::unexpected(error{errc::io_error, fmt::format("create {}: {}", opts_.dir.string(), ec.message())});
-  }
-  dir_fd_ = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd_ < 0)
-    return std::unexpected(io_error("open", opts_.dir, errno));
+  auto dir_fd = open_log_dir(opts_);
+  if (!dir_fd)
+    return std::unexpected(dir_fd.error());
+  dir_fd_ = *dir_fd;
 
-  std::vector<uint64_t> bases;
-  for (auto& entry : std::filesystem::directory_iterator(opts_.dir, ec))
-    if (auto base = parse_segment_file_name(entry.path().filename().string()); base && entry.is_regular_file())
-      bases.push_back(*base);
-  if (ec)
-    return std::unexpected(error{errc::io_error, fmt::format("list {}: {}", opts_.dir.string(), ec.message())});
-  std::sort(bases.begin(), bases.end());
-
-  // Segments below where retention cut are what a crash left of its run.
   uint64_t expected = retained_from(opts_.dir); // position the next record must have
-  while (!bases.empty() && bases.front() < expected) {
-    auto path = opts_.dir / segment_file_name(bases.front());
-    if (opts_.read_only) { // the next open() by a writer removes it
-      bases.erase(bases.begin());
-      continue;
-    }
-    k_log.info("removing {}: retention had deleted it when the server stopped", path.string());
-    if (::unlink(path.c_str()) != 0 || ::fsync(dir_fd_) != 0)
-      return std::unexpected(io_error("remove", path, errno));
-    bases.erase(bases.begin());
-  }
+  std::vector<uint64_t> bases;
+  if (auto r = list_segments(opts_, dir_fd_, expected, bases); !r)
+    return r;
   first_.store(expected);
   for (size_t i = 0; i < bases.size(); ++i) {
     bool last = i + 1 == bases.size();
     auto path = opts_.dir / segment_file_name(bases[i]);
-    if (bases[i] != expected)
-      return std::unexpected(corrupt(
-          path, 0,
-          fmt::format("segment starts at position {}, expected {} (a segment is missing)", bases[i], expected)));
-    int fd = ::open(path.c_str(), (opts_.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0)
-      return std::unexpected(io_error("open", path, errno));
-    auto seg = std::make_shared<segment>(bases[i], path, fd);
-    struct stat st;
-    if (::fstat(fd, &st) != 0)
-      return std::unexpected(io_error("stat", path, errno));
-    auto file_size = static_cast<uint64_t>(st.st_size);
+    uint64_t file_size = 0;
+    auto opened = open_segment_file(path, bases[i], expected, opts_.read_only, file_size);
+    if (!opened)
+      return std::unexpected(opened.error());
+    auto seg = std::move(*opened);
 
-    char header[format::k_segment_header_size];
-    bool header_ok = file_size >= sizeof header &&
-                     ::pread(fd, header, sizeof header, 0) == static_cast<ssize_t>(sizeof header) &&
-                     valid_segment_header(header, bases[i]);
-    if (!header_ok) {
-      if (!last)
-        return std::unexpected(corrupt(path, 0, "bad segment header"));
-      auto later = commit_after(fd, path, 0, file_size, expected - 1);
-      if (!later)
-        return std::unexpected(later.error());
-      if (*later)
-        return std::unexpected(corrupt(path, 0, "bad segment header"));
+    if (!segment_header_ok(seg->fd, file_size, bases[i])) {
+      if (auto torn = check_torn_header(*seg, last, file_size, expected); !torn)
+        return torn;
       // A segment torn while being created: it holds nothing acknowledged.
-      if (opts_.read_only) {
-        seg.reset();
-        break;
-      }
-      k_log.warn("removing torn segment {} ({} bytes)", path.string(), file_size);
-      report_.truncated_bytes += file_size;
       seg.reset();
-      if (::unlink(path.c_str()) != 0 || ::fsync(dir_fd_) != 0)
-        return std::unexpected(io_error("remove", path, errno));
+      if (!opts_.read_only)
+        if (auto r = remove_torn_segment(path, file_size, dir_fd_, report_); !r)
+          return r;
       break;
     }
 

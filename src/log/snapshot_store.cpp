@@ -98,6 +98,36 @@ bool pread_all(int fd, char* p, size_t n, uint64_t off) {
   return true;
 }
 
+// The numbers of the snapshot files in `dir`, ascending, into `numbers`.
+std::expected<void, error> list_snapshot_files(const std::filesystem::path& dir, std::vector<uint32_t>& numbers) {
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    unsigned n = 0;
+    auto name = e.path().filename().string();
+    if (name.size() == 17 && std::sscanf(name.c_str(), "snap-%8u.sls", &n) == 1 && n > 0)
+      numbers.push_back(n);
+  }
+  if (ec)
+    return std::unexpected(error{errc::io_error, fmt::format("{}: {}", dir.string(), ec.message())});
+  std::sort(numbers.begin(), numbers.end());
+  return {};
+}
+
+// Opens the file at `path` and reads all of it into `buf`: its descriptor,
+// kept open for appending.
+std::expected<int, error> read_snapshot_file(const std::filesystem::path& path, std::string& buf) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return std::unexpected(error{errc::io_error, fmt::format("{}: {}", path.string(), std::strerror(errno))});
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  buf.resize(static_cast<size_t>(std::max<off_t>(size, 0)));
+  if (size < 0 || !pread_all(fd, buf.data(), buf.size(), 0)) {
+    ::close(fd);
+    return std::unexpected(error{errc::io_error, fmt::format("{}: cannot read", path.string())});
+  }
+  return fd;
+}
+
 } // namespace
 
 std::filesystem::path snapshot_store::file_name(const std::filesystem::path& dir, uint32_t n) {
@@ -114,27 +144,14 @@ std::expected<std::unique_ptr<snapshot_store>, error> snapshot_store::open(
     return std::unexpected(error{errc::io_error, fmt::format("{}: {}", opts.dir.string(), ec.message())});
   std::unique_ptr<snapshot_store> store(new snapshot_store(std::move(opts)));
   std::vector<uint32_t> numbers;
-  for (auto& e : std::filesystem::directory_iterator(store->opts_.dir, ec)) {
-    unsigned n = 0;
-    auto name = e.path().filename().string();
-    if (name.size() == 17 && std::sscanf(name.c_str(), "snap-%8u.sls", &n) == 1 && n > 0)
-      numbers.push_back(n);
-  }
-  if (ec)
-    return std::unexpected(error{errc::io_error, fmt::format("{}: {}", store->opts_.dir.string(), ec.message())});
-  std::sort(numbers.begin(), numbers.end());
+  if (auto r = list_snapshot_files(store->opts_.dir, numbers); !r)
+    return std::unexpected(r.error());
   std::string buf, why;
   for (auto n : numbers) {
     auto path = file_name(store->opts_.dir, n);
-    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-      return std::unexpected(error{errc::io_error, fmt::format("{}: {}", path.string(), std::strerror(errno))});
-    off_t size = ::lseek(fd, 0, SEEK_END);
-    buf.resize(static_cast<size_t>(std::max<off_t>(size, 0)));
-    if (size < 0 || !pread_all(fd, buf.data(), buf.size(), 0)) {
-      ::close(fd);
-      return std::unexpected(error{errc::io_error, fmt::format("{}: cannot read", path.string())});
-    }
+    auto fd = read_snapshot_file(path, buf);
+    if (!fd)
+      return std::unexpected(fd.error());
     uint64_t off = 0;
     while (off < buf.size()) {
       std::string_view rest(buf.data() + off, buf.size() - off);
@@ -157,10 +174,10 @@ std::expected<std::unique_ptr<snapshot_store>, error> snapshot_store::open(
       off += len;
     }
     // A torn tail is cut off so that new records follow whole ones.
-    if (off < buf.size() && ::ftruncate(fd, static_cast<off_t>(off)) != 0)
+    if (off < buf.size() && ::ftruncate(*fd, static_cast<off_t>(off)) != 0)
       k_log.warn("{}: cannot cut off the damaged tail: {}", path.string(), std::strerror(errno));
     store->bytes_ += off;
-    store->files_.push_back({n, fd, off});
+    store->files_.push_back({n, *fd, off});
   }
   store->writer_ = std::thread([s = store.get()] {
     name_this_thread("sluice.snaps");

@@ -53,6 +53,49 @@ bool rewrite_line(std::string_view lines, uint64_t count, std::string_view produ
   return found;
 }
 
+// Copies the `n` packed lines of `packed` to `lw` with `e` added: to the
+// line of its product, repriced, or as a new line (then one more `count`).
+void add_line(const order::item_added& e, std::string_view packed, uint64_t n, codec::binary_writer& lw,
+              int64_t& total_cents, uint64_t& count) {
+  bool found = rewrite_line(packed, n, e.product, lw, [&](packed_line& l) {
+    total_cents -= line_total(l.qty, l.price_cents);
+    l.qty += e.qty;
+    l.price_cents = e.price.cents;
+    l.sku = e.sku;
+    total_cents += line_total(l.qty, l.price_cents);
+    return true;
+  });
+  if (!found) {
+    write_line(lw, {e.product, e.sku, e.qty, e.price.cents});
+    total_cents += line_total(e.qty, e.price.cents);
+    ++count;
+  }
+}
+
+// Copies the `n` packed lines of `packed` to `lw` without the line of e's
+// product, taken off the totals and `count`; false if there is none.
+bool remove_line(const order::item_removed& e, std::string_view packed, uint64_t n, codec::binary_writer& lw,
+                 int64_t& item_count, int64_t& total_cents, uint64_t& count) {
+  return rewrite_line(packed, n, e.product, lw, [&](packed_line& l) {
+    item_count -= l.qty;
+    total_cents -= line_total(l.qty, l.price_cents);
+    --count;
+    return false;
+  });
+}
+
+// Packs a row (order_row.h has the layout) into `out`.
+void pack_row(std::string& out, order::status status, std::string_view customer, int64_t item_count,
+              int64_t total_cents, uint64_t count, std::string_view lines) {
+  codec::binary_writer w(out);
+  out.push_back(static_cast<char>(status));
+  w.string(customer);
+  w.sint(item_count);
+  w.sint(total_cents);
+  w.uint(count);
+  out.append(lines);
+}
+
 } // namespace
 
 order_row::header_view order_row::header() const {
@@ -92,31 +135,13 @@ bool order_row::apply(std::string_view event_type, std::string_view data) {
     order::item_added e;
     if (!codec::decode_binary(data, e))
       return false;
-    bool found = rewrite_line(h.rest, h.lines, e.product, lw, [&](packed_line& l) {
-      h.total_cents -= line_total(l.qty, l.price_cents);
-      l.qty += e.qty;
-      l.price_cents = e.price.cents;
-      l.sku = e.sku;
-      h.total_cents += line_total(l.qty, l.price_cents);
-      return true;
-    });
-    if (!found) {
-      write_line(lw, {e.product, e.sku, e.qty, e.price.cents});
-      h.total_cents += line_total(e.qty, e.price.cents);
-      ++count;
-    }
+    add_line(e, h.rest, h.lines, lw, h.total_cents, count);
     h.item_count += e.qty;
   } else if (event_type == order::item_removed::name) {
     order::item_removed e;
     if (!codec::decode_binary(data, e))
       return false;
-    bool found = rewrite_line(h.rest, h.lines, e.product, lw, [&](packed_line& l) {
-      h.item_count -= l.qty;
-      h.total_cents -= line_total(l.qty, l.price_cents);
-      --count;
-      return false;
-    });
-    if (!found)
+    if (!remove_line(e, h.rest, h.lines, lw, h.item_count, h.total_cents, count))
       return true;
   } else if (event_type == order::confirmed::name) {
     if (order::confirmed e; !codec::decode_binary(data, e))
@@ -131,13 +156,7 @@ bool order_row::apply(std::string_view event_type, std::string_view data) {
   } else {
     return false;
   }
-  codec::binary_writer w(out);
-  out.push_back(static_cast<char>(status));
-  w.string(customer);
-  w.sint(h.item_count);
-  w.sint(h.total_cents);
-  w.uint(count);
-  out.append(lines);
+  pack_row(out, status, customer, h.item_count, h.total_cents, count, lines);
   bytes_.assign(out);
   return true;
 }

@@ -7,6 +7,25 @@
 
 namespace sluice::views {
 
+namespace {
+
+// The keys of `parked` to replay (all, or only `key` if not empty), in
+// position order of their first parked event. A template: the map's
+// sequences are a private type of view_shard.
+template <class ParkedMap>
+std::vector<std::string> keys_to_replay(const ParkedMap& parked, std::string_view key) {
+  std::vector<std::string> keys;
+  for (auto& [k, seq] : parked)
+    if (key.empty() || k == key)
+      keys.push_back(k);
+  std::sort(keys.begin(), keys.end(), [&](auto& a, auto& b) {
+    return parked.find(a)->second.info.position < parked.find(b)->second.info.position;
+  });
+  return keys;
+}
+
+} // namespace
+
 // Stamps each changed key with its position and reports it once per batch.
 class view_shard::stamping_sink {
  public:
@@ -133,14 +152,7 @@ void view_shard::parked_list(std::string_view after, size_t limit, std::vector<p
 
 std::pair<size_t, size_t> view_shard::replay(std::string_view key, std::vector<view_change>& changes,
                                              std::vector<view_park>& parks) {
-  // In position order of their first parked event.
-  std::vector<std::string> keys;
-  for (auto& [k, seq] : parked_)
-    if (key.empty() || k == key)
-      keys.push_back(k);
-  std::sort(keys.begin(), keys.end(), [&](auto& a, auto& b) {
-    return parked_.find(a)->second.info.position < parked_.find(b)->second.info.position;
-  });
+  auto keys = keys_to_replay(parked_, key);
   size_t replayed = 0, still = 0;
   for (auto& k : keys) {
     auto node = parked_.extract(k);

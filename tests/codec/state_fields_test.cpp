@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <new>
+
 using namespace sluice;
 using codec::field;
 
@@ -74,6 +77,21 @@ bool inspect(F& f, nested_changed& x) {
 
 } // namespace
 
+// The largest allocation while counting_allocations is set on this thread:
+// a decoder that sized a buffer by a length it read would show here.
+thread_local bool counting_allocations = false;
+thread_local size_t largest_allocation = 0;
+
+void* operator new(size_t n) {
+  if (counting_allocations && n > largest_allocation)
+    largest_allocation = n;
+  if (void* p = std::malloc(n == 0 ? 1 : n))
+    return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
 TEST_CASE("a state with nested lists and enums round-trips", "[codec][state]") {
   state s{colour::green, {{"a", 1}, {"bb", -2}}, 7, "n"};
   std::string bin;
@@ -96,12 +114,20 @@ TEST_CASE("a state with nested lists and enums round-trips", "[codec][state]") {
 }
 
 TEST_CASE("a list length beyond the input is refused without allocating it", "[codec][state]") {
-  std::string bin;
-  codec::binary_writer w(bin);
-  w.uint(0);          // colour
-  w.uint(1ull << 40); // items: a trillion
-  state t;
-  CHECK_FALSE(codec::decode_state(bin, t));
+  for (uint64_t claimed : {uint64_t{1} << 40, uint64_t{1} << 20, uint64_t{1000}}) {
+    std::string bin;
+    codec::binary_writer w(bin);
+    w.uint(0);       // colour
+    w.uint(claimed); // items: far more than the bytes that follow
+    state t;
+    largest_allocation = 0;
+    counting_allocations = true;
+    bool ok = codec::decode_state(bin, t);
+    counting_allocations = false;
+    INFO(claimed);
+    CHECK_FALSE(ok);
+    CHECK(largest_allocation < 1024); // nothing sized by the claim
+  }
 }
 
 TEST_CASE("the fingerprint changes with any change of the layout, and only then", "[codec][state]") {

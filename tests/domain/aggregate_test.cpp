@@ -289,6 +289,56 @@ TEST_CASE("a decider that emits an event its type does not list is refused, not 
   CHECK(out.empty()); // nothing of the command reaches the log
 }
 
+namespace quiet {
+
+struct state {
+  int64_t n = 0;
+};
+struct touch {
+  static constexpr std::string_view name = "quiet.touch";
+};
+template <class F>
+bool inspect(F& f, touch&) {
+  return f();
+}
+struct touched {
+  static constexpr std::string_view name = "quiet.touched";
+};
+template <class F>
+bool inspect(F& f, touched&) {
+  return f();
+}
+decision decide(const state&, const touch&, event_sink&) { return {}; } // accepts, emits nothing
+void evolve(state& s, const touched&) { ++s.n; }
+
+struct module {
+  static constexpr std::string_view name = "quiet";
+  using state = quiet::state;
+  using commands = type_list<touch>;
+  using events = type_list<touched>;
+};
+
+} // namespace quiet
+
+TEST_CASE("a decider that accepts a command without an event is refused, not answered with an old position",
+          "[domain][aggregate]") {
+  static const aggregate_type_of<quiet::module> type;
+  aggregate a(type, "Q-1");
+  command cmd;
+  cmd.type = &type;
+  cmd.kind = 0;
+  cmd.aggregate_id = "Q-1";
+  cmd.command_id = "c-1";
+  event_list out;
+  auto o = a.handle(cmd, out);
+  CHECK(o.result == outcome::kind::rejected);
+  CHECK(o.message.find("quiet 'Q-1' decided quiet.touch without an event") != std::string::npos);
+  CHECK(out.empty());
+  CHECK(a.version() == 0);
+  // Not remembered as accepted: the same command id is decided again, not a duplicate.
+  CHECK(a.handle(cmd, out).result == outcome::kind::rejected);
+}
+
 TEST_CASE("a command handed to another aggregate is refused, not decided", "[domain][aggregate]") {
   fixture f;
   REQUIRE(f.send("account.open", R"({"owner":"Ada"})").result == outcome::kind::accepted);

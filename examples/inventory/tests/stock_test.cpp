@@ -4,6 +4,10 @@
 #include "stock.h"
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
 
 using namespace inventory::stock;
 using sluice::domain::event_list;
@@ -60,4 +64,25 @@ TEST_CASE("payload bounds are part of the type: a zero or negative quantity neve
   CHECK(t.name() == "stock");
   CHECK(t.command_names().size() == 5);
   CHECK(t.event_names()[0] == "stock.registered");
+  auto kind = static_cast<uint16_t>(std::ranges::find(t.command_names(), std::string_view("stock.receive")) -
+                                    t.command_names().begin());
+  REQUIRE(kind < t.command_names().size());
+  // The payload as the server decodes it from a request's JSON.
+  auto decode = [&](const char* json, std::string& out) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc = parser.parse(json, std::strlen(json));
+    return t.decode_payload(kind, doc.get_object(), out);
+  };
+  for (const char* bad : {R"({"qty":0})", R"({"qty":-3})", R"({})", R"({"qty":"5"})"}) {
+    std::string out;
+    auto r = decode(bad, out);
+    INFO(bad);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error(), Catch::Contains("qty"));
+  }
+  std::string out;
+  REQUIRE(decode(R"({"qty":7})", out));
+  receive back;
+  REQUIRE(sluice::codec::decode_binary(out, back));
+  CHECK(back.qty == 7);
 }
