@@ -49,7 +49,7 @@ std::map<std::string, uint32_t, std::less<>> read_serving(const std::filesystem:
 
 } // namespace
 
-view_registry::view_registry(parts p) : p_(std::move(p)) {}
+view_registry::view_registry(parts p) : p_(p) {}
 
 view_registry::~view_registry() { join_builders(); }
 
