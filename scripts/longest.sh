@@ -4,7 +4,7 @@
 # ~500 lines and functions under ~60 unless a comment says why). Functions
 # come from Universal Ctags (their first and last lines).
 # Usage: scripts/longest.sh [N]   (N rows of each, default 15)
-set -euo pipefail
+set -eu # no pipefail: head closes the pipe early, by design
 cd "$(dirname "$0")/.."
 n="${1:-15}"
 dirs=(src actors loadtest)

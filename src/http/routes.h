@@ -1,5 +1,5 @@
 // The HTTP API of SPEC §5 as plain functions of a request: the wire
-// protocol (server.cpp) is kept apart from what each endpoint means, and
+// protocol (server.cpp, http_session.cpp) is kept apart from what each endpoint means, and
 // the endpoints are the table of route_table.h.
 #pragma once
 
