@@ -229,7 +229,9 @@ TEST_CASE("a snapshot that does not fit is refused, counted, and the log used in
   auto damage = GENERATE(as<std::string>{}, "fingerprint", "body", "position", "version");
   INFO(damage);
   temp_dir dir;
-  auto o = sluice::testing::churning(dir.path(), 20ms);
+  // Idle long enough that a slow machine does not passivate between the
+  // first commands too: the test damages the one snapshot the last takes.
+  auto o = sluice::testing::churning(dir.path(), 500ms);
   {
     auto e = sluice::testing::start_engine(o);
     REQUIRE(send(*e, open_account("ACC-S")).outcome.result == kind::accepted);

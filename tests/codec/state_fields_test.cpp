@@ -82,15 +82,30 @@ bool inspect(F& f, nested_changed& x) {
 thread_local bool counting_allocations = false;
 thread_local size_t largest_allocation = 0;
 
-void* operator new(size_t n) {
+// Every unaligned form is replaced, so that what one allocates another
+// frees (AddressSanitizer checks the pairs).
+namespace {
+void* counted_malloc(size_t n) noexcept {
   if (counting_allocations && n > largest_allocation)
     largest_allocation = n;
-  if (void* p = std::malloc(n == 0 ? 1 : n))
+  return std::malloc(n == 0 ? 1 : n);
+}
+} // namespace
+
+void* operator new(size_t n) {
+  if (void* p = counted_malloc(n))
     return p;
   throw std::bad_alloc();
 }
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
+void* operator new[](size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 TEST_CASE("a state with nested lists and enums round-trips", "[codec][state]") {
   state s{colour::green, {{"a", 1}, {"bb", -2}}, 7, "n"};
