@@ -13,6 +13,8 @@ packages=(
   libfmt-dev            # log formatting (GCC 12 has no std::format)
   libcli11-dev          # command-line flags
   libssl-dev            # SHA-256 of auth tokens, constant-time compare; TLS
+  libnats-dev           # the cluster's client of NATS JetStream (SPEC §14)
+  nats-server           # the cluster's servers: scripts/cluster.sh and the cluster tests
   openssl               # tests make their TLS certificates with it
   catch2                # tests (v2)
   libbenchmark-dev      # micro-benchmarks

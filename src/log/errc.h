@@ -15,6 +15,7 @@ enum class errc {
   invalid_argument, ///< a record too large for the format, or a bad option
   locked,           ///< another process holds the data directory (dir_lock)
   not_found,        ///< a read-only open found no such directory
+  fenced,           ///< a replicated log's tail moved under another writer: the group was decided on a stale state
 };
 
 constexpr std::string_view to_string(errc e) {
@@ -27,6 +28,7 @@ constexpr std::string_view to_string(errc e) {
     case errc::invalid_argument: return "invalid_argument";
     case errc::locked: return "locked";
     case errc::not_found: return "not_found";
+    case errc::fenced: return "fenced";
   }
   return "?";
 }

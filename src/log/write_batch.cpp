@@ -2,6 +2,7 @@
 
 #include "base/bytes.h"
 #include "log/format.h"
+#include "log/record_parser.h"
 
 namespace sluice::log {
 
@@ -32,6 +33,18 @@ bool write_batch::add(const record& r) {
   buf_.append(r.data);
   ++count_;
   return true;
+}
+
+std::string_view write_batch::stamp(uint64_t first) {
+  char* last = nullptr;
+  for (size_t o = 0; o < buf_.size();) {
+    last = buf_.data() + o;
+    stamp_record(last, first++, false);
+    o += format::k_record_header_size + load_u32(last + format::k_off_length);
+  }
+  if (last)
+    stamp_record(last, first - 1, true);
+  return buf_;
 }
 
 } // namespace sluice::log

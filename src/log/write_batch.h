@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace sluice::log {
 
@@ -20,6 +21,12 @@ class write_batch {
   size_t count() const { return count_; }
   size_t bytes() const { return buf_.size(); }
   bool empty() const { return count_ == 0; }
+  /// Stamps positions from `first`, the checksums and the group's commit
+  /// flag, as the log writes them, and returns the records: the wire form of
+  /// a group for a replicated log (cluster/jetstream_store.h), which
+  /// parse_record() reads back.
+  std::string_view stamp(uint64_t first);
+
   void clear() {
     buf_.clear();
     count_ = 0;
