@@ -148,6 +148,7 @@ std::expected<void, log::error> jetstream_store::impl::connect() {
   if (auto s = natsOptions_Create(&no); s != NATS_OK)
     return std::unexpected(nats_error("nats options", s));
   std::vector<const char*> urls;
+  urls.reserve(opts.servers.size());
   for (auto& u : opts.servers)
     urls.push_back(u.c_str());
   natsOptions_SetServers(no, urls.data(), static_cast<int>(urls.size()));
