@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "log/event_log.h"
+#include "cluster/partition.h"
 #include "log/record_parser.h"
 
 #include <nats/nats.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -97,6 +99,8 @@ struct jetstream_store::impl {
   bool poisoned = false;        ///< a failure is settling: appends refused
   bool closed = false;
   std::vector<std::pair<uint64_t, natsMsg*>> retry; ///< groups to publish again, by counter
+  std::vector<bool> owned;                          ///< by partition: this writer's (opts.partitions > 0)
+  std::atomic<uint64_t> revoked{0};
   std::chrono::steady_clock::time_point retry_at;
 
   std::atomic<bool> failed{false}, stop{false}, nats_closed{false};
@@ -126,6 +130,9 @@ struct jetstream_store::impl {
   void settle();
   void on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
   void publish_again();
+  std::optional<log::error> refusal(const log::write_batch* batch);
+  void publish(pending_group g, std::string_view bytes, size_t count, const std::string& claim);
+  void take_over(std::string_view claim, natsMsg* m, const log::write_batch& batch, bool ours);
 };
 
 namespace {
@@ -285,24 +292,54 @@ std::expected<void, log::error> jetstream_store::impl::apply(natsMsg* m) {
       return std::unexpected(log::error{
           log::errc::corrupt,
           fmt::format("stream message {} starts at position {}, the mirror at {}", seq, sp.first, at.first)});
-    auto stored = mirror->append_and_wait(std::move(batch));
+    auto stored = mirror->append_and_wait(batch);
     if (!stored)
       return std::unexpected(stored.error());
     at = *stored;
   }
   applied_seq = seq;
-  bool ours = false;
+  bool ours = id.starts_with(id_prefix);
   for (auto& g : pending)
-    if (!g.id.empty() && g.id == id) {
-      g.stored = ours = true;
+    if (ours && g.id == id) {
+      g.stored = true;
       break;
     }
-  // Idle, another writer's message moves this writer's view of the tail.
-  if (!ours && pending.empty() && !poisoned) {
+  if (opts.partitions > 0)
+    take_over(header(m, k_header_claim), m, batch, ours);
+  // Idle, a message (another writer's) moves this writer's view of the tail.
+  if (pending.empty() && !poisoned) {
     expect_seq = seq;
     next_position = at.last + 1;
   }
   return {};
+}
+
+// Ownership moves in log order: a claim in the stream gives its writer the
+// partitions it names and takes them from everyone else; records of a
+// partition written by another writer take it too (no writer keeping the
+// protocol writes a partition it has not claimed). Under the lock, before
+// the writer's view passes the message: no group of this writer is
+// published after the message without it being known here.
+void jetstream_store::impl::take_over(std::string_view claim, natsMsg*, const log::write_batch& batch, bool ours) {
+  auto set = [&](uint32_t part, bool mine) {
+    if (part >= owned.size() || owned[part] == mine)
+      return;
+    owned[part] = mine;
+    if (!mine) {
+      revoked.fetch_add(1, std::memory_order_relaxed);
+      k_log.info("partition {} now belongs to another writer", part);
+    }
+  };
+  for (size_t at = 0; at < claim.size();) {
+    auto comma = claim.find(',', at);
+    auto item = claim.substr(at, comma == std::string_view::npos ? claim.size() - at : comma - at);
+    uint32_t part = UINT32_MAX;
+    std::from_chars(item.data(), item.data() + item.size(), part);
+    set(part, ours);
+    at = comma == std::string_view::npos ? claim.size() : comma + 1;
+  }
+  if (!ours)
+    batch.each_aggregate_id([&](std::string_view agg) { set(partition_of(agg, opts.partitions), false); });
 }
 
 void jetstream_store::impl::on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
@@ -425,6 +462,7 @@ void jetstream_store::impl::follow() {
 std::expected<std::unique_ptr<jetstream_store>, log::error> jetstream_store::open(const jetstream_options& opts) {
   auto p = std::make_unique<impl>();
   p->opts = opts;
+  p->owned.assign(opts.partitions, false);
   std::random_device rd;
   // Message ids name the writer's incarnation, so a restarted node never
   // reuses an id the dedupe window still holds.
@@ -492,15 +530,9 @@ jetstream_store::~jetstream_store() { close(); }
 void jetstream_store::append(log::write_batch batch, log::append_callback done) {
   auto& p = *p_;
   std::unique_lock lk(p.mu);
-  if (p.closed || p.failed || p.poisoned) {
-    auto code = p.closed ? log::errc::closed : p.failed ? log::errc::failed : log::errc::fenced;
-    if (code == log::errc::fenced)
-      p.fenced.fetch_add(1, std::memory_order_relaxed);
+  if (auto refused = p.refusal(&batch)) {
     lk.unlock();
-    done(std::unexpected(
-        log::error{code, fmt::format("stream {}: {}", p.opts.stream,
-                                     code == log::errc::fenced ? "an earlier group was fenced; decided on top of it"
-                                                               : log::to_string(code))}));
+    done(std::unexpected(std::move(*refused)));
     return;
   }
   pending_group g;
@@ -510,33 +542,108 @@ void jetstream_store::append(log::write_batch batch, log::append_callback done) 
     p.pending.push_back(std::move(g));
     return;
   }
-  g.id = p.id_prefix + std::to_string(++p.counter);
-  g.sent = std::chrono::steady_clock::now();
   auto bytes = batch.stamp(g.positions.first);
+  p.publish(std::move(g), bytes, batch.count(), {});
+}
+
+std::expected<void, log::error> jetstream_store::claim(const std::vector<uint32_t>& partitions) {
+  auto& p = *p_;
+  std::string list;
+  for (auto part : partitions) {
+    if (part >= p.opts.partitions)
+      return std::unexpected(
+          log::error{log::errc::invalid_argument, fmt::format("partition {} of {}", part, p.opts.partitions)});
+    list += fmt::format("{}{}", list.empty() ? "" : ",", part);
+  }
+  std::promise<std::expected<log::append_result, log::error>> outcome;
+  auto f = outcome.get_future();
+  {
+    std::unique_lock lk(p.mu);
+    if (auto refused = p.refusal(nullptr)) {
+      lk.unlock();
+      return std::unexpected(std::move(*refused));
+    }
+    pending_group g;
+    g.positions = {p.next_position, p.next_position - 1};
+    g.done = [&outcome](std::expected<log::append_result, log::error> r) { outcome.set_value(std::move(r)); };
+    p.publish(std::move(g), {}, 0, list);
+  }
+  if (auto r = f.get(); !r)
+    return std::unexpected(r.error());
+  return {};
+}
+
+// Why an append must be refused at once, if it must; `batch` null for a
+// claim. Called under the lock.
+std::optional<log::error> jetstream_store::impl::refusal(const log::write_batch* batch) {
+  if (closed || failed || poisoned) {
+    auto code = closed ? log::errc::closed : failed ? log::errc::failed : log::errc::fenced;
+    if (code == log::errc::fenced)
+      fenced.fetch_add(1, std::memory_order_relaxed);
+    return log::error{code, fmt::format("stream {}: {}", opts.stream,
+                                        code == log::errc::fenced ? "an earlier group was fenced; decided on top of it"
+                                                                  : log::to_string(code))};
+  }
+  if (!batch || opts.partitions == 0)
+    return std::nullopt;
+  std::optional<uint32_t> foreign;
+  batch->each_aggregate_id([&](std::string_view id) {
+    auto part = partition_of(id, opts.partitions);
+    if (!owned[part])
+      foreign = part;
+  });
+  if (!foreign)
+    return std::nullopt;
+  fenced.fetch_add(1, std::memory_order_relaxed);
+  return log::error{log::errc::fenced, fmt::format("partition {} is not this node's", *foreign)};
+}
+
+// Publishes one message: a group's records, or a claim (no records). Under
+// the lock, so that the server sees the messages in the order of `pending`.
+void jetstream_store::impl::publish(pending_group g, std::string_view bytes, size_t count, const std::string& claim) {
+  g.id = id_prefix + std::to_string(++counter);
+  g.sent = std::chrono::steady_clock::now();
   natsMsg* m = nullptr;
-  natsMsg_Create(&m, p.opts.subject.c_str(), nullptr, bytes.data(), static_cast<int>(bytes.size()));
-  auto expect = std::to_string(p.expect_seq);
+  natsMsg_Create(&m, opts.subject.c_str(), nullptr, bytes.data(), static_cast<int>(bytes.size()));
+  auto expect = std::to_string(expect_seq);
   natsMsgHeader_Set(m, k_msg_id, g.id.c_str());
   natsMsgHeader_Set(m, k_expected_seq, expect.c_str());
-  if (!p.last_inflight_id.empty())
-    natsMsgHeader_Set(m, k_expected_id, p.last_inflight_id.c_str());
-  natsMsgHeader_Set(m, k_header_first, std::to_string(g.positions.first).c_str());
-  natsMsgHeader_Set(m, k_header_count, std::to_string(batch.count()).c_str());
+  if (!last_inflight_id.empty())
+    natsMsgHeader_Set(m, k_expected_id, last_inflight_id.c_str());
+  if (count > 0) {
+    natsMsgHeader_Set(m, k_header_first, std::to_string(g.positions.first).c_str());
+    natsMsgHeader_Set(m, k_header_count, std::to_string(count).c_str());
+  }
+  if (!claim.empty())
+    natsMsgHeader_Set(m, k_header_claim, claim.c_str());
   jsPubOptions po;
   jsPubOptions_Init(&po);
-  po.MaxWait = p.opts.publish_timeout.count();
-  // Under the lock: the server sees the groups in the order of `pending`.
-  auto s = js_PublishMsgAsync(p.js, &m, &po);
+  po.MaxWait = opts.publish_timeout.count();
+  auto s = js_PublishMsgAsync(js, &m, &po);
   natsMsg_Destroy(m);
   if (s != NATS_OK) {
-    g.failure = nats_error(fmt::format("publishing to stream {}", p.opts.stream), s);
-    p.poisoned = true;
+    g.failure = nats_error(fmt::format("publishing to stream {}", opts.stream), s);
+    poisoned = true;
   } else {
-    ++p.expect_seq;
-    p.next_position = g.positions.last + 1;
-    p.last_inflight_id = g.id;
+    ++expect_seq;
+    next_position = g.positions.last + 1;
+    last_inflight_id = g.id;
   }
-  p.pending.push_back(std::move(g));
+  pending.push_back(std::move(g));
+}
+
+bool jetstream_store::owns(uint32_t partition) const {
+  std::lock_guard lk(p_->mu);
+  return partition < p_->owned.size() && p_->owned[partition];
+}
+
+std::vector<uint32_t> jetstream_store::owned_partitions() const {
+  std::lock_guard lk(p_->mu);
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < p_->owned.size(); ++i)
+    if (p_->owned[i])
+      out.push_back(i);
+  return out;
 }
 
 std::expected<uint64_t, log::error> jetstream_store::read(uint64_t from, size_t max_records,

@@ -45,6 +45,8 @@ namespace sluice::cluster {
 /// Headers of a stream message besides NATS's own.
 inline constexpr const char* k_header_first = "Sluice-First"; ///< position of its first record
 inline constexpr const char* k_header_count = "Sluice-Count"; ///< records in it
+/// On a claim (a message without records): the partitions its writer takes, "3,17,40".
+inline constexpr const char* k_header_claim = "Sluice-Claim";
 
 struct jetstream_options {
   std::vector<std::string> servers; ///< nats://host:port, any of the cluster's servers
@@ -61,6 +63,9 @@ struct jetstream_options {
   /// How long open() waits for the servers.
   std::chrono::milliseconds connect_timeout{10000};
   const log::record_upcaster* upcaster = nullptr;
+  /// Partitions of the aggregates (cluster/partition.h); 0: no ownership,
+  /// any record is accepted (a single writer).
+  uint32_t partitions = 0;
   /// For tests: called on the follower's thread before each message is
   /// applied, so that a test can hold this node's view of the stream back.
   std::function<void()> before_apply = {};
@@ -88,7 +93,9 @@ class jetstream_store final : public log::store {
 
   /// Publishes at once (pipelined behind earlier groups); completes when
   /// the follower has read the group back, or fails with fenced when
-  /// another writer appended first. While an earlier group's failure is
+  /// another writer appended first. With partitions, a group holding a
+  /// record of a partition this writer does not own is refused at once
+  /// (fenced). While an earlier group's failure is
   /// still settling, appends are refused at once with fenced: they would
   /// have been decided on top of it.
   void append(log::write_batch batch, log::append_callback done) override;
@@ -110,6 +117,18 @@ class jetstream_store final : public log::store {
   uint64_t syncs() const override;
   uint64_t appended_records() const override;
   const duration_histogram& sync_durations() const override;
+
+  /// Ownership (partitions > 0): publishes a claim of `partitions` in the
+  /// stream and waits for it. Once read back, this writer owns them and
+  /// every other writer, reading the claim in log order, has let them go:
+  /// their groups for these partitions are refused (at once once their
+  /// follower has read the claim; by the fence while in flight). A claim is
+  /// fenced like any group: it lands only on the tail this writer has read,
+  /// so the writer's state includes everything before it. Errors: fenced,
+  /// closed, failed, invalid_argument (a partition out of range).
+  std::expected<void, log::error> claim(const std::vector<uint32_t>& partitions);
+  bool owns(uint32_t partition) const;
+  std::vector<uint32_t> owned_partitions() const;
 
   /// Groups refused because the stream's tail was not what they expected.
   uint64_t fenced() const;

@@ -35,6 +35,16 @@ bool write_batch::add(const record& r) {
   return true;
 }
 
+void write_batch::each_aggregate_id(const std::function<void(std::string_view)>& f) const {
+  using namespace format;
+  for (size_t o = 0; o < buf_.size();) {
+    const char* h = buf_.data() + o;
+    size_t type_len = static_cast<uint8_t>(h[k_off_type_len]);
+    f({h + k_record_header_size + type_len, load_u16(h + k_off_aggregate_id_len)});
+    o += k_record_header_size + load_u32(h + k_off_length);
+  }
+}
+
 std::string_view write_batch::stamp(uint64_t first) {
   char* last = nullptr;
   for (size_t o = 0; o < buf_.size();) {

@@ -4,6 +4,7 @@
 #include "log/record.h"
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,9 @@ class write_batch {
   /// a group for a replicated log (cluster/jetstream_store.h), which
   /// parse_record() reads back.
   std::string_view stamp(uint64_t first);
+
+  /// Calls `f` with each record's aggregate id, in order.
+  void each_aggregate_id(const std::function<void(std::string_view)>& f) const;
 
   void clear() {
     buf_.clear();

@@ -2,6 +2,7 @@
 // cluster: the store contract (store_conformance.h), the fence between
 // writers, and no acknowledged group lost when a server is killed.
 #include "cluster/jetstream_store.h"
+#include "cluster/partition.h"
 
 #include "nats_cluster.h"
 #include "store_conformance.h"
@@ -260,4 +261,147 @@ TEST_CASE("a server killed while groups are in flight loses no acknowledged grou
     expected.position = i + 1;
     CHECK(all[i] == expected);
   }
+}
+
+namespace {
+
+constexpr uint32_t k_partitions = 8;
+
+// An aggregate id of partition `p` (the first "ORD-n" that hashes there).
+std::string id_in(uint32_t p, int skip = 0) {
+  for (int n = 0;; ++n) {
+    auto id = fmt::format("ORD-{}", n);
+    if (cluster::partition_of(id, k_partitions) == p && skip-- == 0)
+      return id;
+  }
+}
+
+// One record of aggregate `id`, whose version and data say which group it is.
+log::write_batch one_for(const std::string& id, uint64_t tag) {
+  owned_record r{0, tag, 1'700'000'000'000'000, "order.created", id, fmt::format("c-{}", tag), "x"};
+  log::write_batch b;
+  b.add(view(r));
+  return b;
+}
+
+std::vector<uint32_t> all_partitions() {
+  std::vector<uint32_t> out;
+  for (uint32_t p = 0; p < k_partitions; ++p)
+    out.push_back(p);
+  return out;
+}
+
+template <class Pred>
+bool eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return pred();
+}
+
+} // namespace
+
+TEST_CASE("a claim moves a partition: the old owner's groups for it are refused, its others go on",
+          "[cluster][ownership]") {
+  auto name = stream_name();
+  temp_dir da, db;
+  auto oa = options_for(name, da.path()), ob = options_for(name, db.path());
+  oa.partitions = ob.partitions = k_partitions;
+  auto a = open_store(oa);
+  auto b = open_store(ob);
+  REQUIRE(a->claim(all_partitions()));
+  CHECK(a->owned_partitions() == all_partitions());
+  auto unowned = b->append_and_wait(one_for(id_in(3), 1)); // B owns nothing yet
+  REQUIRE_FALSE(unowned);
+  CHECK(unowned.error().code == log::errc::fenced);
+  REQUIRE(a->append_and_wait(one_for(id_in(3), 2)));
+  REQUIRE(eventually([&] { return b->last_position() == 1; }));
+
+  REQUIRE(b->claim({3}));
+  CHECK(b->owns(3));
+  REQUIRE(eventually([&] { return !a->owns(3); }));
+  auto stale = a->append_and_wait(one_for(id_in(3, 1), 3));
+  REQUIRE_FALSE(stale);
+  CHECK(stale.error().code == log::errc::fenced);
+  REQUIRE(a->append_and_wait(one_for(id_in(5), 4))); // A keeps the rest
+  REQUIRE(eventually([&] { return b->last_position() == 2; }));
+  REQUIRE(b->append_and_wait(one_for(id_in(3), 5)));
+
+  auto all = stream_contents(name);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].version == 2);
+  CHECK(all[1].version == 4);
+  CHECK(all[2].version == 5);
+}
+
+TEST_CASE("an owner paused past a takeover gets none of its groups for the partition accepted",
+          "[cluster][ownership][fence]") {
+  auto name = stream_name();
+  temp_dir da, db;
+  view_gate gate;
+  auto oa = options_for(name, da.path()), ob = options_for(name, db.path());
+  oa.partitions = ob.partitions = k_partitions;
+  oa.before_apply = [&] { gate.pass(); };
+  auto a = open_store(oa);
+  auto b = open_store(ob);
+  REQUIRE(a->claim(all_partitions()));
+  REQUIRE(a->append_and_wait(one_for(id_in(2), 1)));
+  REQUIRE(eventually([&] { return b->last_position() == 1; }));
+
+  // A is paused (its view held); B takes partition 2 and writes to it.
+  gate.hold();
+  REQUIRE(b->claim({2}));
+  REQUIRE(b->append_and_wait(one_for(id_in(2), 2)));
+
+  // A still believes it owns 2 and pipelines groups decided on its state.
+  CHECK(a->owns(2));
+  constexpr int groups = 4;
+  std::atomic<int> fenced{0}, other{0}, done{0};
+  for (int g = 0; g < groups; ++g)
+    a->append(one_for(id_in(2), 10 + static_cast<uint64_t>(g)), [&](std::expected<log::append_result, log::error> r) {
+      (!r && r.error().code == log::errc::fenced) ? ++fenced : ++other;
+      done.fetch_add(1);
+      done.notify_all();
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  gate.release();
+  for (int seen = done.load(); seen < groups; seen = done.load())
+    done.wait(seen);
+  CHECK(fenced == groups);
+  CHECK(other == 0);
+  REQUIRE(eventually([&] { return !a->owns(2); })); // it read the claim
+  CHECK(a->owns(5));
+
+  auto all = stream_contents(name);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].version == 1);
+  CHECK(all[1].version == 2);
+}
+
+TEST_CASE("a claim decided on a stale view is refused", "[cluster][ownership][fence]") {
+  auto name = stream_name();
+  temp_dir da, db;
+  view_gate gate;
+  auto oa = options_for(name, da.path()), ob = options_for(name, db.path());
+  oa.partitions = ob.partitions = k_partitions;
+  ob.before_apply = [&] { gate.pass(); };
+  auto a = open_store(oa);
+  auto b = open_store(ob);
+  REQUIRE(a->claim(all_partitions()));
+  REQUIRE(eventually([&] { return b->last_sequence() == 1; }));
+  gate.hold();
+  REQUIRE(a->append_and_wait(one_for(id_in(6), 1))); // B has not read this
+  std::expected<void, log::error> claimed;
+  std::thread t([&] { claimed = b->claim({6}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  gate.release();
+  t.join();
+  REQUIRE_FALSE(claimed);
+  CHECK(claimed.error().code == log::errc::fenced);
+  CHECK(a->owns(6));
+  CHECK_FALSE(b->owns(6));
+  // Once B has read the tail, its claim lands after it.
+  REQUIRE(eventually([&] { return b->last_position() == 1; }));
+  REQUIRE(b->claim({6}));
+  REQUIRE(eventually([&] { return !a->owns(6); }));
 }
