@@ -6,8 +6,11 @@
 #include "actors/scheduler.h"
 #include "base/logger.h"
 #include "base/thread_name.h"
+#include "cluster/jetstream_store.h"
 #include "engine/replay.h"
 #include "views/projector.h"
+
+#include <numeric>
 
 namespace sluice::actors {
 
@@ -36,12 +39,17 @@ std::expected<void, sluice::engine::error> runtime::start() {
 }
 
 std::expected<void, sluice::engine::error> runtime::open_stores() {
-  log::options lo{opts_.data_dir / "log", opts_.durability, opts_.segment_bytes,
-                  opts_.on_sync_failure,  opts_.log_inject, &opts_.model->types()};
-  auto log = log::event_log::open(lo);
-  if (!log)
-    return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, log.error().message});
-  log_ = std::move(*log);
+  if (!opts_.cluster_servers.empty()) {
+    if (auto r = open_cluster_log(); !r)
+      return r;
+  } else {
+    log::options lo{opts_.data_dir / "log", opts_.durability, opts_.segment_bytes,
+                    opts_.on_sync_failure,  opts_.log_inject, &opts_.model->types()};
+    auto log = log::event_log::open(lo);
+    if (!log)
+      return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, log.error().message});
+    log_ = std::move(*log);
+  }
   if (opts_.snapshots)
     if (auto r = open_snapshots(); !r)
       return r;
@@ -51,6 +59,32 @@ std::expected<void, sluice::engine::error> runtime::open_stores() {
       k_log.info("removed {} checkpoint files a crash left half written", n);
     checkpoints_ = std::make_unique<log::checkpoint_writer>(dir);
   }
+  return {};
+}
+
+// SPEC §14: the events in the cluster's JetStream stream, this node's
+// mirror of it in <data>/cluster-log. Until leases spread them, the node
+// claims every partition at start: one writer at a time, fenced.
+std::expected<void, sluice::engine::error> runtime::open_cluster_log() {
+  cluster::jetstream_options jo;
+  jo.servers = opts_.cluster_servers;
+  jo.node = opts_.node;
+  jo.mirror_dir = opts_.data_dir / "cluster-log";
+  jo.mirror_segment_bytes = opts_.segment_bytes;
+  jo.upcaster = &opts_.model->types();
+  jo.partitions = opts_.partitions;
+  jo.new_stream_partitions = 64;
+  auto store = cluster::jetstream_store::open(jo);
+  if (!store)
+    return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, store.error().message});
+  std::vector<uint32_t> all((*store)->partition_count());
+  std::iota(all.begin(), all.end(), 0u);
+  if (auto r = (*store)->claim(all); !r)
+    return std::unexpected(
+        sluice::engine::error{sluice::engine::errc::log_open, "claiming the partitions: " + r.error().message});
+  k_log.info("cluster: node {} writes all {} partitions of stream {} (mirror at position {})", opts_.node, all.size(),
+             jo.stream, (*store)->last_position());
+  log_ = std::move(*store);
   return {};
 }
 

@@ -82,6 +82,7 @@ class runtime final : public sluice::engine::engine {
  private:
   /// The store, the snapshot store and the checkpoint writer.
   std::expected<void, sluice::engine::error> open_stores();
+  std::expected<void, sluice::engine::error> open_cluster_log();
   std::expected<void, sluice::engine::error> open_snapshots();
   /// The actor system, the journal, maintenance, the views, the router.
   void start_parts();

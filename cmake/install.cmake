@@ -16,7 +16,7 @@ set_target_properties(sluice_all PROPERTIES EXPORT_NAME sluice)
 target_link_libraries(sluice_all INTERFACE sluice_app simdjson::simdjson fmt::fmt)
 add_library(sluice::sluice ALIAS sluice_all)
 
-set(SLUICE_LIBRARIES sluice_options sluice_base sluice_codec sluice_log sluice_domain sluice_views sluice_builtin
+set(SLUICE_LIBRARIES sluice_options sluice_base sluice_codec sluice_log sluice_cluster sluice_domain sluice_views sluice_builtin
     sluice_engine sluice_api sluice_http sluice_actors sluice_cli sluice_app sluice_all)
 install(TARGETS ${SLUICE_LIBRARIES} EXPORT sluiceTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -30,6 +30,6 @@ configure_package_config_file(cmake/sluiceConfig.cmake.in ${CMAKE_CURRENT_BINARY
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/sluiceConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sluiceConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/sluiceConfigVersion.cmake
-              cmake/FindCAF.cmake cmake/FindxxHash.cmake
+              cmake/FindCAF.cmake cmake/FindxxHash.cmake cmake/FindNATS.cmake
         DESTINATION ${SLUICE_CMAKE_DIR})
 install(TARGETS sluice RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

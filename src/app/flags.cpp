@@ -147,6 +147,16 @@ std::vector<flag> serve_table(log_flags& l, serve_flags& s) {
       {"retain-age", k::duration, &s.retain_age, "",
        "delete closed segments whose last event is older than this; seconds, or 12h, 30d", "Retention"},
 
+      {"cluster", k::text, &s.cluster, "",
+       "NATS servers of the cluster's JetStream, nats://host:port,… (docs/cluster.md); the events live there, "
+       "replicated on three servers; empty: alone on the local log",
+       "Cluster"},
+      {"node", k::text, &s.node, "", "this node's name in the cluster: 1-64 of a-z 0-9 _ - (required with --cluster)",
+       "Cluster"},
+      {"partitions", k::number, &s.partitions, "0",
+       "aggregate partitions, fixed when the cluster's stream is created (0: the cluster's, or 64 for a new one)",
+       "Cluster", 0, 4096},
+
       {"keep-parked", k::toggle, &s.keep_parked, "",
        "keys parked in a view's error log stay parked at start instead of being retried once", "Views"},
 

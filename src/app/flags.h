@@ -36,6 +36,8 @@ struct serve_flags {
   uint64_t drill_fail_sync_after = 0;
   std::vector<std::string> drill_fail_views, drill_delay_processes;
   bool drill_slow_build = false;
+  std::string cluster, node; ///< cluster: NATS URLs, comma-separated; empty: alone
+  unsigned partitions = 0;   ///< 0: the cluster's, or 64 for a new one
 };
 
 struct global_flags {

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <malloc.h>
 #include <pthread.h>
+#include <regex>
 #include <thread>
 
 namespace sluice::app {
@@ -107,6 +108,24 @@ bool add_drills(const serve_flags& s, const domain::model& m, engine::options& o
   return true;
 }
 
+// --cluster, --node, --partitions: false (logged) when they cannot run.
+bool cluster_options(const serve_flags& s, engine::options& o) {
+  static const std::regex k_node_name("[a-z0-9_-]{1,64}");
+  if (!std::regex_match(s.node, k_node_name)) {
+    k_log.error("--cluster needs --node NAME: 1-64 of a-z 0-9 _ - (got \"{}\")", s.node);
+    return false;
+  }
+  for (size_t at = 0; at <= s.cluster.size();) {
+    auto comma = std::min(s.cluster.find(',', at), s.cluster.size());
+    if (comma > at)
+      o.cluster_servers.push_back(s.cluster.substr(at, comma - at));
+    at = comma + 1;
+  }
+  o.node = s.node;
+  o.partitions = s.partitions;
+  return true;
+}
+
 // The engine's options from the flags; nullopt (logged) for a combination
 // that cannot run.
 std::optional<engine::options> engine_options(const log_flags& f, const domain::model& m, const serve_flags& s) {
@@ -129,6 +148,8 @@ std::optional<engine::options> engine_options(const log_flags& f, const domain::
   o.checkpoint_every = s.checkpoint_every;
   o.checkpoints = !s.no_checkpoints;
   o.segment_bytes = s.segment_bytes;
+  if (!s.cluster.empty() && !cluster_options(s, o))
+    return std::nullopt;
   o.retain_bytes = s.retain_bytes;
   if (!s.retain_age.empty())
     o.retain_age = std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(s.retain_age));
@@ -171,7 +192,11 @@ void print_banner(const log_flags& f, const serve_flags& s, const engine::option
   auto shown = so.address.find(':') == std::string::npos ? so.address : "[" + so.address + "]";
   banner("sluice listening on {}://{}:{}", so.tls_cert.empty() ? "http" : "https", shown, srv.port());
   banner("  data directory: {}", f.data);
-  banner("  durability: {}", f.durability);
+  if (!s.cluster.empty())
+    banner("  cluster: node {} on {} (the events in JetStream; {}/cluster-log mirrors them)", s.node, s.cluster,
+           f.data);
+  else
+    banner("  durability: {}", f.durability);
   banner("  threads: {} actor, {} I/O", o.threads, so.io_threads);
   if (authority)
     banner("  auth: {} tokens from {} (SIGHUP reloads it)", authority->current()->size(), s.auth_file);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <condition_variable>
 #include <deque>
@@ -196,6 +197,9 @@ std::expected<jsStreamState, log::error> jetstream_store::impl::ensure_stream() 
     sc.SubjectsLen = 1;
     sc.Storage = js_FileStorage;
     sc.Replicas = opts.replicas;
+    uint32_t parts = opts.partitions ? opts.partitions : opts.new_stream_partitions;
+    auto description = fmt::format("sluice events; partitions={}", parts);
+    sc.Description = description.c_str();
     s = js_AddStream(&si, js, &sc, nullptr, &jerr);
     if (s == NATS_OK)
       k_log.info("created stream {} on {} ({} replicas)", opts.stream, opts.subject, opts.replicas);
@@ -203,7 +207,15 @@ std::expected<jsStreamState, log::error> jetstream_store::impl::ensure_stream() 
   if (s != NATS_OK)
     return std::unexpected(nats_error(fmt::format("stream {}", opts.stream), s, jerr));
   auto st = si->State;
+  uint32_t theirs = 0;
+  if (const char* d = si->Config->Description; d && std::strstr(d, "partitions="))
+    theirs = static_cast<uint32_t>(std::strtoul(std::strstr(d, "partitions=") + 11, nullptr, 10));
   jsStreamInfo_Destroy(si);
+  if (opts.partitions != 0 && opts.partitions != theirs)
+    return std::unexpected(
+        log::error{log::errc::invalid_argument, fmt::format("--partitions {} differs from the cluster's {} (stream {})",
+                                                            opts.partitions, theirs, opts.stream)});
+  opts.partitions = theirs;
   return st;
 }
 
@@ -462,7 +474,6 @@ void jetstream_store::impl::follow() {
 std::expected<std::unique_ptr<jetstream_store>, log::error> jetstream_store::open(const jetstream_options& opts) {
   auto p = std::make_unique<impl>();
   p->opts = opts;
-  p->owned.assign(opts.partitions, false);
   std::random_device rd;
   // Message ids name the writer's incarnation, so a restarted node never
   // reuses an id the dedupe window still holds.
@@ -472,10 +483,12 @@ std::expected<std::unique_ptr<jetstream_store>, log::error> jetstream_store::ope
   // A cluster just started has no JetStream meta leader for a few seconds.
   auto st = p->ensure_stream();
   for (auto deadline = std::chrono::steady_clock::now() + opts.connect_timeout;
-       !st && std::chrono::steady_clock::now() < deadline; st = p->ensure_stream())
+       !st && st.error().code != log::errc::invalid_argument && std::chrono::steady_clock::now() < deadline;
+       st = p->ensure_stream())
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   if (!st)
     return std::unexpected(st.error());
+  p->owned.assign(p->opts.partitions, false);
   log::options lo;
   lo.dir = opts.mirror_dir;
   lo.mode = log::durability::none; // the stream is the record; the mirror is rebuilt from it
@@ -631,6 +644,8 @@ void jetstream_store::impl::publish(pending_group g, std::string_view bytes, siz
   }
   pending.push_back(std::move(g));
 }
+
+uint32_t jetstream_store::partition_count() const { return p_->opts.partitions; }
 
 bool jetstream_store::owns(uint32_t partition) const {
   std::lock_guard lk(p_->mu);

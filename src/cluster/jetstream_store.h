@@ -63,9 +63,12 @@ struct jetstream_options {
   /// How long open() waits for the servers.
   std::chrono::milliseconds connect_timeout{10000};
   const log::record_upcaster* upcaster = nullptr;
-  /// Partitions of the aggregates (cluster/partition.h); 0: no ownership,
-  /// any record is accepted (a single writer).
+  /// Partitions of the aggregates (cluster/partition.h), fixed when the
+  /// stream is created (its description records the count). 0: the
+  /// stream's count, or `new_stream_partitions` for a new stream; no
+  /// partitions at all means no ownership: any record is accepted.
   uint32_t partitions = 0;
+  uint32_t new_stream_partitions = 0;
   /// For tests: called on the follower's thread before each message is
   /// applied, so that a test can hold this node's view of the stream back.
   std::function<void()> before_apply = {};
@@ -86,7 +89,8 @@ class jetstream_store final : public log::store {
   /// Connects, creates the stream when it is absent, opens the mirror and
   /// brings it up to the stream's last message before returning. Errors:
   /// io_error (servers unreachable, a JetStream call failed), corrupt (the
-  /// mirror holds positions the stream does not, or a message is damaged).
+  /// mirror holds positions the stream does not, or a message is damaged),
+  /// invalid_argument (`partitions` differs from the stream's).
   static std::expected<std::unique_ptr<jetstream_store>, log::error> open(const jetstream_options& opts);
 
   ~jetstream_store() override;
@@ -128,6 +132,7 @@ class jetstream_store final : public log::store {
   /// closed, failed, invalid_argument (a partition out of range).
   std::expected<void, log::error> claim(const std::vector<uint32_t>& partitions);
   bool owns(uint32_t partition) const;
+  uint32_t partition_count() const;
   std::vector<uint32_t> owned_partitions() const;
 
   /// Groups refused because the stream's tail was not what they expected.

@@ -33,6 +33,12 @@ struct options {
   uint32_t shards = 2;             ///< shards per view
   size_t max_in_flight = 1u << 20; ///< commands accepted but not yet answered; beyond: overloaded
   uint64_t segment_bytes = 64ull << 20;
+  /// SPEC §14: the NATS servers of the cluster's JetStream; empty: the
+  /// local log in <data>/log. With them, the events live in the stream and
+  /// <data>/cluster-log is the node's mirror of it.
+  std::vector<std::string> cluster_servers;
+  std::string node;        ///< this node's name (required with cluster_servers)
+  uint32_t partitions = 0; ///< 0: the cluster's, or 64 for a new stream
   /// See log::options: a failed fdatasync (the server exits there).
   std::function<void(const log::error&)> on_sync_failure = {};
   /// See log::options: failures injected by tests.

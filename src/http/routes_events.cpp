@@ -52,6 +52,10 @@ void get_aggregate_events(request& rq, const std::string& id) {
         domain::write_event_json(e.model().types(), rec, w);
       return false;
     });
+    if (r && !found && p < e.log().first_position()) {
+      truncated = true; // retention ran between the index's answer and this read
+      continue;
+    }
     if (!r || !found)
       return respond(
           error_reply(500, "internal", r ? fmt::format("position {} is not in the log", p) : r.error().message));
