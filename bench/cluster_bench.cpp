@@ -7,6 +7,8 @@
 #include "cluster/jetstream_store.h"
 #include "log/event_log.h"
 
+#include "bench_records.h"
+
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -21,23 +23,8 @@ using namespace sluice;
 
 namespace {
 
-std::filesystem::path bench_dir(const std::string& name) {
-  const char* base = std::getenv("SLUICE_BENCH_DIR");
-  auto dir = std::filesystem::path(base ? base : "bench-data") / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-// 120-byte records, the size of an order.item_added event with ids (as log_bench.cpp).
-log::write_batch make_batch(int64_t n) {
-  static const std::string data(33, 'd');
-  log::write_batch b;
-  for (int64_t i = 0; i < n; ++i)
-    b.add({0, static_cast<uint64_t>(i + 1), 1'795'600'800'000'000, "order.item_added", "ORD-0000104729",
-           "cmd-7f3a9b21-0001", data});
-  return b;
-}
+using bench::bench_dir;
+using bench::make_batch;
 
 void pipeline(benchmark::State& state, log::store& s) {
   constexpr int k_in_flight = 64;

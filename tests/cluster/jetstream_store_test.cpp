@@ -81,6 +81,38 @@ struct view_gate {
   }
 };
 
+template <class Pred>
+bool eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return pred();
+}
+
+/// Appends `groups` at once, without waiting (pipelined), while `gate`
+/// holds the writer's view back, then releases it: how many completed
+/// fenced, and how many otherwise.
+struct outcomes {
+  int fenced = 0, other = 0;
+};
+outcomes pipelined_while_held(log::store& s, std::vector<log::write_batch> groups, view_gate& gate) {
+  std::atomic<int> fenced{0}, other{0}, done{0};
+  int n = static_cast<int>(groups.size());
+  for (auto& g : groups)
+    s.append(std::move(g), [&](std::expected<log::append_result, log::error> r) {
+      (!r && r.error().code == log::errc::fenced) ? ++fenced : ++other;
+      done.fetch_add(1);
+      done.notify_all();
+    });
+  // The refusals come from the server while the view is still held back
+  // (completions run on the follower, which passes one message first).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  gate.release();
+  for (int seen = done.load(); seen < n; seen = done.load())
+    done.wait(seen);
+  return {fenced.load(), other.load()};
+}
+
 } // namespace
 
 TEST_CASE("the JetStream store keeps the store's contract", "[cluster][store]") {
@@ -127,10 +159,7 @@ TEST_CASE("a writer whose view of the stream is stale gets nothing accepted", "[
   auto a = open_store(oa);
   auto b = open_store(options_for(name, db.path()));
   REQUIRE(a->append_and_wait(samples(0, 3))); // both writers see positions 1-3
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (b->last_position() < 3 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE(b->last_position() == 3);
+  REQUIRE(eventually([&] { return b->last_position() == 3; }));
 
   // A stops reading (a pause, a slow link); B appends meanwhile.
   gate.hold();
@@ -139,25 +168,12 @@ TEST_CASE("a writer whose view of the stream is stale gets nothing accepted", "[
   REQUIRE(bs);
 
   // A decides on what it saw (1-3), pipelining several groups: none lands.
-  constexpr int groups = 5;
-  std::atomic<int> fenced{0}, other{0}, done{0};
-  for (int g = 0; g < groups; ++g)
-    a->append(samples(200 + static_cast<uint64_t>(g) * 2, 2), [&](std::expected<log::append_result, log::error> r) {
-      if (!r && r.error().code == log::errc::fenced)
-        ++fenced;
-      else
-        ++other;
-      done.fetch_add(1);
-      done.notify_all();
-    });
-  // Their refusals come from the server while A's view is still held back
-  // (completions run on the follower, which passes one message first).
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  gate.release();
-  for (int seen = done.load(); seen < groups; seen = done.load())
-    done.wait(seen);
-  CHECK(fenced == groups);
-  CHECK(other == 0);
+  std::vector<log::write_batch> groups;
+  for (uint64_t g = 0; g < 5; ++g)
+    groups.push_back(samples(200 + g * 2, 2));
+  auto got = pipelined_while_held(*a, std::move(groups), gate);
+  CHECK(got.fenced == 5);
+  CHECK(got.other == 0);
   CHECK(a->fenced() >= 1);
 
   // The stream holds B's group right after A's first: no stale decision.
@@ -170,9 +186,7 @@ TEST_CASE("a writer whose view of the stream is stale gets nothing accepted", "[
   }
 
   // Once A has read the tail, it appends after it.
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (a->last_position() < 5 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(eventually([&] { return a->last_position() == 5; }));
   auto later = a->append_and_wait(samples(300, 1));
   REQUIRE(later);
   CHECK(later->first == 6);
@@ -291,14 +305,6 @@ std::vector<uint32_t> all_partitions() {
   return out;
 }
 
-template <class Pred>
-bool eventually(Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!pred() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  return pred();
-}
-
 } // namespace
 
 TEST_CASE("a claim moves a partition: the old owner's groups for it are refused, its others go on",
@@ -355,20 +361,12 @@ TEST_CASE("an owner paused past a takeover gets none of its groups for the parti
 
   // A still believes it owns 2 and pipelines groups decided on its state.
   CHECK(a->owns(2));
-  constexpr int groups = 4;
-  std::atomic<int> fenced{0}, other{0}, done{0};
-  for (int g = 0; g < groups; ++g)
-    a->append(one_for(id_in(2), 10 + static_cast<uint64_t>(g)), [&](std::expected<log::append_result, log::error> r) {
-      (!r && r.error().code == log::errc::fenced) ? ++fenced : ++other;
-      done.fetch_add(1);
-      done.notify_all();
-    });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  gate.release();
-  for (int seen = done.load(); seen < groups; seen = done.load())
-    done.wait(seen);
-  CHECK(fenced == groups);
-  CHECK(other == 0);
+  std::vector<log::write_batch> groups;
+  for (uint64_t g = 0; g < 4; ++g)
+    groups.push_back(one_for(id_in(2), 10 + g));
+  auto got = pipelined_while_held(*a, std::move(groups), gate);
+  CHECK(got.fenced == 4);
+  CHECK(got.other == 0);
   REQUIRE(eventually([&] { return !a->owns(2); })); // it read the claim
   CHECK(a->owns(5));
 
