@@ -112,6 +112,7 @@ struct jetstream_store::impl {
   std::condition_variable closed_cv;
 
   ~impl() {
+    disconnect();
     for (auto& [n, m] : retry)
       natsMsg_Destroy(m);
     if (sub)
@@ -123,6 +124,7 @@ struct jetstream_store::impl {
   }
 
   std::expected<void, log::error> connect();
+  void disconnect();
   std::expected<jsStreamState, log::error> ensure_stream();
   std::expected<uint64_t, log::error> sequence_after(uint64_t position, const jsStreamState& st);
   std::expected<void, log::error> subscribe(uint64_t start_seq);
@@ -182,6 +184,16 @@ std::expected<void, log::error> jetstream_store::impl::connect() {
   if (s = natsConnection_JetStream(&js, nc, &jo); s != NATS_OK)
     return std::unexpected(nats_error("JetStream context", s));
   return {};
+}
+
+// Every path out, the failed open() too: the closed callback names `this`,
+// so it must have run before the impl goes.
+void jetstream_store::impl::disconnect() {
+  if (nc == nullptr || nats_closed.load())
+    return;
+  natsConnection_Close(nc);
+  std::unique_lock lk(closed_mu);
+  closed_cv.wait_for(lk, std::chrono::seconds(5), [&] { return nats_closed.load(); });
 }
 
 std::expected<jsStreamState, log::error> jetstream_store::impl::ensure_stream() {
@@ -723,10 +735,7 @@ void jetstream_store::close() {
         g.failure = log::error{log::errc::closed, "the store closed before the stream answered"};
   }
   p.settle();
-  natsConnection_Close(p.nc);
-  // No callback of the library runs after this: it may name `p`.
-  std::unique_lock lk(p.closed_mu);
-  p.closed_cv.wait_for(lk, std::chrono::seconds(5), [&] { return p.nats_closed.load(); });
+  p.disconnect();
   p.mirror->close();
 }
 

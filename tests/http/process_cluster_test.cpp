@@ -120,6 +120,7 @@ TEST_CASE("cluster flags that cannot run exit 2 naming why", "[cluster][process]
       run_sluice({"serve", "--data", (dir.path() / "b").string(), "--listen", fmt::format("127.0.0.1:{}", free_port()),
                   "--cluster", nats.urls(), "--node", "b", "--partitions", "32"},
                  dir.path());
+  INFO("stderr: " << other.err);
   CHECK(other.status == 2);
   CHECK(other.err.find("--partitions 32 differs from the cluster's 64") != std::string::npos);
 }
