@@ -61,6 +61,14 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us, std::expect
         stale_.emplace_back(e.t->cmd.type, std::string(e.t->cmd.aggregate_id));
     } else
       k_log.error("append failed: {}", r.error().message);
+    // Rebuilt from the log, asked before the answers: a retry is not to be decided on the refused state.
+    if (r.error().code == log::errc::fenced && on_fenced_) {
+      std::vector<std::pair<const domain::aggregate_type*, std::string>> ids;
+      ids.reserve(entries.size());
+      for (auto& e : entries)
+        ids.emplace_back(e.t->cmd.type, std::string(e.t->cmd.aggregate_id));
+      on_fenced_(std::move(ids));
+    }
     for (auto& e : entries) {
       engine::command_result res;
       res.status = full ? engine::command_status::log_unavailable : engine::command_status::failed;

@@ -148,6 +148,14 @@ void runtime::start_parts() {
   ro.tick = opts_.passivation_tick;
   router_ = system_->spawn(router_actor, &bus_, journal_.get(), &stats_, ro);
   bus_.bind(router_);
+  auto reload = [this](reload_ptr r) { caf::anon_send(router_, reload_atom::value, std::move(r)); };
+  journal_->on_fenced([reload](auto ids) {
+    auto r = std::make_shared<reload_request>();
+    r->ids = std::move(ids);
+    reload(std::move(r));
+  });
+  foreign_ = std::make_unique<foreign_events>(*log_, opts_.model->types(), index_, *journal_, reload);
+  log_->on_foreign([this](log::append_result at) { foreign_->appended(at); });
 }
 
 void runtime::submit(domain::command cmd, sluice::engine::command_callback done) {
@@ -307,7 +315,8 @@ bool runtime::recover() {
     index_.settle_dropped();
   recovery_from_.store(sinks.from);
   recovery_events_.store(r->events);
-  journal_->set_indexed_to(log_->last_position());
+  journal_->set_indexed_to(r->next - 1);
+  foreign_->catch_up(r->next); // what other nodes appended meanwhile
   maint_->recovered(log_->last_position(), indexed);
   auto took = std::chrono::steady_clock::now() - started;
   k_log.info(

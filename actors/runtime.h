@@ -13,6 +13,7 @@
 #include "actors/command_bus.h"
 #include "actors/counters.h"
 #include "actors/disk_watch.h"
+#include "actors/foreign_events.h"
 #include "actors/journal.h"
 #include "actors/maintenance.h"
 #include "actors/messages.h"
@@ -117,7 +118,8 @@ class runtime final : public sluice::engine::engine {
   recovery_gate recovery_;
   disk_watch watch_;
 
-  std::unique_ptr<maintenance> maint_; ///< index checkpoints, retention, memory trims
+  std::unique_ptr<foreign_events> foreign_; ///< other nodes' events (SPEC §14)
+  std::unique_ptr<maintenance> maint_;      ///< index checkpoints, retention, memory trims
   std::atomic<uint64_t> checkpoints_rejected_{0};
   std::atomic<uint64_t> recovery_from_{0}, recovery_events_{0};
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -103,6 +104,9 @@ struct jetstream_store::impl {
   std::vector<bool> owned;                          ///< by partition: this writer's (opts.partitions > 0)
   std::atomic<uint64_t> revoked{0};
   std::chrono::steady_clock::time_point retry_at;
+
+  std::function<void(log::append_result)> on_foreign;
+  std::optional<log::append_result> foreign; ///< records of another writer apply() just stored
 
   std::atomic<bool> failed{false}, stop{false}, nats_closed{false};
   std::atomic<uint64_t> fenced{0}, syncs{0}, appended{0};
@@ -330,6 +334,8 @@ std::expected<void, log::error> jetstream_store::impl::apply(natsMsg* m) {
     }
   if (opts.partitions > 0)
     take_over(header(m, k_header_claim), m, batch, ours);
+  if (!ours && sp.count > 0)
+    foreign = at;
   // Idle, a message (another writer's) moves this writer's view of the tail.
   if (pending.empty() && !poisoned) {
     expect_seq = seq;
@@ -466,6 +472,17 @@ void jetstream_store::impl::follow() {
         opts.before_apply();
       auto r = apply(m);
       natsMsg_Destroy(m);
+      if (auto at = std::exchange(foreign, std::nullopt)) {
+        std::function<void(log::append_result)> tell;
+        {
+          std::lock_guard lk(mu);
+          tell = on_foreign;
+        }
+        if (tell) {
+          settle(); // this writer's groups stored before them are told first: position order
+          tell(*at);
+        }
+      }
       if (!r) {
         k_log.error("{}", r.error().message);
         failed = true;
@@ -540,6 +557,7 @@ std::expected<std::unique_ptr<jetstream_store>, log::error> jetstream_store::ope
     natsMsg_Destroy(m);
     if (!r)
       return std::unexpected(r.error());
+    p->foreign.reset(); // what open() read is what recovery reads
   }
   p->expect_seq = p->applied_seq;
   p->next_position = p->mirror->last_position() + 1;
@@ -611,16 +629,16 @@ std::optional<log::error> jetstream_store::impl::refusal(const log::write_batch*
   }
   if (!batch || opts.partitions == 0)
     return std::nullopt;
-  std::optional<uint32_t> foreign;
+  std::optional<uint32_t> not_ours;
   batch->each_aggregate_id([&](std::string_view id) {
     auto part = partition_of(id, opts.partitions);
     if (!owned[part])
-      foreign = part;
+      not_ours = part;
   });
-  if (!foreign)
+  if (!not_ours)
     return std::nullopt;
   fenced.fetch_add(1, std::memory_order_relaxed);
-  return log::error{log::errc::fenced, fmt::format("partition {} is not this node's", *foreign)};
+  return log::error{log::errc::fenced, fmt::format("partition {} is not this node's", *not_ours)};
 }
 
 // Publishes one message: a group's records, or a claim (no records). Under
@@ -706,6 +724,11 @@ std::expected<uint64_t, log::error> jetstream_store::delete_before(uint64_t base
 }
 
 void jetstream_store::on_segment_closed(std::function<void()> f) { p_->mirror->on_segment_closed(std::move(f)); }
+
+void jetstream_store::on_foreign(std::function<void(log::append_result)> f) {
+  std::lock_guard lk(p_->mu);
+  p_->on_foreign = std::move(f);
+}
 
 void jetstream_store::close() {
   auto& p = *p_;

@@ -113,6 +113,9 @@ class jetstream_store final : public log::store {
   /// the mirror's segments before it.
   std::expected<uint64_t, log::error> delete_before(uint64_t base) override;
   void on_segment_closed(std::function<void()> f) override;
+  /// Runs on the follower's thread, after this writer's groups stored
+  /// before them have completed.
+  void on_foreign(std::function<void(log::append_result)> f) override;
   void close() override;
   bool failed() const override;
   /// Never: a full stream or lost servers make appends wait, not fail.

@@ -39,6 +39,7 @@ std::expected<replay_report, std::string> replay(const log::store& log, const do
     return std::unexpected(failure);
   if (!batch->empty())
     sinks.publish(std::move(batch));
+  report.next = *r;
   return report;
 }
 

@@ -21,6 +21,7 @@ namespace sluice::engine {
 
 struct replay_report {
   uint64_t events = 0;
+  uint64_t next = 0; ///< the position after the last record replayed
 };
 
 struct replay_sinks {

@@ -108,6 +108,8 @@ class event_log final : public store {
   std::expected<uint64_t, error> delete_before(uint64_t base) override;
   /// Called on the writer's thread.
   void on_segment_closed(std::function<void()> f) override { on_closed_ = std::move(f); }
+  /// One writer: never called.
+  void on_foreign(std::function<void(append_result)>) override {}
   /// Writes and syncs what is queued, and joins the writer.
   void close() override;
   bool failed() const override { return failed_.load(std::memory_order_acquire); }

@@ -90,6 +90,13 @@ class store {
   /// closed (must not block); set before the first append. Not thread-safe.
   virtual void on_segment_closed(std::function<void()> f) = 0;
 
+  /// Called with the positions of each group another writer appended (a
+  /// store shared by several nodes, SPEC §14) once read() returns them, on
+  /// a thread of the store, in position order with the completions of this
+  /// store's own appends (must not block for long). Set before the first
+  /// append; not thread-safe. A store with one writer never calls it.
+  virtual void on_foreign(std::function<void(append_result)> f) = 0;
+
   /// Stops taking appends (later ones fail with closed), completes what is
   /// queued, and stops the store's threads. Idempotent.
   virtual void close() = 0;

@@ -103,6 +103,67 @@ TEST_CASE("a cluster node killed with -9 loses no acknowledged command, even wit
   CHECK(std::stoull(json_field(more.body, "position")) == stored.size() + 1);
 }
 
+TEST_CASE("every node follows the stream: another node's events reach its views, feed and histories",
+          "[cluster][process]") {
+  nats_cluster nats;
+  temp_dir dir;
+  uint16_t pa = free_port(), pb = free_port();
+  server_process a(dir.path() / "a", pa, {"--cluster", nats.urls(), "--node", "a"});
+  http_client ca(pa);
+  auto first = ca.request("POST", "/v1/commands", create_order(1));
+  REQUIRE(first.status == 200);
+  // b claims every partition at start: from here on a only reads.
+  server_process b(dir.path() / "b", pb, {"--cluster", nats.urls(), "--node", "b"});
+  http_client cb(pb);
+  std::string last;
+  for (int i = 2; i <= 40; ++i) {
+    auto r = cb.request("POST", "/v1/commands", create_order(i));
+    REQUIRE(r.status == 200);
+    last = json_field(r.body, "position");
+  }
+  auto item = cb.request(
+      "POST", "/v1/commands",
+      R"({"type":"order.add_item","aggregate_id":"ORD-1","command_id":"i-1","payload":{"product":"p","qty":2,"price":1.5}})");
+  REQUIRE(item.status == 200);
+  auto at = json_field(item.body, "position");
+  CHECK(std::stoull(at) > std::stoull(last));
+
+  // Read-your-writes on the other node: a's view waits for b's position.
+  auto view = ca.request("GET", "/v1/views/order_summary/ORD-1?min_position=" + at + "&timeout_ms=5000");
+  REQUIRE(view.status == 200);
+  auto value = json_field(view.body, "value");
+  CHECK(json_field(value, "item_count") == "2");
+  CHECK(json_field(value, "version") == "2");
+  CHECK(json_field(view.body, "position") == at);
+  auto other = ca.request("GET", "/v1/views/order_summary/ORD-40?min_position=" + at + "&timeout_ms=5000");
+  REQUIRE(other.status == 200);
+  CHECK(json_field(json_field(other.body, "value"), "customer_id") == "C5");
+  // The same events at the same positions on both nodes, and the histories.
+  auto ea = ca.request("GET", "/v1/events?from=1&limit=1000");
+  auto eb = cb.request("GET", "/v1/events?from=1&limit=1000");
+  REQUIRE(ea.status == 200);
+  CHECK(ndjson_lines(ea.body).size() == 41);
+  CHECK(ea.body == eb.body);
+  auto ha = ca.request("GET", "/v1/aggregates/ORD-1/events");
+  REQUIRE(ha.status == 200);
+  CHECK(ha.body == cb.request("GET", "/v1/aggregates/ORD-1/events").body);
+
+  // a decided ORD-1's first command itself; its state is behind the
+  // stream now, and it no longer owns the partition: refused, never ok.
+  auto stale = ca.request(
+      "POST", "/v1/commands",
+      R"({"type":"order.add_item","aggregate_id":"ORD-1","command_id":"i-2","payload":{"product":"q","qty":1,"price":1}})");
+  CHECK(stale.status != 200);
+  CHECK(json_field(stale.body, "ok") != "true");
+  // b still decides on the whole history: the repeat of i-1 is a duplicate.
+  auto again = cb.request(
+      "POST", "/v1/commands",
+      R"({"type":"order.add_item","aggregate_id":"ORD-1","command_id":"i-1","payload":{"product":"p","qty":2,"price":1.5}})");
+  REQUIRE(again.status == 200);
+  CHECK(json_field(again.body, "position") == at);
+  CHECK(ndjson_lines(cb.request("GET", "/v1/events?from=1&limit=1000").body).size() == 41);
+}
+
 TEST_CASE("cluster flags that cannot run exit 2 naming why", "[cluster][process]") {
   nats_cluster nats;
   temp_dir dir;
