@@ -41,14 +41,38 @@ bool journal::drain() {
   }
   // One timestamp per group commit: the events' time is when they are appended.
   int64_t time_us = now_us();
+  // Several appends when the store bounds a group (a stream message);
+  // a command's events stay in one.
+  size_t cap = log_.max_group_bytes();
   log::write_batch batch;
-  for (auto& e : entries) {
+  size_t first = 0;
+  auto append = [&](size_t end) {
+    std::vector<entry> part;
+    if (first == 0 && end == entries.size())
+      part = std::move(entries);
+    else
+      part.assign(std::make_move_iterator(entries.begin() + static_cast<ptrdiff_t>(first)),
+                  std::make_move_iterator(entries.begin() + static_cast<ptrdiff_t>(end)));
+    log_.append(std::move(batch),
+                [this, time_us, part = std::move(part)](auto r) mutable { complete(part, time_us, r); });
+    batch = {};
+    first = end;
+  };
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto& e = entries[i];
     auto version = e.outcome.version - e.events.size();
+    if (cap != SIZE_MAX) {
+      size_t bytes = 0;
+      for (auto& ev : e.events)
+        bytes += log::write_batch::encoded_size(
+            {0, 0, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data, ev.schema});
+      if (i > first && batch.bytes() + bytes > cap)
+        append(i);
+    }
     for (auto& ev : e.events)
       batch.add({0, ++version, time_us, ev.type, e.t->cmd.aggregate_id, e.t->cmd.command_id, ev.data, ev.schema});
   }
-  log_.append(std::move(batch),
-              [this, time_us, entries = std::move(entries)](auto r) mutable { complete(entries, time_us, r); });
+  append(entries.size());
   return true; // drain again: the next turn finds more or clears `scheduled_`
 }
 
@@ -61,13 +85,16 @@ void journal::complete(std::vector<entry>& entries, int64_t time_us, std::expect
         stale_.emplace_back(e.t->cmd.type, std::string(e.t->cmd.aggregate_id));
     } else
       k_log.error("append failed: {}", r.error().message);
-    // Rebuilt from the log, asked before the answers: a retry is not to be decided on the refused state.
-    if (r.error().code == log::errc::fenced && on_fenced_) {
+    // Refused, nothing stored (fenced; or one command past the group
+    // bound): rebuilt from the log, asked before the answers, so that a
+    // retry is not decided on the refused state.
+    auto code = r.error().code;
+    if ((code == log::errc::fenced || code == log::errc::invalid_argument) && on_refused_) {
       std::vector<std::pair<const domain::aggregate_type*, std::string>> ids;
       ids.reserve(entries.size());
       for (auto& e : entries)
         ids.emplace_back(e.t->cmd.type, std::string(e.t->cmd.aggregate_id));
-      on_fenced_(std::move(ids));
+      on_refused_(std::move(ids));
     }
     for (auto& e : entries) {
       engine::command_result res;

@@ -82,10 +82,11 @@ class journal {
   void on_unavailable(std::function<void()> f) { on_unavailable_ = std::move(f); }
 
   /// Called on the log's thread with the aggregates whose accepted
-  /// commands another writer fenced (SPEC §14): their state is ahead of
-  /// the log. Set once before the first push.
-  void on_fenced(std::function<void(std::vector<std::pair<const domain::aggregate_type*, std::string>>)> f) {
-    on_fenced_ = std::move(f);
+  /// commands the log refused without storing them (another writer fenced
+  /// them, SPEC §14; a command past max_group_bytes()): their state is
+  /// ahead of the log. Set once before the first push.
+  void on_refused(std::function<void(std::vector<std::pair<const domain::aggregate_type*, std::string>>)> f) {
+    on_refused_ = std::move(f);
   }
 
   /// The aggregates whose accepted commands failed on a full disk since
@@ -146,7 +147,7 @@ class journal {
   uint64_t next_listener_ = 1;
 
   std::function<void()> on_unavailable_;
-  std::function<void(std::vector<std::pair<const domain::aggregate_type*, std::string>>)> on_fenced_;
+  std::function<void(std::vector<std::pair<const domain::aggregate_type*, std::string>>)> on_refused_;
   std::mutex stale_mu_;
   std::vector<std::pair<const domain::aggregate_type*, std::string>> stale_;
 

@@ -149,7 +149,7 @@ void runtime::start_parts() {
   router_ = system_->spawn(router_actor, &bus_, journal_.get(), &stats_, ro);
   bus_.bind(router_);
   auto reload = [this](reload_ptr r) { caf::anon_send(router_, reload_atom::value, std::move(r)); };
-  journal_->on_fenced([reload](auto ids) {
+  journal_->on_refused([reload](auto ids) {
     auto r = std::make_shared<reload_request>();
     r->ids = std::move(ids);
     reload(std::move(r));

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -102,6 +103,9 @@ struct jetstream_store::impl {
   bool closed = false;
   std::vector<std::pair<uint64_t, natsMsg*>> retry; ///< groups to publish again, by counter
   std::vector<bool> owned;                          ///< by partition: this writer's (opts.partitions > 0)
+  std::vector<partition_owner> owners;              ///< by partition: its writer as the stream says
+  std::map<std::string, std::chrono::system_clock::time_point, std::less<>> seen; ///< writer → its last message
+  uint64_t owner_changes = 0;
   std::atomic<uint64_t> revoked{0};
   std::chrono::steady_clock::time_point retry_at;
 
@@ -139,7 +143,11 @@ struct jetstream_store::impl {
   void publish_again();
   std::optional<log::error> refusal(const log::write_batch* batch);
   void publish(pending_group g, std::string_view bytes, size_t count, const std::string& claim);
-  void take_over(std::string_view claim, natsMsg* m, const log::write_batch& batch, bool ours);
+  struct writer_at {
+    std::string_view node;
+    std::chrono::system_clock::time_point at; ///< when the stream stored its message
+  };
+  void take_over(std::string_view claim, writer_at writer, const log::write_batch& batch, bool ours);
 };
 
 namespace {
@@ -295,6 +303,8 @@ std::expected<void, log::error> jetstream_store::impl::apply(natsMsg* m) {
   if (auto s = natsMsg_GetMetaData(&meta, m); s != NATS_OK)
     return std::unexpected(nats_error("message metadata", s));
   uint64_t seq = meta->Sequence.Stream;
+  auto stored_at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(meta->Timestamp)));
   jsMsgMetaData_Destroy(meta);
   if (seq <= applied_seq)
     return {}; // delivered again after a reconnect
@@ -327,13 +337,18 @@ std::expected<void, log::error> jetstream_store::impl::apply(natsMsg* m) {
   }
   applied_seq = seq;
   bool ours = id.starts_with(id_prefix);
+  auto writer = std::string_view(id).substr(0, std::string_view(id).find('.'));
+  if (auto it = seen.find(writer); it != seen.end())
+    it->second = stored_at;
+  else if (!writer.empty())
+    seen.emplace(std::string(writer), stored_at);
   for (auto& g : pending)
     if (ours && g.id == id) {
       g.stored = true;
       break;
     }
   if (opts.partitions > 0)
-    take_over(header(m, k_header_claim), m, batch, ours);
+    take_over(header(m, k_header_claim), {writer, stored_at}, batch, ours);
   if (!ours && sp.count > 0)
     foreign = at;
   // Idle, a message (another writer's) moves this writer's view of the tail.
@@ -350,9 +365,16 @@ std::expected<void, log::error> jetstream_store::impl::apply(natsMsg* m) {
 // protocol writes a partition it has not claimed). Under the lock, before
 // the writer's view passes the message: no group of this writer is
 // published after the message without it being known here.
-void jetstream_store::impl::take_over(std::string_view claim, natsMsg*, const log::write_batch& batch, bool ours) {
+void jetstream_store::impl::take_over(std::string_view claim, writer_at writer, const log::write_batch& batch,
+                                      bool ours) {
   auto set = [&](uint32_t part, bool mine) {
-    if (part >= owned.size() || owned[part] == mine)
+    if (part >= owned.size())
+      return;
+    if (owners[part].node != writer.node) {
+      owners[part] = {std::string(writer.node), writer.at};
+      ++owner_changes;
+    }
+    if (owned[part] == mine)
       return;
     owned[part] = mine;
     if (!mine) {
@@ -518,6 +540,7 @@ std::expected<std::unique_ptr<jetstream_store>, log::error> jetstream_store::ope
   if (!st)
     return std::unexpected(st.error());
   p->owned.assign(p->opts.partitions, false);
+  p->owners.assign(p->opts.partitions, {});
   log::options lo;
   lo.dir = opts.mirror_dir;
   lo.mode = log::durability::none; // the stream is the record; the mirror is rebuilt from it
@@ -570,8 +593,21 @@ jetstream_store::jetstream_store(std::unique_ptr<impl> p) : p_(std::move(p)) {}
 
 jetstream_store::~jetstream_store() { close(); }
 
+size_t jetstream_store::max_group_bytes() const {
+  // Headers count toward the servers' max_payload; ours stay well under this.
+  constexpr int64_t k_header_room = 1024;
+  return static_cast<size_t>(std::max<int64_t>(natsConnection_GetMaxPayload(p_->nc) - k_header_room, 0));
+}
+
 void jetstream_store::append(log::write_batch batch, log::append_callback done) {
   auto& p = *p_;
+  if (batch.bytes() > max_group_bytes()) {
+    done(std::unexpected(
+        log::error{log::errc::invalid_argument,
+                   fmt::format("a group of {} bytes is larger than the NATS servers' max_payload allows ({} bytes)",
+                               batch.bytes(), max_group_bytes())}));
+    return;
+  }
   std::unique_lock lk(p.mu);
   if (auto refused = p.refusal(&batch)) {
     lk.unlock();
@@ -767,6 +803,22 @@ uint64_t jetstream_store::syncs() const { return p_->syncs.load(std::memory_orde
 uint64_t jetstream_store::appended_records() const { return p_->appended.load(std::memory_order_relaxed); }
 const duration_histogram& jetstream_store::sync_durations() const { return p_->durations; }
 uint64_t jetstream_store::fenced() const { return p_->fenced.load(std::memory_order_relaxed); }
+
+std::vector<partition_owner> jetstream_store::owners() const {
+  std::lock_guard lk(p_->mu);
+  return p_->owners;
+}
+
+std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> jetstream_store::writers() const {
+  std::lock_guard lk(p_->mu);
+  return {p_->seen.begin(), p_->seen.end()};
+}
+
+uint64_t jetstream_store::owner_changes() const {
+  std::lock_guard lk(p_->mu);
+  return p_->owner_changes;
+}
+
 std::expected<stream_status, log::error> jetstream_store::status() const {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);

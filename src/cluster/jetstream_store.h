@@ -82,6 +82,13 @@ struct stream_status {
   int current = 0;    ///< replicas, the leader included, that are current
 };
 
+/// Who writes a partition, as this node has read the stream: the writer of
+/// the last claim of it or of its last records (empty: nobody yet).
+struct partition_owner {
+  std::string node;
+  std::chrono::system_clock::time_point since; ///< when the stream stored that message
+};
+
 /// A store on a JetStream stream (store.h gives the contract; here, what is
 /// particular to it). Thread-safe.
 class jetstream_store final : public log::store {
@@ -103,6 +110,8 @@ class jetstream_store final : public log::store {
   /// still settling, appends are refused at once with fenced: they would
   /// have been decided on top of it.
   void append(log::write_batch batch, log::append_callback done) override;
+  /// The servers' max_payload less room for the headers.
+  size_t max_group_bytes() const override;
   std::expected<uint64_t, log::error> read(uint64_t from, size_t max_records,
                                            const std::function<bool(const log::record&)>& visit) const override;
   uint64_t last_position() const override;
@@ -140,6 +149,13 @@ class jetstream_store final : public log::store {
 
   /// Groups refused because the stream's tail was not what they expected.
   uint64_t fenced() const;
+  /// By partition.
+  std::vector<partition_owner> owners() const;
+  /// Every writer whose message this node has read, with when the stream
+  /// stored its last one.
+  std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> writers() const;
+  /// Changes of a partition's writer this node has read (claims included).
+  uint64_t owner_changes() const;
   /// Asks the servers (a request: not for hot paths). Errors: io_error.
   std::expected<stream_status, log::error> status() const;
   /// The stream sequence of the last message the mirror holds.

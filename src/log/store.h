@@ -50,13 +50,18 @@ class store {
   /// after every group appended before it, and all of them or none become
   /// durable. `done` runs exactly once and must not block nor append: on
   /// the caller's thread, before append() returns, when the store refuses
-  /// at once (closed); otherwise on a thread of the store, in append order,
+  /// at once (closed, a group past max_group_bytes()); otherwise on a thread of the store, in append order,
   /// once the group is durable (per the store's durability) or has failed.
   /// Errors: closed (after close()), no_space (unavailable(): the disk is
   /// full), failed (an earlier write or sync failed), io_error,
   /// invalid_argument (a record too large). An empty batch completes with
   /// first = last + 1 = the next position.
   virtual void append(write_batch batch, append_callback done) = 0;
+
+  /// The largest group append() takes, in write_batch::bytes(): a larger
+  /// one fails at once with invalid_argument (nothing stored). Group
+  /// commits are split below it; a command's events never are.
+  virtual size_t max_group_bytes() const { return SIZE_MAX; }
 
   /// append() and wait for its outcome. Not from a callback of the store.
   std::expected<append_result, error> append_and_wait(write_batch batch);

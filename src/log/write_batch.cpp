@@ -6,6 +6,10 @@
 
 namespace sluice::log {
 
+size_t write_batch::encoded_size(const record& r) {
+  return format::k_record_header_size + r.type.size() + r.aggregate_id.size() + r.command_id.size() + r.data.size();
+}
+
 bool write_batch::add(const record& r) {
   using namespace format;
   size_t body = r.type.size() + r.aggregate_id.size() + r.command_id.size() + r.data.size();

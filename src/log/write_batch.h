@@ -19,6 +19,9 @@ class write_batch {
   /// a field is longer than the format allows (format.h).
   bool add(const record& r);
 
+  /// What add(r) adds to bytes().
+  static size_t encoded_size(const record& r);
+
   size_t count() const { return count_; }
   size_t bytes() const { return buf_.size(); }
   bool empty() const { return count_ == 0; }

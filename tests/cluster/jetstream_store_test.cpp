@@ -403,3 +403,23 @@ TEST_CASE("a claim decided on a stale view is refused", "[cluster][ownership][fe
   REQUIRE(b->claim({6}));
   REQUIRE(eventually([&] { return !a->owns(6); }));
 }
+
+TEST_CASE("a group past the servers' max_payload is refused whole, at once; the next one lands", "[cluster][store]") {
+  temp_dir d;
+  auto s = open_store(options_for(stream_name(), d.path()));
+  size_t cap = s->max_group_bytes();
+  CHECK(cap == (8u << 20) - 1024); // the test servers' max_payload less the header room
+  std::string data(64 << 10, 'x');
+  log::write_batch big;
+  for (uint64_t v = 1; big.bytes() <= cap; ++v)
+    REQUIRE(big.add({0, v, 1, "t", "agg", "c", data}));
+  std::optional<std::expected<log::append_result, log::error>> out;
+  s->append(std::move(big), [&](auto r) { out = std::move(r); }); // refused on the caller's thread
+  REQUIRE(out.has_value());
+  REQUIRE_FALSE(out->has_value());
+  CHECK(out->error().code == log::errc::invalid_argument);
+  auto next = s->append_and_wait(samples(0, 3));
+  REQUIRE(next);
+  CHECK(next->first == 1);
+  CHECK(s->last_position() == 3);
+}

@@ -185,3 +185,53 @@ TEST_CASE("cluster flags that cannot run exit 2 naming why", "[cluster][process]
   CHECK(other.status == 2);
   CHECK(other.err.find("--partitions 32 differs from the cluster's 64") != std::string::npos);
 }
+
+TEST_CASE("group commits are split below the servers' max_payload; a command past it alone is refused",
+          "[cluster][process]") {
+  nats_cluster nats("2KB"); // groups of 1 KiB: about two commands each
+  temp_dir dir;
+  uint16_t port = free_port();
+  server_process node(dir.path() / "a", port, {"--cluster", nats.urls(), "--node", "a"});
+  // Eight clients, batches of 100 commands of ~400 bytes: each drain of
+  // the journal holds far more than 1 KiB.
+  std::string pad(300, 'p');
+  std::atomic<int> ok{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t)
+    clients.emplace_back([&, t] {
+      http_client c(port);
+      for (int b = 0; b < 2; ++b) {
+        std::string body;
+        for (int i = 0; i < 100; ++i)
+          body +=
+              fmt::format(R"({{"type":"order.create","aggregate_id":"ORD-{}-{}-{}","payload":{{"customer_id":"{}"}}}})"
+                          "\n",
+                          t, b, i, pad);
+        auto r = c.request("POST", "/v1/commands/batch", body, "application/x-ndjson");
+        for (auto& line : ndjson_lines(r.body))
+          if (!line.empty())
+            (json_field(line, "ok") == "true" ? ok : other)++;
+      }
+    });
+  for (auto& c : clients)
+    c.join();
+  CHECK(ok == 1600);
+  CHECK(other == 0);
+  http_client c(port);
+  auto events = c.request("GET", "/v1/events?from=1&limit=100000");
+  CHECK(ndjson_lines(events.body).size() == 1600);
+
+  // One command whose event alone is past the bound: an error, nothing
+  // stored, and the aggregate is as the log says (it does not exist).
+  auto big =
+      c.request("POST", "/v1/commands",
+                fmt::format(R"({{"type":"order.create","aggregate_id":"ORD-BIG","payload":{{"customer_id":"{}"}}}})",
+                            std::string(1024, 'b')));
+  INFO(big.body);
+  CHECK(big.status == 500);
+  CHECK(big.body.find("max_payload") != std::string::npos);
+  auto small = c.request("POST", "/v1/commands",
+                         R"({"type":"order.create","aggregate_id":"ORD-BIG","payload":{"customer_id":"C1"}})");
+  CHECK(small.status == 200);
+  CHECK(json_field(small.body, "position") == "1601");
+}

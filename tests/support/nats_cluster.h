@@ -41,7 +41,8 @@ class nats_cluster {
  public:
   static constexpr int k_servers = 3;
 
-  nats_cluster() {
+  /// `max_payload`: the servers' largest message, in NATS's units ("8MB", "64KB").
+  explicit nats_cluster(std::string max_payload = "8MB") : max_payload_(std::move(max_payload)) {
     for (int i = 0; i < k_servers; ++i) {
       client_[i] = free_loopback_port();
       route_[i] = free_loopback_port();
@@ -88,7 +89,7 @@ class nats_cluster {
     auto conf = dir_.path() / fmt::format("n{}.conf", i);
     {
       std::ofstream c(conf);
-      c << fmt::format("server_name: n{}\nlisten: 127.0.0.1:{}\nmax_payload: 8MB\n", i, client_[i]);
+      c << fmt::format("server_name: n{}\nlisten: 127.0.0.1:{}\nmax_payload: {}\n", i, client_[i], max_payload_);
       c << fmt::format("jetstream {{ store_dir: \"{}\" }}\n", (dir_.path() / fmt::format("n{}", i)).string());
       c << fmt::format("cluster {{\n  name: sluice-test\n  listen: 127.0.0.1:{}\n  routes: [\n", route_[i]);
       for (int j = 0; j < k_servers; ++j)
@@ -140,6 +141,7 @@ class nats_cluster {
   }
 
   temp_dir dir_;
+  std::string max_payload_;
   std::array<uint16_t, k_servers> client_{}, route_{};
   std::array<pid_t, k_servers> pid_{};
 };
