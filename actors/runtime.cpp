@@ -10,6 +10,7 @@
 #include "engine/replay.h"
 #include "views/projector.h"
 
+#include <map>
 #include <numeric>
 
 namespace sluice::actors {
@@ -84,6 +85,7 @@ std::expected<void, sluice::engine::error> runtime::open_cluster_log() {
         sluice::engine::error{sluice::engine::errc::log_open, "claiming the partitions: " + r.error().message});
   k_log.info("cluster: node {} writes all {} partitions of stream {} (mirror at position {})", opts_.node, all.size(),
              jo.stream, (*store)->last_position());
+  cluster_ = store->get();
   log_ = std::move(*store);
   return {};
 }
@@ -212,8 +214,46 @@ std::vector<engine::engine::history_part> runtime::aggregate_history(std::string
 
 bool runtime::wait_ready(std::chrono::milliseconds timeout) { return recovery_.wait(timeout); }
 
+std::optional<sluice::engine::cluster_status> runtime::cluster() const {
+  if (!cluster_)
+    return std::nullopt;
+  sluice::engine::cluster_status out;
+  out.node = opts_.node;
+  out.role = "writer";
+  out.partition_count = cluster_->partition_count();
+  out.first_position = log_->first_position();
+  out.last_position = log_->last_position();
+  if (auto st = cluster_->status()) {
+    out.replicas = st->replicas;
+    out.stream_leader = st->leader;
+  }
+  auto now = std::chrono::system_clock::now();
+  auto age = [&](std::chrono::system_clock::time_point t) -> uint64_t {
+    return t >= now ? 0 : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
+  };
+  std::map<std::string, uint32_t, std::less<>> owned;
+  auto owners = cluster_->owners();
+  for (uint32_t i = 0; i < owners.size(); ++i) {
+    auto& o = owners[i];
+    out.partitions.push_back({i, o.node, o.node.empty() ? 0 : age(o.since)});
+    if (!o.node.empty())
+      ++owned[o.node];
+  }
+  bool self = false;
+  for (auto& [node, last] : cluster_->writers()) {
+    self = self || node == opts_.node;
+    out.nodes.push_back({node, "writer", owned[node], node == opts_.node ? 0 : age(last)});
+  }
+  if (!self)
+    out.nodes.push_back({opts_.node, "writer", owned[opts_.node], 0});
+  return out;
+}
+
 sluice::engine::metrics runtime::snapshot() const {
   sluice::engine::metrics m;
+  if (cluster_)
+    m.cluster = sluice::engine::metrics::cluster_metrics{cluster_->owned_partitions().size(), cluster_->owner_changes(),
+                                                         cluster_->fenced(), foreign_->events()};
   m.commands_ok = stats_.ok.load();
   m.commands_rejected = stats_.rejected.load();
   m.commands_conflict = stats_.conflict.load();

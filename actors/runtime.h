@@ -37,6 +37,10 @@
 #include <thread>
 #include <vector>
 
+namespace sluice::cluster {
+class jetstream_store;
+}
+
 namespace sluice::actors {
 
 /// Thread-safe as engine::engine says; start() and the destructor from one
@@ -78,6 +82,7 @@ class runtime final : public sluice::engine::engine {
   bool wait_ready(std::chrono::milliseconds timeout) override;
   void count_invalid(uint64_t n) override { stats_.invalid.fetch_add(n, std::memory_order_relaxed); }
   sluice::engine::metrics snapshot() const override;
+  std::optional<sluice::engine::cluster_status> cluster() const override;
   void stop() override;
 
  private:
@@ -102,6 +107,7 @@ class runtime final : public sluice::engine::engine {
 
   sluice::engine::options opts_;
   std::unique_ptr<log::store> log_;
+  cluster::jetstream_store* cluster_ = nullptr; ///< log_, in a cluster
   std::unique_ptr<log::snapshot_store> snapshots_;
   std::unique_ptr<log::checkpoint_writer> checkpoints_;
   counters stats_;

@@ -70,6 +70,7 @@ class stub_engine final : public eng::engine {
   uint64_t invalid() const { return invalid_; }
   bool wait_ready(std::chrono::milliseconds) override { return true; }
   eng::metrics snapshot() const override { return {}; }
+  std::optional<eng::cluster_status> cluster() const override { return std::nullopt; }
   void stop() override {}
 
  private:

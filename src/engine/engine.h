@@ -198,6 +198,33 @@ struct metrics {
   };
   std::vector<view_metrics> views;
   std::vector<process_stats> processes;
+  /// In a cluster (SPEC §14); log_sync_duration is then the publish's.
+  struct cluster_metrics {
+    uint64_t partitions_owned = 0, lease_changes = 0, fenced = 0, foreign_events = 0;
+  };
+  std::optional<cluster_metrics> cluster;
+};
+
+/// A cluster node's view of its cluster (SPEC §14, GET /v1/admin/cluster),
+/// from the stream as the node has read it.
+struct cluster_status {
+  std::string node, role;
+  uint32_t partition_count = 0;
+  uint64_t first_position = 0, last_position = 0; ///< of the stream (the mirror's)
+  int replicas = 0;                               ///< the stream's; 0 when JetStream did not answer
+  std::string stream_leader;                      ///< the server leading the stream; empty in an election
+  struct node_entry {
+    std::string node, role;
+    uint32_t partitions = 0;
+    uint64_t last_seen_ms = 0; ///< since the stream stored its last message
+  };
+  std::vector<node_entry> nodes;
+  struct partition_entry {
+    uint32_t partition = 0;
+    std::string owner;         ///< empty: none
+    uint64_t lease_age_ms = 0; ///< since the stream stored the owner's claim or records that gave it the partition
+  };
+  std::vector<partition_entry> partitions;
 };
 
 /// Thread-safe: every method may be called from any thread at once.
@@ -273,6 +300,9 @@ class engine {
   virtual void count_invalid(uint64_t n) = 0;
 
   virtual metrics snapshot() const = 0;
+  /// Nothing when the node runs alone on its local log. Asks the JetStream
+  /// servers: not for hot paths.
+  virtual std::optional<cluster_status> cluster() const = 0;
   virtual view_state state_of(view_ref view) const = 0;
   /// Every defined version of every view, in definition order (SPEC §10).
   virtual std::vector<view_status> view_statuses() const = 0;

@@ -121,6 +121,18 @@ void write_log_metrics(exposition& x, const engine::metrics& m) {
           m.recovery_events);
   x.counter("sluice_retention_deleted_bytes_total", "Bytes of log segments deleted by retention.",
             m.retention_deleted_bytes);
+  if (m.cluster) { // SPEC §14
+    x.gauge("sluice_cluster_partitions_owned", "Partitions this node writes.", m.cluster->partitions_owned);
+    x.counter("sluice_cluster_lease_changes_total", "Changes of a partition's owner this node has read in the stream.",
+              m.cluster->lease_changes);
+    x.counter("sluice_cluster_fenced_total",
+              "Groups of this node refused because another node owned or appended first.", m.cluster->fenced);
+    x.histogram("sluice_cluster_publish_duration_seconds",
+                "From a group's publish to JetStream until it is read back from the stream (a quorum stored it).",
+                m.log_sync_duration);
+    x.counter("sluice_cluster_foreign_events_total", "Events other nodes appended that this node's views applied.",
+              m.cluster->foreign_events);
+  }
 }
 
 void write_view_metrics(exposition& x, std::string& out, const engine::metrics& m) {

@@ -59,6 +59,7 @@ void get_key(request& rq);
 
 // routes_admin.cpp
 void get_admin_views(request& rq);
+void get_admin_cluster(request& rq);
 void get_admin_errors(request& rq);
 void post_admin_replay(request& rq);
 void post_admin_skip(request& rq);

@@ -66,6 +66,7 @@ const std::vector<endpoint> k_routes = {
     {"GET", "/v1/views/{view}", body_kind::none, handlers::get_list, access::views},
     {"GET", "/v1/views/{view}/{key}", body_kind::none, handlers::get_key, access::views},
     {"GET", "/v1/admin/views", body_kind::none, handlers::get_admin_views, access::admin},
+    {"GET", "/v1/admin/cluster", body_kind::none, handlers::get_admin_cluster, access::admin},
     {"POST", "/v1/admin/views/{view}/rebuild", body_kind::command, handlers::post_admin_rebuild, access::admin},
     {"GET", "/v1/admin/views/{view}/errors", body_kind::none, handlers::get_admin_errors, access::admin},
     {"POST", "/v1/admin/views/{view}/errors/replay", body_kind::command, handlers::post_admin_replay, access::admin},

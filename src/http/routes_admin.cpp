@@ -1,5 +1,6 @@
 // /v1/admin/views…: the state of every view version, and the operator's
 // actions on a view: rebuild it, list, replay or skip its parked errors.
+// /v1/admin/cluster: the cluster as this node sees it (SPEC §14).
 #include "http/route_handlers.h"
 
 #include "codec/json_writer.h"
@@ -57,6 +58,36 @@ void write_view_statuses(codec::json_writer& w, const std::vector<engine::view_s
     w.end_object();
   }
   w.end_array();
+}
+
+// GET /v1/admin/cluster
+void get_admin_cluster(request& rq) {
+  auto c = rq.engine.cluster();
+  if (!c)
+    return rq.respond(error_reply(404, "not_found", "this node runs alone on its local log (no --cluster)"));
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_object().key("node").string(c->node).key("role").string(c->role);
+  w.key("partition_count").uinteger(c->partition_count);
+  w.key("stream").begin_object().key("first_position").uinteger(c->first_position);
+  w.key("last_position").uinteger(c->last_position).key("replicas").uinteger(static_cast<uint64_t>(c->replicas));
+  w.key("leader").string(c->stream_leader).end_object();
+  w.key("nodes").begin_array();
+  for (auto& n : c->nodes) {
+    w.begin_object().key("node").string(n.node).key("role").string(n.role).key("partitions").uinteger(n.partitions);
+    w.key("last_seen_ms").uinteger(n.last_seen_ms).end_object();
+  }
+  w.end_array().key("partitions").begin_array();
+  for (auto& p : c->partitions) {
+    w.begin_object().key("partition").uinteger(p.partition).key("owner");
+    if (p.owner.empty())
+      w.null();
+    else
+      w.string(p.owner);
+    w.key("lease_age_ms").uinteger(p.lease_age_ms).end_object();
+  }
+  w.end_array().end_object();
+  rq.respond(json_reply(200, std::move(body)));
 }
 
 // GET /v1/admin/views: every defined version of every view (SPEC §10).

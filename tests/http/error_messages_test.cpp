@@ -117,6 +117,7 @@ TEST_CASE("every error answer names the offending input, and what was meant wher
       {"GET", "/v1/views/order_summary/ORD-1?min_position=x", "", 400, "bad_request", {"min_position"}},
       {"GET", "/v1/events?limit=0", "", 400, "bad_request", {"limit"}},
       {"GET", "/v1/aggregates/NOBODY/events", "", 404, "not_found", {"NOBODY"}},
+      {"GET", "/v1/admin/cluster", "", 404, "not_found", {"alone", "--cluster"}},
       {"GET", "/v1/evnets", "", 404, "not_found", {"/v1/evnets", "did you mean '/v1/events'", "/v1/commands"}},
       {"DELETE", "/v1/commands", "", 405, "method_not_allowed", {"POST"}},
       {"POST", "/v1/admin/views/order_sumary/rebuild", "", 404, "not_found", {"order_sumary", "order_summary"}},

@@ -162,6 +162,29 @@ TEST_CASE("every node follows the stream: another node's events reach its views,
   REQUIRE(again.status == 200);
   CHECK(json_field(again.body, "position") == at);
   CHECK(ndjson_lines(cb.request("GET", "/v1/events?from=1&limit=1000").body).size() == 41);
+
+  // Both nodes see b owning every partition, and each other.
+  for (auto* c : {&ca, &cb}) {
+    auto cl = c->request("GET", "/v1/admin/cluster");
+    REQUIRE(cl.status == 200);
+    INFO(cl.body);
+    CHECK(json_field(cl.body, "partition_count") == "64");
+    CHECK(json_field(json_field(cl.body, "stream"), "last_position") == "41");
+    CHECK(json_field(json_field(cl.body, "stream"), "replicas") == "3");
+    CHECK(cl.body.find(R"({"partition":0,"owner":"b",)") != std::string::npos);
+    CHECK(cl.body.find(R"({"partition":63,"owner":"b",)") != std::string::npos);
+    CHECK(cl.body.find(R"("owner":"a")") == std::string::npos);
+    CHECK(cl.body.find(R"({"node":"a","role":"writer","partitions":0,)") != std::string::npos);
+    CHECK(cl.body.find(R"({"node":"b","role":"writer","partitions":64,)") != std::string::npos);
+  }
+  auto ma = ca.request("GET", "/metrics").body, mb = cb.request("GET", "/metrics").body;
+  CHECK(ma.find("sluice_cluster_partitions_owned 0\n") != std::string::npos);
+  CHECK(mb.find("sluice_cluster_partitions_owned 64\n") != std::string::npos);
+  CHECK(ma.find("sluice_cluster_foreign_events_total 40\n") != std::string::npos); // b's 40 commands, one event each
+  CHECK(mb.find("sluice_cluster_foreign_events_total 0\n") != std::string::npos);
+  CHECK(ma.find("sluice_cluster_fenced_total 1\n") != std::string::npos);          // the stale ORD-1 command
+  CHECK(ma.find("sluice_cluster_lease_changes_total 128\n") != std::string::npos); // a's claim, then b's
+  CHECK(mb.find("sluice_cluster_publish_duration_seconds_count") != std::string::npos);
 }
 
 TEST_CASE("cluster flags that cannot run exit 2 naming why", "[cluster][process]") {
