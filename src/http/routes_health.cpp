@@ -61,6 +61,7 @@ void get_status(request& rq) {
   w.begin_object().key("version").string(build_version()).key("time_ms").uinteger(static_cast<uint64_t>(now.count()));
   w.key("ready").boolean(rq.engine.ready());
   w.key("auth").boolean(rq.by.auth != nullptr);
+  w.key("cluster").boolean(m.cluster.has_value());
   w.key("commands").begin_object();
   w.key("ok").uinteger(m.commands_ok).key("rejected").uinteger(m.commands_rejected);
   w.key("conflict").uinteger(m.commands_conflict).key("invalid").uinteger(m.commands_invalid);

@@ -4,11 +4,13 @@
 // load runs; a command sent from the form shows in the events tail; a view's
 // rebuild shows its progress; `sluice-load report` makes a page of two runs
 // that plots both; with --auth the page asks for a token and keeps it only
-// in memory. Saves a screenshot of each page.
+// in memory; on a cluster node (three nats-servers it starts) the cluster
+// panel shows the node owning every partition. Saves a screenshot of each
+// page.
 //
 //   node tests/browser/dashboard.mjs SLUICE SLUICE_LOAD SCREENSHOT.png
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ if (!sluice || !sluiceLoad || !screenshot) {
   process.exit(2);
 }
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const natsServer = process.env.NATS_SERVER || "/usr/sbin/nats-server";
 
 let failures = 0;
 function check(ok, what) {
@@ -93,6 +96,50 @@ async function checkAuth(browser) {
   } finally {
     guarded.kill("SIGTERM");
     await new Promise((r) => guarded.on("exit", r));
+  }
+}
+
+// Three clustered nats-servers with JetStream and one sluice node on them:
+// the panel appears, with the node owning all 64 partitions.
+async function checkCluster(browser) {
+  const dir = join(data, "nats");
+  const client = [], route = [], procs = [];
+  for (let i = 0; i < 3; i++) { client.push(await freePort()); route.push(await freePort()); }
+  try {
+    for (let i = 0; i < 3; i++) {
+      mkdirSync(join(dir, `n${i}`), { recursive: true });
+      const routes = route.filter((_, j) => j !== i).map((p) => `nats-route://127.0.0.1:${p}`).join(", ");
+      const conf = join(dir, `n${i}.conf`);
+      writeFileSync(conf, `server_name: n${i}\nlisten: 127.0.0.1:${client[i]}\njetstream { store_dir: "${join(dir, `n${i}`)}" }\n` +
+                          `cluster { name: dash, listen: 127.0.0.1:${route[i]}, routes: [${routes}] }\n`);
+      procs.push(spawn(natsServer, ["-c", conf], { stdio: ["ignore", "ignore", "ignore"] }));
+    }
+    const nodePort = await freePort();
+    const nodeUrl = `http://127.0.0.1:${nodePort}`;
+    procs.push(spawn(sluice, ["serve", "--data", join(data, "cluster-node"), "--listen", `127.0.0.1:${nodePort}`,
+                              "--cluster", client.map((p) => `nats://127.0.0.1:${p}`).join(","), "--node", "dash"],
+                     { stdio: ["ignore", "ignore", "inherit"] }));
+    await waitFor("the cluster node", async () => (await fetch(`${nodeUrl}/readyz`)).status === 200, 60000);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    await page.goto(nodeUrl);
+    const shown = await page.waitForSelector("#cluster", { state: "visible", timeout: 15000 }).then(() => true,
+                                                                                                 () => false);
+    check(shown, "on a cluster node the cluster panel shows");
+    const owners = await page.$$eval("#partitions i", (cells) => cells.map((c) => c.dataset.owner));
+    check(owners.length === 64 && owners.every((o) => o === "dash"), `the panel shows 64 partitions owned by the node (${owners.length})`);
+    check((await page.textContent("#t-stream")).startsWith("3 · n"), "the panel shows the stream's replicas and leader");
+    check((await page.$$eval("#nodes tbody tr", (rows) => rows.map((r) => r.dataset.node))).includes("dash"),
+          "the nodes table lists the node");
+    await page.screenshot({ path: screenshot.replace(/\.png$/, "") + "-cluster.png", fullPage: true });
+    const alone = await browser.newPage();
+    await alone.goto(url);
+    await waitFor("a sample alone", async () => Number(await alone.evaluate(() => document.body.dataset.samples || 0)) >= 1);
+    check(await alone.isHidden("#cluster"), "a node alone shows no cluster panel");
+  } finally {
+    for (const p of procs.reverse()) {
+      p.kill("SIGKILL");
+      if (p.exitCode === null && p.signalCode === null) await new Promise((r) => p.on("exit", r));
+    }
   }
 }
 
@@ -180,6 +227,7 @@ try {
   // With --auth: the page asks for a token, then works with it, and keeps
   // it nowhere but in the tab's memory.
   await checkAuth(browser);
+  await checkCluster(browser);
 } catch (e) {
   console.log(`FAIL ${e.message}`);
   failures++;
