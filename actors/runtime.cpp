@@ -7,6 +7,7 @@
 #include "base/logger.h"
 #include "base/thread_name.h"
 #include "cluster/jetstream_store.h"
+#include "log/deferred_store.h"
 #include "engine/replay.h"
 #include "views/projector.h"
 
@@ -65,8 +66,28 @@ std::expected<void, sluice::engine::error> runtime::open_stores() {
 
 // SPEC §14: the events in the cluster's JetStream stream, this node's
 // mirror of it in <data>/cluster-log. Until leases spread them, the node
-// claims every partition at start: one writer at a time, fenced.
+// claims every partition at start: one writer at a time, fenced. Servers
+// that cannot be reached are waited for in the background (recovery does),
+// while the node serves `/readyz` 503; a cluster that refuses this node
+// (another partition count, a damaged mirror) stops the start.
 std::expected<void, sluice::engine::error> runtime::open_cluster_log() {
+  auto store = open_cluster(opts_.cluster_connect_timeout, {});
+  if (store) {
+    cluster_.store(store->get());
+    log_ = std::move(*store);
+    return {};
+  }
+  if (store.error().code != log::errc::io_error)
+    return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, store.error().message});
+  k_log.warn("{}; trying again in the background (/readyz answers 503 until then)", store.error().message);
+  auto d = std::make_unique<log::deferred_store>();
+  deferred_ = d.get();
+  log_ = std::move(d);
+  return {};
+}
+
+std::expected<std::unique_ptr<cluster::jetstream_store>, log::error> runtime::open_cluster(
+    std::chrono::milliseconds timeout, std::function<void()> on_segment_closed) {
   cluster::jetstream_options jo;
   jo.servers = opts_.cluster_servers;
   jo.node = opts_.node;
@@ -75,19 +96,44 @@ std::expected<void, sluice::engine::error> runtime::open_cluster_log() {
   jo.upcaster = &opts_.model->types();
   jo.partitions = opts_.partitions;
   jo.new_stream_partitions = 64;
+  jo.connect_timeout = timeout;
+  jo.on_segment_closed = std::move(on_segment_closed);
   auto store = cluster::jetstream_store::open(jo);
   if (!store)
-    return std::unexpected(sluice::engine::error{sluice::engine::errc::log_open, store.error().message});
+    return store;
   std::vector<uint32_t> all((*store)->partition_count());
   std::iota(all.begin(), all.end(), 0u);
   if (auto r = (*store)->claim(all); !r)
-    return std::unexpected(
-        sluice::engine::error{sluice::engine::errc::log_open, "claiming the partitions: " + r.error().message});
+    return std::unexpected(log::error{r.error().code, "claiming the partitions: " + r.error().message});
   k_log.info("cluster: node {} writes all {} partitions of stream {} (mirror at position {})", opts_.node, all.size(),
              jo.stream, (*store)->last_position());
-  cluster_ = store->get();
-  log_ = std::move(*store);
-  return {};
+  return store;
+}
+
+// The recovery thread, when the servers could not be reached at start:
+// tries until they can, or the node stops.
+bool runtime::open_deferred_cluster() {
+  auto said = std::chrono::steady_clock::now();
+  for (;;) {
+    if (stopping_.load())
+      return false;
+    auto store = open_cluster(std::chrono::milliseconds(2000), deferred_->segment_closed_hook());
+    if (store) {
+      cluster_.store(store->get());
+      deferred_->set(std::move(*store));
+      k_log.info("cluster: the NATS servers answered; recovering");
+      return true;
+    }
+    if (store.error().code != log::errc::io_error) {
+      k_log.error("cannot join the cluster: {} (/readyz answers 503; fix and restart)", store.error().message);
+      return false;
+    }
+    if (std::chrono::steady_clock::now() - said > std::chrono::seconds(10)) {
+      k_log.warn("{}; still trying (/readyz answers 503)", store.error().message);
+      said = std::chrono::steady_clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 // Snapshots of a changed state layout are refused here, once, rather than
@@ -215,15 +261,22 @@ std::vector<engine::engine::history_part> runtime::aggregate_history(std::string
 bool runtime::wait_ready(std::chrono::milliseconds timeout) { return recovery_.wait(timeout); }
 
 std::optional<sluice::engine::cluster_status> runtime::cluster() const {
-  if (!cluster_)
-    return std::nullopt;
+  auto* cl = cluster_.load();
+  if (!cl) {
+    if (opts_.cluster_servers.empty())
+      return std::nullopt;
+    sluice::engine::cluster_status waiting; // the servers not reached yet
+    waiting.node = opts_.node;
+    waiting.role = "writer";
+    return waiting;
+  }
   sluice::engine::cluster_status out;
   out.node = opts_.node;
   out.role = "writer";
-  out.partition_count = cluster_->partition_count();
+  out.partition_count = cl->partition_count();
   out.first_position = log_->first_position();
   out.last_position = log_->last_position();
-  if (auto st = cluster_->status()) {
+  if (auto st = cl->status()) {
     out.replicas = st->replicas;
     out.stream_leader = st->leader;
   }
@@ -232,7 +285,7 @@ std::optional<sluice::engine::cluster_status> runtime::cluster() const {
     return t >= now ? 0 : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
   };
   std::map<std::string, uint32_t, std::less<>> owned;
-  auto owners = cluster_->owners();
+  auto owners = cl->owners();
   for (uint32_t i = 0; i < owners.size(); ++i) {
     auto& o = owners[i];
     out.partitions.push_back({i, o.node, o.node.empty() ? 0 : age(o.since)});
@@ -240,7 +293,7 @@ std::optional<sluice::engine::cluster_status> runtime::cluster() const {
       ++owned[o.node];
   }
   bool self = false;
-  for (auto& [node, last] : cluster_->writers()) {
+  for (auto& [node, last] : cl->writers()) {
     self = self || node == opts_.node;
     out.nodes.push_back({node, "writer", owned[node], node == opts_.node ? 0 : age(last)});
   }
@@ -251,9 +304,9 @@ std::optional<sluice::engine::cluster_status> runtime::cluster() const {
 
 sluice::engine::metrics runtime::snapshot() const {
   sluice::engine::metrics m;
-  if (cluster_)
-    m.cluster = sluice::engine::metrics::cluster_metrics{cluster_->owned_partitions().size(), cluster_->owner_changes(),
-                                                         cluster_->fenced(), foreign_->events()};
+  if (auto* cl = cluster_.load())
+    m.cluster = sluice::engine::metrics::cluster_metrics{cl->owned_partitions().size(), cl->owner_changes(),
+                                                         cl->fenced(), foreign_->events()};
   m.commands_ok = stats_.ok.load();
   m.commands_rejected = stats_.rejected.load();
   m.commands_conflict = stats_.conflict.load();
@@ -333,6 +386,8 @@ void runtime::stop() {
 // are rebuilt by their actors at their first command (from a snapshot and
 // the events after it).
 bool runtime::recover() {
+  if (deferred_ && !open_deferred_cluster())
+    return false;
   auto started = std::chrono::steady_clock::now();
   // Checkpoints first: the replay then starts after the oldest of them.
   uint64_t indexed = maint_->restore_index();

@@ -40,6 +40,9 @@
 namespace sluice::cluster {
 class jetstream_store;
 }
+namespace sluice::log {
+class deferred_store;
+}
 
 namespace sluice::actors {
 
@@ -89,6 +92,9 @@ class runtime final : public sluice::engine::engine {
   /// The store, the snapshot store and the checkpoint writer.
   std::expected<void, sluice::engine::error> open_stores();
   std::expected<void, sluice::engine::error> open_cluster_log();
+  std::expected<std::unique_ptr<cluster::jetstream_store>, log::error> open_cluster(
+      std::chrono::milliseconds timeout, std::function<void()> on_segment_closed);
+  bool open_deferred_cluster();
   std::expected<void, sluice::engine::error> open_snapshots();
   /// The actor system, the journal, maintenance, the views, the router.
   void start_parts();
@@ -107,7 +113,8 @@ class runtime final : public sluice::engine::engine {
 
   sluice::engine::options opts_;
   std::unique_ptr<log::store> log_;
-  cluster::jetstream_store* cluster_ = nullptr; ///< log_, in a cluster
+  std::atomic<cluster::jetstream_store*> cluster_{nullptr}; ///< log_ (or in deferred_), in a cluster
+  log::deferred_store* deferred_ = nullptr;                 ///< log_, while the cluster is not reached yet
   std::unique_ptr<log::snapshot_store> snapshots_;
   std::unique_ptr<log::checkpoint_writer> checkpoints_;
   counters stats_;

@@ -149,7 +149,8 @@ std::vector<flag> serve_table(log_flags& l, serve_flags& s) {
 
       {"cluster", k::text, &s.cluster, "",
        "NATS servers of the cluster's JetStream, nats://host:port,… (docs/cluster.md); the events live there, "
-       "replicated on three servers; empty: alone on the local log",
+       "replicated on three servers; while they cannot be reached, /readyz answers 503 and the node keeps trying; "
+       "empty: alone on the local log",
        "Cluster"},
       {"node", k::text, &s.node, "", "this node's name in the cluster: 1-64 of a-z 0-9 _ - (required with --cluster)",
        "Cluster"},

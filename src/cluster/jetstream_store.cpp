@@ -550,6 +550,8 @@ std::expected<std::unique_ptr<jetstream_store>, log::error> jetstream_store::ope
   if (!mirror)
     return std::unexpected(mirror.error());
   p->mirror = std::move(*mirror);
+  if (opts.on_segment_closed)
+    p->mirror->on_segment_closed(opts.on_segment_closed);
   uint64_t start = 0;
   if (st->LastSeq > 0) {
     auto after = p->sequence_after(p->mirror->last_position(), *st);

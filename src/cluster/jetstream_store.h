@@ -69,6 +69,9 @@ struct jetstream_options {
   /// partitions at all means no ownership: any record is accepted.
   uint32_t partitions = 0;
   uint32_t new_stream_partitions = 0;
+  /// store::on_segment_closed() from the start, for a store opened while
+  /// others already use it (log::deferred_store).
+  std::function<void()> on_segment_closed = {};
   /// For tests: called on the follower's thread before each message is
   /// applied, so that a test can hold this node's view of the stream back.
   std::function<void()> before_apply = {};

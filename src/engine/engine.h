@@ -37,7 +37,10 @@ struct options {
   /// local log in <data>/log. With them, the events live in the stream and
   /// <data>/cluster-log is the node's mirror of it.
   std::vector<std::string> cluster_servers;
-  std::string node;        ///< this node's name (required with cluster_servers)
+  std::string node; ///< this node's name (required with cluster_servers)
+  /// How long the start waits for the NATS servers before it goes on
+  /// without them (`/readyz` 503) and keeps trying in the background.
+  std::chrono::milliseconds cluster_connect_timeout{3000};
   uint32_t partitions = 0; ///< 0: the cluster's, or 64 for a new stream
   /// See log::options: a failed fdatasync (the server exits there).
   std::function<void(const log::error&)> on_sync_failure = {};

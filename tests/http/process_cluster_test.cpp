@@ -258,3 +258,40 @@ TEST_CASE("group commits are split below the servers' max_payload; a command pas
   CHECK(small.status == 200);
   CHECK(json_field(small.body, "position") == "1601");
 }
+
+TEST_CASE("a node started before its NATS servers answers /readyz 503, then joins when they come",
+          "[cluster][process]") {
+  nats_cluster nats("8MB", false); // ports chosen, nothing listening yet
+  temp_dir dir;
+  uint16_t port = free_port();
+  server_process node(dir.path() / "a", port, {"--cluster", nats.urls(), "--node", "a"}, "127.0.0.1", false);
+  auto status_of = [&](const char* method, const char* target, const std::string& body = {}) {
+    try {
+      http_client c(port);
+      return c.request(method, target, body).status;
+    } catch (const std::exception&) {
+      return 0; // not listening yet
+    }
+  };
+  auto until = [](auto pred, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return pred();
+  };
+  REQUIRE(until([&] { return status_of("GET", "/readyz") != 0; }, std::chrono::seconds(20)));
+  CHECK(status_of("GET", "/readyz") == 503);
+  CHECK(status_of("GET", "/healthz") == 200);
+  CHECK(status_of("POST", "/v1/commands", create_order(1)) == 503);
+  std::this_thread::sleep_for(std::chrono::seconds(3)); // still trying, still not ready
+  CHECK(status_of("GET", "/readyz") == 503);
+
+  nats.start_all();
+  REQUIRE(until([&] { return status_of("GET", "/readyz") == 200; }, std::chrono::seconds(60)));
+  http_client c(port);
+  auto r = c.request("POST", "/v1/commands", create_order(1));
+  REQUIRE(r.status == 200);
+  CHECK(json_field(r.body, "position") == "1");
+  auto cl = c.request("GET", "/v1/admin/cluster");
+  CHECK(cl.body.find(R"({"partition":0,"owner":"a",)") != std::string::npos);
+}

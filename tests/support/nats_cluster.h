@@ -41,12 +41,17 @@ class nats_cluster {
  public:
   static constexpr int k_servers = 3;
 
-  /// `max_payload`: the servers' largest message, in NATS's units ("8MB", "64KB").
-  explicit nats_cluster(std::string max_payload = "8MB") : max_payload_(std::move(max_payload)) {
+  /// `max_payload`: the servers' largest message, in NATS's units ("8MB",
+  /// "64KB"). `start_now` false: the ports are chosen, start_all() starts them.
+  explicit nats_cluster(std::string max_payload = "8MB", bool start_now = true) : max_payload_(std::move(max_payload)) {
     for (int i = 0; i < k_servers; ++i) {
       client_[i] = free_loopback_port();
       route_[i] = free_loopback_port();
     }
+    if (start_now)
+      start_all();
+  }
+  void start_all() {
     for (int i = 0; i < k_servers; ++i)
       start(i);
     wait_ready();

@@ -47,8 +47,9 @@ inline uint16_t free_port() {
 
 class server_process {
  public:
+  /// `wait_ready`: until /readyz answers 200 (else only started).
   server_process(const std::filesystem::path& data, uint16_t port, std::vector<std::string> extra = {},
-                 std::string host = "127.0.0.1")
+                 std::string host = "127.0.0.1", bool wait_ready = true)
       : port_(port) {
     auto listen =
         host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
@@ -63,7 +64,7 @@ class server_process {
       (void)f;
       exec_binary(args);
     }
-    if (host != "127.0.0.1")
+    if (host != "127.0.0.1" || !wait_ready)
       return; // the caller connects itself
     // Ready when /readyz says so.
     for (int i = 0; i < 500; ++i) {
